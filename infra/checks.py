@@ -1,0 +1,122 @@
+"""Offline checks over a render: real validators on what the program would deploy.
+
+* `kubernetes-validate --strict`: every Kubernetes object against the upstream
+  OpenAPI schema of the cluster's Kubernetes version (unknown fields are errors;
+  custom resources have no upstream schema and are reported as skipped).
+* `parliament`: every IAM *identity* policy (trust policies are skipped: parliament
+  reports UNKNOWN_FEDERATION_SOURCE for any OIDC principal, which says nothing).
+
+The policy pack (`policies/`) adds slipway's own rules on top.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Literal
+
+from infra.render import RenderResult, iam_documents, kubernetes_objects
+
+Severity = Literal["mandatory", "advisory", "info"]
+
+# parliament findings we accept, with the reason. Keys are parliament issue codes.
+PARLIAMENT_SUPPRESSIONS: dict[str, str] = {}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem found in a render."""
+
+    check: str
+    severity: Severity
+    resource: str
+    message: str
+    fix: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {
+            "check": self.check,
+            "severity": self.severity,
+            "resource": self.resource,
+            "message": self.message,
+            "fix": self.fix,
+        }
+
+
+def _missing(tool: str) -> Finding:
+    return Finding(
+        tool,
+        "mandatory",
+        "-",
+        f"{tool} is not installed",
+        "install the dev extra: pip install -e '.[dev]' (./dev does this)",
+    )
+
+
+def kubernetes_findings(result: RenderResult, version: str) -> list[Finding]:
+    """Validate every rendered Kubernetes object with kubernetes-validate (strict)."""
+    try:
+        import kubernetes_validate
+    except ImportError:
+        return [_missing("kubernetes-validate")]
+    findings: list[Finding] = []
+    for path, manifest in sorted(kubernetes_objects(result.records).items()):
+        if path.startswith("kubernetes/helm/"):
+            continue  # a release, not an object: its chart renders the objects in-cluster
+        try:
+            kubernetes_validate.validate(manifest, version, strict=True)
+        except kubernetes_validate.SchemaNotFoundError:
+            findings.append(
+                Finding(
+                    "kubernetes-validate",
+                    "info",
+                    path,
+                    f"no upstream schema for {manifest.get('apiVersion')}/{manifest.get('kind')} "
+                    "(a custom resource); not validated",
+                    "-",
+                )
+            )
+        except kubernetes_validate.ValidationError as e:
+            where = ".".join(str(p) for p in e.path) or "(top level)"
+            findings.append(
+                Finding(
+                    "kubernetes-validate",
+                    "mandatory",
+                    path,
+                    f"{where}: {e.message}",
+                    f"fix the field to match Kubernetes {version}'s schema",
+                )
+            )
+    return findings
+
+
+def parliament_findings(result: RenderResult) -> list[Finding]:
+    """Lint every IAM identity policy with parliament."""
+    try:
+        import parliament
+    except ImportError:
+        return [_missing("parliament")]
+    findings: list[Finding] = []
+    for path, doc in sorted(iam_documents(result.records).items()):
+        if doc["kind"] != "identity":
+            continue
+        policy = parliament.analyze_policy_string(json.dumps(doc["document"]), include_community_auditors=False)
+        for f in policy.findings:
+            if f.issue in PARLIAMENT_SUPPRESSIONS:
+                continue
+            severity: Severity = "mandatory" if f.severity in ("HIGH", "MEDIUM", "CRITICAL") else "advisory"
+            findings.append(
+                Finding(
+                    "parliament",
+                    severity,
+                    path,
+                    f"{f.issue}: {f.detail or ''}".strip(": "),
+                    "tighten the statement (see parliament's issue description)",
+                )
+            )
+    return findings
+
+
+def run_checks(result: RenderResult, kubernetes_version: str) -> list[Finding]:
+    """All offline checks for one render."""
+    return kubernetes_findings(result, kubernetes_version) + parliament_findings(result)

@@ -1,0 +1,175 @@
+"""`slipway` command line: render and check stacks offline.
+
+Exit codes: 0 ok · 1 a check found a mandatory problem · 2 the stack config (or a
+flag) is wrong · 3 the render itself failed (a mock is missing, a value is unknown).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from infra.config import ConfigError
+from infra.render import ROOT, RenderError, RenderResult, render_stack, summary
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.splitlines()[0])
+out = Console()
+err = Console(stderr=True)
+
+
+def _stacks(root: Path) -> list[str]:
+    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in (root / "stacks").glob("Pulumi.*.yaml"))
+
+
+def _fail_config(exc: ConfigError) -> None:
+    err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+    raise typer.Exit(2)
+
+
+def _summary_table(result: RenderResult) -> Table:
+    table = Table(title=f"stack {result.stack}: {len(result.records)} resources", title_justify="left")
+    table.add_column("component")
+    table.add_column("resources", justify="right")
+    table.add_column("types")
+    for comp, types in summary(result.records).items():
+        table.add_row(comp, str(sum(types.values())), ", ".join(f"{n}×{t.split(':')[-1]}" for t, n in types.items()))
+    return table
+
+
+def _render(stack: str, out_dir: Path | None, quiet: bool = False) -> RenderResult:
+    try:
+        result = render_stack(stack, out_dir)
+    except ConfigError as exc:
+        exc.stack = exc.stack or stack
+        _fail_config(exc)
+    except RenderError as exc:
+        err.print(f"[bold red]render failed:[/] {exc}", highlight=False)
+        raise typer.Exit(3) from None
+    if not quiet:
+        out.print(_summary_table(result))
+        rel = result.out_dir.relative_to(ROOT) if result.out_dir.is_relative_to(ROOT) else result.out_dir
+        out.print(f"wrote {len(result.files)} files to {rel}/ (deterministic; diff it in review)")
+    return result
+
+
+@app.command()
+def render(
+    stacks: list[str] = typer.Argument(None, help="Stacks to render (names of stacks/Pulumi.<stack>.yaml)."),
+    all_stacks: bool = typer.Option(False, "--all", help="Render every stack in stacks/."),
+    out_dir: Path = typer.Option(None, "--out", help="Output folder (default build/<stack>/)."),
+    diagram: bool = typer.Option(True, help="Print the component tree as a Mermaid diagram."),
+) -> None:
+    """Run the program offline under mocks and write every resource, manifest and IAM document."""
+    names = _stacks(ROOT) if all_stacks else (stacks or [])
+    if not names:
+        err.print(
+            "error: name a stack (e.g. `slipway render dev`) or pass --all; "
+            f"stacks here: {', '.join(_stacks(ROOT)) or '(none)'}"
+        )
+        raise typer.Exit(2)
+    if len(names) == 1:
+        result = _render(names[0], out_dir)
+        if diagram:
+            out.print("\n```mermaid\n" + (result.out_dir / "components.mmd").read_text() + "```", markup=False)
+        return
+    # One process per stack: the Pulumi SDK keeps global state (root stack, event
+    # loop) that a second program run in the same process would inherit.
+    import subprocess
+
+    from rich.progress import Progress
+
+    failed: list[str] = []
+    with Progress(console=err, transient=False) as progress:
+        task = progress.add_task("rendering", total=len(names))
+        for name in names:
+            progress.update(task, description=f"rendering {name}")
+            cmd = [sys.executable, "-m", "infra.cli", "render", name, "--no-diagram"]
+            if out_dir:
+                cmd += ["--out", str(out_dir / name)]
+            proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+            status = "ok" if proc.returncode == 0 else f"failed (exit {proc.returncode})"
+            progress.console.print(f"  {name}: {status}")
+            if proc.returncode:
+                failed.append(name)
+                progress.console.print(proc.stderr.strip() or proc.stdout.strip(), markup=False, highlight=False)
+            progress.advance(task)
+    if failed:
+        err.print(f"render failed for: {', '.join(failed)}")
+        raise typer.Exit(3)
+
+
+@app.command()
+def check(
+    stack: str = typer.Argument(..., help="Stack to render and check."),
+    out_dir: Path = typer.Option(None, "--out", help="Render folder (default build/<stack>/)."),
+    fmt: str = typer.Option("table", "--format", help="table | markdown | json"),
+) -> None:
+    """Render a stack, then validate manifests (kubernetes-validate) and IAM policies (parliament)."""
+    if fmt not in ("table", "markdown", "json"):
+        err.print(f"error: --format {fmt!r} is not supported — use table, markdown or json")
+        raise typer.Exit(2)
+    from infra.checks import run_checks
+    from infra.stackfile import load_stack_file
+
+    result = _render(stack, out_dir, quiet=fmt != "table")
+    version = load_stack_file(stack, ROOT).validate().cluster.version
+    findings = run_checks(result, version)
+    blocking = [f for f in findings if f.severity == "mandatory"]
+    if fmt == "json":
+        print(json.dumps([f.as_dict() for f in findings], indent=2))
+    elif fmt == "markdown":
+        print(_markdown(stack, findings))
+    else:
+        table = Table(title=f"checks for {stack}", title_justify="left")
+        for col in ("check", "severity", "resource", "message", "fix"):
+            table.add_column(col, overflow="fold")
+        for f in findings:
+            style = {"mandatory": "red", "advisory": "yellow"}.get(f.severity, "dim")
+            table.add_row(f.check, f"[{style}]{f.severity}[/]", f.resource, f.message, f.fix)
+        if findings:
+            out.print(table)
+        out.print(
+            f"{len(blocking)} mandatory, {len(findings) - len(blocking)} other finding(s) "
+            f"over {len(result.records)} resources"
+        )
+    if blocking:
+        raise typer.Exit(1)
+
+
+def _markdown(stack: str, findings) -> str:
+    limit = 60000  # GitHub rejects comments over 65,536 characters
+    lines = [
+        f"### slipway check `{stack}`",
+        "",
+        "| check | severity | resource | message | fix |",
+        "|---|---|---|---|---|",
+    ]
+    shown = 0
+    for f in findings:
+        row = f"| {f.check} | {f.severity} | `{f.resource}` | {f.message} | {f.fix} |".replace("\n", " ")
+        if sum(len(x) + 1 for x in lines) + len(row) > limit:
+            break
+        lines.append(row)
+        shown += 1
+    if shown < len(findings):
+        lines.append(f"\n… {len(findings) - shown} more finding(s) not shown (comment size limit).")
+    if not findings:
+        lines.append("| – | – | – | no findings | – |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:  # pragma: no cover
+        sys.exit(130)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

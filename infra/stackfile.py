@@ -1,0 +1,100 @@
+"""Reading `stacks/Pulumi.<stack>.yaml` the way the Pulumi CLI hands it to a program.
+
+The CLI passes every config value to the program as a string (objects and lists as
+JSON) and names the keys that are secrets. The offline render does the same from
+the stack file. Values stored encrypted (`secure: v1:…`) cannot be decrypted
+offline; they are replaced by a placeholder and the key is marked secret, so the
+render shows where secrets flow without ever holding one.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from infra.config import NAMESPACE, ConfigError, StackConfig, parse_config_values
+
+
+def _has_secure(value: Any) -> bool:
+    if isinstance(value, dict):
+        return set(value) == {"secure"} or any(_has_secure(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_secure(v) for v in value)
+    return False
+
+
+def _placeholder(value: Any, key: str) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"secure"}:
+            return f"<secret {key}>"
+        return {k: _placeholder(v, f"{key}.{k}") for k, v in value.items()}
+    if isinstance(value, list):
+        return [_placeholder(v, f"{key}[{i}]") for i, v in enumerate(value)]
+    return value
+
+
+def _as_config_string(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value)
+
+
+@dataclass
+class StackFile:
+    """One stack's config as the program will receive it."""
+
+    name: str
+    path: Path
+    values: dict[str, Any]
+    """Full keys (`aws:region`, `slipway:network`) → YAML values, secure ones replaced."""
+    secret_keys: list[str] = field(default_factory=list)
+
+    @property
+    def region(self) -> str:
+        return str(self.values.get("aws:region", ""))
+
+    def namespace(self, ns: str = NAMESPACE) -> dict[str, Any]:
+        return {k.split(":", 1)[1]: v for k, v in self.values.items() if k.split(":", 1)[0] == ns}
+
+    def pulumi_config(self) -> dict[str, str]:
+        """The config map as the CLI passes it (all values strings)."""
+        return {k: _as_config_string(v) for k, v in sorted(self.values.items())}
+
+    def validate(self) -> StackConfig:
+        """Parse the `slipway:` namespace; raises ConfigError listing every issue."""
+        return parse_config_values(self.namespace(), region=self.region, stack=self.name)
+
+
+def load_stack_file(name: str, root: Path) -> StackFile:
+    """Read `stacks/Pulumi.<name>.yaml` under `root`."""
+    path = root / "stacks" / f"Pulumi.{name}.yaml"
+    if not path.exists():
+        known = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in (root / "stacks").glob("Pulumi.*.yaml"))
+        raise ConfigError(
+            [
+                f"stack: {name!r} has no file {path.relative_to(root)} — use one of {', '.join(known) or '(none)'} "
+                f"or create it with `pulumi stack init {name}`"
+            ],
+        )
+    try:
+        doc = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise ConfigError([f"{path.name}: is not valid YAML ({e}) — fix the indentation or quoting"], name) from None
+    raw = doc.get("config") or {}
+    if not isinstance(raw, dict):
+        raise ConfigError([f"{path.name}: `config` must be a mapping of keys to values"], name)
+    values: dict[str, Any] = {}
+    secrets: list[str] = []
+    for key, value in raw.items():
+        full = key if ":" in key else f"{NAMESPACE}:{key}"
+        if _has_secure(value):
+            secrets.append(full)
+            value = _placeholder(value, full)
+        values[full] = value
+    return StackFile(name=name, path=path, values=values, secret_keys=sorted(secrets))
