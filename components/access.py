@@ -1,0 +1,284 @@
+"""`ClusterAccess` (IAM principals → Kubernetes permissions) and `WorkloadRole` (IRSA).
+
+Two mechanisms map IAM identities into EKS, chosen by the cluster's
+`authenticationMode`:
+
+* API — EKS access entries with AWS-managed access policies, cluster- or
+  namespace-scoped. Managed by the EKS API, so a bad edit cannot lock out nodes.
+* CONFIG_MAP — the `aws-auth` ConfigMap: an IAM ARN becomes a Kubernetes username
+  and groups. A group grants nothing by itself; the ClusterRoleBindings created
+  here give the `slipway:<access>` groups the admin/edit/view ClusterRoles.
+
+`API_AND_CONFIG_MAP` does both. The node role is always in aws-auth (managed node
+groups get their access entry from EKS itself), so nodes are never cut off
+(pulumi/pulumi-eks#293, #593).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from components.iam import irsa_trust_policy, policy_document, to_json
+
+AccessLevel = Literal["cluster-admin", "admin", "edit", "view"]
+AuthenticationMode = Literal["API", "API_AND_CONFIG_MAP", "CONFIG_MAP"]
+
+# Source: Amazon EKS User Guide, "Review access policy permissions".
+ACCESS_POLICY_ARNS: dict[str, str] = {
+    "cluster-admin": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
+    "admin": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSAdminPolicy",
+    "edit": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy",
+    "view": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy",
+}
+# The Kubernetes ClusterRole each access level is bound to through aws-auth groups.
+CLUSTER_ROLES: dict[str, str] = {
+    "cluster-admin": "cluster-admin",
+    "admin": "admin",
+    "edit": "edit",
+    "view": "view",
+}
+
+NODE_GROUPS = ["system:bootstrappers", "system:nodes"]
+NODE_USERNAME = "system:node:{{EC2PrivateDNSName}}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Principal:
+    """An IAM role or user and the access it gets."""
+
+    arn: str
+    access: AccessLevel
+    namespaces: list[str] | None = None
+    """Scope admin/edit/view to these namespaces; None = cluster-wide."""
+    username: str | None = None
+
+    @property
+    def kind(self) -> Literal["role", "user"]:
+        return "role" if ":role/" in self.arn else "user"
+
+    @property
+    def short_name(self) -> str:
+        return self.arn.rsplit("/", 1)[-1]
+
+    @property
+    def key(self) -> str:
+        """Stable resource-name key: kind and name (the ARN minus account and path)."""
+        return f"{self.kind}-{self.short_name}".lower()
+
+
+def uses_access_entries(mode: AuthenticationMode) -> bool:
+    return mode in ("API", "API_AND_CONFIG_MAP")
+
+
+def uses_aws_auth(mode: AuthenticationMode) -> bool:
+    return mode in ("CONFIG_MAP", "API_AND_CONFIG_MAP")
+
+
+def group_for(p: Principal, namespace: str | None = None) -> str:
+    """The Kubernetes group a principal is put in through aws-auth."""
+    return f"slipway:{p.access}" + (f":{namespace}" if namespace else "")
+
+
+def access_entries(principals: list[Principal]) -> list[dict[str, Any]]:
+    """Access entry and policy association per principal (for API modes)."""
+    out = []
+    for p in principals:
+        scope: dict[str, Any] = {"type": "cluster"}
+        if p.namespaces:
+            scope = {"type": "namespace", "namespaces": sorted(p.namespaces)}
+        out.append(
+            {
+                "key": p.key,
+                "principalArn": p.arn,
+                "policyArn": ACCESS_POLICY_ARNS[p.access],
+                "accessScope": scope,
+                "userName": p.username,
+            }
+        )
+    return out
+
+
+def aws_auth_mappings(principals: list[Principal], node_role_arn: str) -> dict[str, list[dict[str, Any]]]:
+    """aws-auth `mapRoles` and `mapUsers` (node role first, always present)."""
+    roles = [{"roleArn": node_role_arn, "username": NODE_USERNAME, "groups": list(NODE_GROUPS)}]
+    users = []
+    for p in principals:
+        groups = [group_for(p, ns) for ns in sorted(p.namespaces)] if p.namespaces else [group_for(p)]
+        if p.kind == "role":
+            roles.append(
+                {
+                    "roleArn": p.arn,
+                    "username": p.username or f"{p.short_name}:{{{{SessionName}}}}",
+                    "groups": groups,
+                }
+            )
+        else:
+            users.append({"userArn": p.arn, "username": p.username or p.short_name, "groups": groups})
+    return {"mapRoles": roles, "mapUsers": users}
+
+
+def rbac_bindings(principals: list[Principal]) -> list[dict[str, Any]]:
+    """The (Cluster)RoleBindings that give aws-auth groups their ClusterRole.
+
+    One binding per distinct group: cluster-wide groups get a ClusterRoleBinding,
+    namespace-scoped ones a RoleBinding in each namespace.
+    """
+    seen: dict[str, dict[str, Any]] = {}
+    for p in principals:
+        targets = [(ns, group_for(p, ns)) for ns in sorted(p.namespaces)] if p.namespaces else [(None, group_for(p))]
+        for ns, group in targets:
+            seen[group] = {"group": group, "namespace": ns, "clusterRole": CLUSTER_ROLES[p.access]}
+    return [seen[g] for g in sorted(seen)]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClusterAccessArgs:
+    """Inputs of ClusterAccess."""
+
+    cluster_name: pulumi.Input[str]
+    authentication_mode: AuthenticationMode
+    principals: list[Principal] = field(default_factory=list)
+    k8s_provider: k8s.Provider | None = None
+    """Needed when the mode uses aws-auth (for the RBAC bindings)."""
+
+
+class ClusterAccess(pulumi.ComponentResource):
+    """Access entries (API modes) and aws-auth RBAC bindings (CONFIG_MAP modes)."""
+
+    access_entry_arns: dict[str, pulumi.Output[str]]
+
+    def __init__(self, name: str, args: ClusterAccessArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("slipway:access:ClusterAccess", name, None, opts)
+        self._name, self._args = name, args
+        self.access_entry_arns = {}
+        if uses_access_entries(args.authentication_mode):
+            self.access_entry_arns = self._create_access_entries()
+        if uses_aws_auth(args.authentication_mode):
+            self._create_rbac_bindings()
+        self.register_outputs({"accessEntryArns": self.access_entry_arns})
+
+    def _create_access_entries(self) -> dict[str, pulumi.Output[str]]:
+        arns = {}
+        for spec in access_entries(self._args.principals):
+            entry = aws.eks.AccessEntry(
+                f"{self._name}-{spec['key']}",
+                cluster_name=self._args.cluster_name,
+                principal_arn=spec["principalArn"],
+                type="STANDARD",
+                user_name=spec["userName"],
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            aws.eks.AccessPolicyAssociation(
+                f"{self._name}-{spec['key']}",
+                cluster_name=self._args.cluster_name,
+                principal_arn=entry.principal_arn,
+                policy_arn=spec["policyArn"],
+                access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(**spec["accessScope"]),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            arns[spec["key"]] = entry.access_entry_arn
+        return arns
+
+    def _create_rbac_bindings(self) -> None:
+        if self._args.k8s_provider is None:
+            raise ValueError("ClusterAccess needs k8s_provider when the authentication mode uses aws-auth")
+        opts = pulumi.ResourceOptions(parent=self, provider=self._args.k8s_provider)
+        for b in rbac_bindings(self._args.principals):
+            slug = b["group"].replace(":", "-")
+            meta = {"name": slug, "labels": {"app.kubernetes.io/managed-by": "slipway"}}
+            subjects = [{"kind": "Group", "name": b["group"], "apiGroup": "rbac.authorization.k8s.io"}]
+            role_ref = {
+                "kind": "ClusterRole",
+                "name": b["clusterRole"],
+                "apiGroup": "rbac.authorization.k8s.io",
+            }
+            if b["namespace"]:
+                k8s.rbac.v1.RoleBinding(
+                    f"{self._name}-{slug}",
+                    metadata={**meta, "namespace": b["namespace"]},
+                    subjects=subjects,
+                    role_ref=role_ref,
+                    opts=opts,
+                )
+            else:
+                k8s.rbac.v1.ClusterRoleBinding(
+                    f"{self._name}-{slug}", metadata=meta, subjects=subjects, role_ref=role_ref, opts=opts
+                )
+
+
+# ------------------------------------------------------------------ workload roles (IRSA)
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkloadRoleArgs:
+    """Inputs of a WorkloadRole: one IAM role for one Kubernetes ServiceAccount."""
+
+    namespace: str
+    service_account: str
+    oidc_provider_arn: pulumi.Input[str]
+    oidc_issuer: pulumi.Input[str]
+    """The cluster's OIDC issuer without https:// (pulumi-eks `oidc_issuer`)."""
+    k8s_provider: k8s.Provider
+    policy_statements: list[dict[str, Any]] = field(default_factory=list)
+    """Inline identity policy statements (least privilege, no `*` actions)."""
+    managed_policies: dict[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Managed policies to attach, keyed by a stable short name (the key names the attachment)."""
+    create_service_account: bool = True
+    """Create the annotated ServiceAccount; False when a chart creates it from our annotation."""
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+class WorkloadRole(pulumi.ComponentResource):
+    """An IAM role assumable only by `namespace/service_account`, plus that ServiceAccount.
+
+    Role trust and ServiceAccount annotation come from the same two strings, so
+    they cannot disagree.
+    """
+
+    role_arn: pulumi.Output[str]
+    role_name: pulumi.Output[str]
+    service_account_name: str
+    namespace: str
+
+    def __init__(self, name: str, args: WorkloadRoleArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("slipway:access:WorkloadRole", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        trust = pulumi.Output.all(args.oidc_provider_arn, args.oidc_issuer).apply(
+            lambda v: to_json(irsa_trust_policy(v[0], v[1], args.namespace, args.service_account))
+        )
+        role = aws.iam.Role(
+            f"{name}-role",
+            assume_role_policy=trust,
+            description=f"IRSA role for {args.namespace}/{args.service_account}",
+            opts=child,
+        )
+        if args.policy_statements:
+            aws.iam.RolePolicy(
+                f"{name}-policy",
+                role=role.name,
+                policy=to_json(policy_document(args.policy_statements)),
+                opts=child,
+            )
+        for key, arn in sorted(args.managed_policies.items()):
+            aws.iam.RolePolicyAttachment(f"{name}-{key}", role=role.name, policy_arn=arn, opts=child)
+        if args.create_service_account:
+            k8s.core.v1.ServiceAccount(
+                f"{name}-sa",
+                metadata={
+                    "name": args.service_account,
+                    "namespace": args.namespace,
+                    "labels": {"app.kubernetes.io/managed-by": "slipway", **args.labels},
+                    "annotations": {"eks.amazonaws.com/role-arn": role.arn},
+                },
+                opts=pulumi.ResourceOptions(parent=self, provider=args.k8s_provider),
+            )
+        self.role_arn = role.arn
+        self.role_name = role.name
+        self.service_account_name = args.service_account
+        self.namespace = args.namespace
+        self.register_outputs({"roleArn": self.role_arn, "roleName": self.role_name})

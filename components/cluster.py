@@ -1,0 +1,286 @@
+"""`EksCluster`: the EKS control plane (pulumi-eks), its secrets key, the node role,
+one managed node group per pool, and the Kubernetes provider the add-ons use.
+
+Everything the security baseline cares about is a resource we create ourselves or
+an input we pass explicitly, because pulumi-eks's `Cluster` is a remote component:
+offline (and in unit tests) only its inputs are visible (pulumi/pulumi#15731).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_eks as eks
+import pulumi_kubernetes as k8s
+
+from components.access import NODE_GROUPS, NODE_USERNAME, AuthenticationMode, uses_aws_auth
+from components.iam import NODE_MANAGED_POLICIES, service_trust_policy, to_json
+
+# CIS EKS 2.1.1: all five control-plane log types.
+CONTROL_PLANE_LOGS = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
+
+# EKS managed node group taint effects use the API's enum names.
+TAINT_EFFECTS = {
+    "NoSchedule": "NO_SCHEDULE",
+    "PreferNoSchedule": "PREFER_NO_SCHEDULE",
+    "NoExecute": "NO_EXECUTE",
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class NodePoolArgs:
+    """One EKS managed node group. Sizes are inputs (a planner may compute them)."""
+
+    instance_types: list[str]
+    capacity_type: Literal["ON_DEMAND", "SPOT"] = "ON_DEMAND"
+    min_size: int = 1
+    desired_size: int = 2
+    max_size: int = 3
+    disk_size: int = 20
+    """Root EBS volume, GiB (gp3, encrypted)."""
+    ami_type: str = "AL2023_x86_64_STANDARD"
+    """Pinned so a moving AMI lookup never replaces nodes (pulumi/pulumi-eks#862)."""
+    release_version: str | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    taints: list[dict[str, str]] = field(default_factory=list)
+    """[{key, value, effect}] with Kubernetes effect names (NoSchedule, …)."""
+    metadata_hop_limit: int = 1
+    """IMDSv2 hop limit: 1 keeps pods from reaching the node role's credentials."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class EksClusterArgs:
+    """Inputs of an EksCluster."""
+
+    cluster_name: str
+    version: str
+    """Kubernetes minor version, e.g. "1.34"."""
+    vpc_id: pulumi.Input[str]
+    private_subnet_ids: dict[str, pulumi.Input[str]]
+    """Private subnets keyed by AZ: the control plane's ENIs and every node go here."""
+    public_subnet_ids: dict[str, pulumi.Input[str]]
+    node_pools: dict[str, NodePoolArgs]
+    authentication_mode: AuthenticationMode = "API"
+    public_access: bool = False
+    public_access_cidrs: list[str] = field(default_factory=list)
+    prefix_delegation: bool = False
+    deletion_protection: bool = False
+    protect: bool = False
+    """Pulumi `protect` on the cluster and its secrets key (prod)."""
+    key_deletion_window_days: int = 30
+    aws_auth_role_mappings: list[dict[str, Any]] = field(default_factory=list)
+    """Extra aws-auth mapRoles (principals) — the node role is added here, always."""
+    aws_auth_user_mappings: list[dict[str, Any]] = field(default_factory=list)
+    kubeconfig_profile: str | None = None
+    kubeconfig_role_arn: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+def launch_template_metadata(hop_limit: int) -> dict[str, Any]:
+    """IMDSv2 required (CKV_AWS_79) with the given hop limit (CKV_AWS_341 wants 1)."""
+    return {
+        "http_endpoint": "enabled",
+        "http_tokens": "required",
+        "http_put_response_hop_limit": hop_limit,
+        "instance_metadata_tags": "disabled",
+    }
+
+
+def vpc_cni_configuration(prefix_delegation: bool) -> dict[str, Any]:
+    """VPC CNI add-on options: network policy on; prefix delegation if asked."""
+    opts: dict[str, Any] = {"enable_network_policy": True, "enable_prefix_delegation": prefix_delegation}
+    if prefix_delegation:
+        # Keep one spare /28 prefix per node so new pods do not wait for an ENI call.
+        opts["configuration_values"] = {"env": {"WARM_PREFIX_TARGET": "1"}}
+    return opts
+
+
+class EksCluster(pulumi.ComponentResource):
+    """EKS control plane + managed node groups + a Kubernetes provider."""
+
+    cluster_name: pulumi.Output[str]
+    kubeconfig: pulumi.Output[str]
+    oidc_provider_arn: pulumi.Output[str]
+    oidc_issuer: pulumi.Output[str]
+    node_role_arn: pulumi.Output[str]
+    node_group_names: dict[str, str]
+    provider: k8s.Provider
+
+    def __init__(self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("slipway:cluster:EksCluster", name, None, opts)
+        self._name, self._args = name, args
+        self._child = pulumi.ResourceOptions(parent=self)
+
+        key = self._create_secrets_key()
+        self._node_role = self._create_node_role()
+        self._cluster = self._create_cluster(key)
+        self.provider = self._create_provider()
+        self._create_node_groups()
+
+        # The name is known up front; deriving it from a cluster output makes every
+        # consumer (access entries, add-ons) wait for the control plane to exist.
+        self.cluster_name = self._cluster.oidc_provider_arn.apply(lambda _: args.cluster_name)
+        self.kubeconfig = pulumi.Output.secret(self._cluster.kubeconfig_json)
+        self.oidc_provider_arn = self._cluster.oidc_provider_arn
+        self.oidc_issuer = self._cluster.oidc_issuer
+        self.node_role_arn = self._node_role.arn
+        self.node_group_names = sorted(args.node_pools)
+        self.register_outputs(
+            {
+                "clusterName": self.cluster_name,
+                "kubeconfig": self.kubeconfig,
+                "oidcProviderArn": self.oidc_provider_arn,
+                "nodeRoleArn": self.node_role_arn,
+            }
+        )
+
+    # -------------------------------------------------------------- steps
+    def _create_secrets_key(self) -> aws.kms.Key:
+        # CIS 5.3.1: envelope-encrypt Kubernetes Secrets with a customer key that rotates.
+        key = aws.kms.Key(
+            f"{self._name}-secrets",
+            description=f"EKS secrets envelope encryption for {self._args.cluster_name}",
+            enable_key_rotation=True,
+            deletion_window_in_days=self._args.key_deletion_window_days,
+            tags={**self._args.tags, "Name": f"{self._args.cluster_name}-secrets"},
+            opts=pulumi.ResourceOptions(parent=self, protect=self._args.protect),
+        )
+        aws.kms.Alias(
+            f"{self._name}-secrets",
+            name=f"alias/{self._args.cluster_name}-secrets",
+            target_key_id=key.key_id,
+            opts=self._child,
+        )
+        return key
+
+    def _create_node_role(self) -> aws.iam.Role:
+        role = aws.iam.Role(
+            f"{self._name}-node-role",
+            assume_role_policy=to_json(service_trust_policy("ec2.amazonaws.com")),
+            description=f"EKS managed node groups of {self._args.cluster_name}",
+            tags=self._args.tags,
+            opts=self._child,
+        )
+        for key, arn in sorted(NODE_MANAGED_POLICIES.items()):
+            aws.iam.RolePolicyAttachment(f"{self._name}-node-{key}", role=role.name, policy_arn=arn, opts=self._child)
+        return role
+
+    def _create_cluster(self, key: aws.kms.Key) -> eks.Cluster:
+        a = self._args
+        role_mappings = None
+        user_mappings = None
+        if uses_aws_auth(a.authentication_mode):
+            # The node role mapping is always first: an aws-auth edit must never cut off nodes.
+            node = eks.RoleMappingArgs(role_arn=self._node_role.arn, username=NODE_USERNAME, groups=NODE_GROUPS)
+            role_mappings = [node] + [
+                eks.RoleMappingArgs(role_arn=m["roleArn"], username=m["username"], groups=m["groups"])
+                for m in a.aws_auth_role_mappings
+            ]
+            user_mappings = [
+                eks.UserMappingArgs(user_arn=m["userArn"], username=m["username"], groups=m["groups"])
+                for m in a.aws_auth_user_mappings
+            ]
+        creds = None
+        if a.kubeconfig_profile or a.kubeconfig_role_arn:
+            creds = eks.KubeconfigOptionsArgs(profile_name=a.kubeconfig_profile, role_arn=a.kubeconfig_role_arn)
+        return eks.Cluster(
+            f"{self._name}-eks",
+            name=a.cluster_name,
+            version=a.version,
+            vpc_id=a.vpc_id,
+            private_subnet_ids=[v for _, v in sorted(a.private_subnet_ids.items())],
+            public_subnet_ids=[v for _, v in sorted(a.public_subnet_ids.items())],
+            node_associate_public_ip_address=False,
+            skip_default_node_group=True,
+            authentication_mode=a.authentication_mode,
+            role_mappings=role_mappings,
+            user_mappings=user_mappings,
+            encryption_config_key_arn=key.arn,
+            endpoint_private_access=True,
+            endpoint_public_access=a.public_access,
+            public_access_cidrs=a.public_access_cidrs if a.public_access else None,
+            enabled_cluster_log_types=CONTROL_PLANE_LOGS,
+            create_oidc_provider=True,
+            deletion_protection=a.deletion_protection,
+            vpc_cni_options=eks.VpcCniOptionsArgs(
+                **{
+                    k: (json.dumps(v) if k == "configuration_values" else v)
+                    for k, v in vpc_cni_configuration(a.prefix_delegation).items()
+                }
+            ),
+            provider_credential_opts=creds,
+            tags=a.tags,
+            opts=pulumi.ResourceOptions(parent=self, protect=a.protect),
+        )
+
+    def _create_provider(self) -> k8s.Provider:
+        # Built from the kubeconfig output ourselves: in Python `eks.Cluster.provider`
+        # is an Output, not a Provider (pulumi/pulumi-eks#662).
+        return k8s.Provider(
+            f"{self._name}-k8s",
+            kubeconfig=pulumi.Output.secret(self._cluster.kubeconfig_json),
+            enable_server_side_apply=True,
+            opts=self._child,
+        )
+
+    def _create_node_groups(self) -> None:
+        subnets = [v for _, v in sorted(self._args.private_subnet_ids.items())]
+        for pool, p in sorted(self._args.node_pools.items()):
+            # Our own launch template: IMDSv2 with hop limit 1 and an encrypted gp3
+            # root volume. (With a launch template EKS rejects `diskSize` on the group.)
+            lt = aws.ec2.LaunchTemplate(
+                f"{self._name}-{pool}",
+                description=f"{self._args.cluster_name} node pool {pool}",
+                metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
+                    **launch_template_metadata(p.metadata_hop_limit)
+                ),
+                block_device_mappings=[
+                    aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
+                        device_name="/dev/xvda",
+                        ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
+                            volume_size=p.disk_size,
+                            volume_type="gp3",
+                            encrypted="true",
+                            delete_on_termination="true",
+                        ),
+                    )
+                ],
+                tag_specifications=[
+                    aws.ec2.LaunchTemplateTagSpecificationArgs(
+                        resource_type="instance",
+                        tags={**self._args.tags, "Name": f"{self._args.cluster_name}-{pool}"},
+                    )
+                ],
+                update_default_version=True,
+                tags=self._args.tags,
+                opts=self._child,
+            )
+            eks.ManagedNodeGroup(
+                f"{self._name}-{pool}",
+                cluster=self._cluster,
+                node_role=self._node_role,
+                instance_types=p.instance_types,
+                capacity_type=p.capacity_type,
+                ami_type=p.ami_type,
+                release_version=p.release_version,
+                scaling_config=aws.eks.NodeGroupScalingConfigArgs(
+                    min_size=p.min_size, desired_size=p.desired_size, max_size=p.max_size
+                ),
+                # An autoscaler owns desiredSize after creation (pulumi/pulumi-eks#321).
+                ignore_scaling_changes=True,
+                subnet_ids=subnets,
+                labels={**p.labels, "slipway.dev/pool": pool},
+                taints=[
+                    aws.eks.NodeGroupTaintArgs(
+                        key=t["key"], value=t.get("value") or None, effect=TAINT_EFFECTS[t["effect"]]
+                    )
+                    for t in p.taints
+                ],
+                launch_template=aws.eks.NodeGroupLaunchTemplateArgs(id=lt.id, version=lt.latest_version.apply(str)),
+                tags=self._args.tags,
+                opts=self._child,
+            )

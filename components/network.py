@@ -1,0 +1,270 @@
+"""`Network`: a VPC with public and private subnets per AZ, NAT, routes and the
+subnet tags that EKS and the AWS Load Balancer Controller discover.
+
+Subnet CIDRs are computed from the AZ's letter, not its position in a list, so
+adding a third AZ never renumbers the subnets of the first two (a renumbered subnet
+is a replaced subnet, and a replaced subnet takes its nodes and load balancers with it).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from typing import Literal
+
+import pulumi
+import pulumi_aws as aws
+
+NatStrategy = Literal["none", "single", "per-az"]
+
+# Slots of the VPC split into eighths: eighths 0–5 are private subnets for AZ
+# letters a–f (pods take their IPs from these with the VPC CNI, so they are large);
+# eighth 7 is cut into 8 public subnets, one per AZ letter (only load balancers and
+# NAT gateways live there).
+PRIVATE_SPLIT = 3  # /16 → /19 private subnets (8,187 usable IPs each)
+PUBLIC_SPLIT = 6  # /16 → /22 public subnets (1,019 usable IPs each)
+PUBLIC_EIGHTH = 7
+
+
+def az_slot(az: str) -> int:
+    """The stable slot of an AZ: its letter (us-east-1c → 2)."""
+    slot = ord(az[-1]) - ord("a")
+    if not 0 <= slot <= 5:
+        raise ValueError(f"AZ {az!r} must end in a letter a–f")
+    return slot
+
+
+def subnet_cidrs(vpc_cidr: str, azs: list[str]) -> dict[str, dict[str, str]]:
+    """Public and private CIDR per AZ: {"public": {az: cidr}, "private": {az: cidr}}."""
+    vpc = ipaddress.ip_network(vpc_cidr)
+    private = list(vpc.subnets(prefixlen_diff=PRIVATE_SPLIT))
+    public = list(private[PUBLIC_EIGHTH].subnets(prefixlen_diff=PUBLIC_SPLIT - PRIVATE_SPLIT))
+    return {
+        "public": {az: str(public[az_slot(az)]) for az in azs},
+        "private": {az: str(private[az_slot(az)]) for az in azs},
+    }
+
+
+def discovery_tags(cluster_name: str, tier: Literal["public", "private"]) -> dict[str, str]:
+    """Tags the Load Balancer Controller uses to pick subnets for ALBs/NLBs.
+
+    Without them it fails with "unable to discover at least one subnet"
+    (kubernetes-sigs/aws-load-balancer-controller#3051, #2607).
+    """
+    role = "kubernetes.io/role/elb" if tier == "public" else "kubernetes.io/role/internal-elb"
+    return {role: "1", f"kubernetes.io/cluster/{cluster_name}": "shared"}
+
+
+def nat_placement(strategy: NatStrategy, azs: list[str]) -> dict[str, str | None]:
+    """Which AZ's NAT gateway each private subnet leaves through ({az: nat az or None})."""
+    if strategy == "none":
+        return {az: None for az in azs}
+    if strategy == "single":
+        return {az: azs[0] for az in azs}
+    return {az: az for az in azs}
+
+
+@dataclass(frozen=True, kw_only=True)
+class NetworkArgs:
+    """Inputs of a Network."""
+
+    cidr: str
+    """VPC IPv4 CIDR, /16 to /20."""
+    availability_zones: list[str]
+    """AZ names (2 or 3), e.g. ["us-east-1a", "us-east-1b"]."""
+    cluster_name: str
+    """EKS cluster name, for the `kubernetes.io/cluster/<name>` discovery tag."""
+    region: str
+    """AWS region, for endpoint service names (com.amazonaws.<region>.<service>)."""
+    nat_strategy: NatStrategy = "single"
+    """`single`: one NAT gateway for all AZs (cheap); `per-az`: one per AZ (survives an AZ loss)."""
+    interface_endpoints: list[str] = field(default_factory=list)
+    """Interface endpoints (ecr.api, ecr.dkr, sts, logs, …) for nodes without internet egress."""
+    tags: dict[str, str] = field(default_factory=dict)
+    """Extra tags on every resource (Name tags are added per resource)."""
+
+
+class Network(pulumi.ComponentResource):
+    """A VPC laid out for EKS: public and private subnets per AZ, NAT and endpoints."""
+
+    vpc_id: pulumi.Output[str]
+    public_subnet_ids: dict[str, pulumi.Output[str]]
+    private_subnet_ids: dict[str, pulumi.Output[str]]
+
+    def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("slipway:network:Network", name, None, opts)
+        self._name = name
+        self._args = args
+        self._child = pulumi.ResourceOptions(parent=self)
+        cidrs = subnet_cidrs(args.cidr, args.availability_zones)
+
+        self._vpc = self._create_vpc()
+        igw = self._create_internet_gateway()
+        self.public_subnet_ids = self._create_public_tier(cidrs["public"], igw)
+        nats = self._create_nat_gateways()
+        self.private_subnet_ids, private_route_tables = self._create_private_tier(cidrs["private"], nats)
+        self._create_endpoints(private_route_tables)
+
+        self.vpc_id = self._vpc.id
+        self.register_outputs(
+            {
+                "vpcId": self.vpc_id,
+                "publicSubnetIds": self.public_subnet_ids,
+                "privateSubnetIds": self.private_subnet_ids,
+            }
+        )
+
+    def _tags(self, name: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+        return {**self._args.tags, **(extra or {}), "Name": name}
+
+    def _create_vpc(self) -> aws.ec2.Vpc:
+        # DNS hostnames and support are required for EKS private endpoint access
+        # and for interface endpoints' private DNS.
+        return aws.ec2.Vpc(
+            f"{self._name}-vpc",
+            cidr_block=self._args.cidr,
+            enable_dns_support=True,
+            enable_dns_hostnames=True,
+            tags=self._tags(f"{self._name}-vpc"),
+            opts=self._child,
+        )
+
+    def _create_internet_gateway(self) -> aws.ec2.InternetGateway:
+        return aws.ec2.InternetGateway(
+            f"{self._name}-igw", vpc_id=self._vpc.id, tags=self._tags(f"{self._name}-igw"), opts=self._child
+        )
+
+    def _create_public_tier(self, cidrs: dict[str, str], igw: aws.ec2.InternetGateway) -> dict[str, pulumi.Output]:
+        rt = aws.ec2.RouteTable(
+            f"{self._name}-public-rt",
+            vpc_id=self._vpc.id,
+            tags=self._tags(f"{self._name}-public"),
+            opts=self._child,
+        )
+        aws.ec2.Route(
+            f"{self._name}-public-default",
+            route_table_id=rt.id,
+            destination_cidr_block="0.0.0.0/0",
+            gateway_id=igw.id,
+            opts=self._child,
+        )
+        self._public_subnets: dict[str, aws.ec2.Subnet] = {}
+        for az, cidr in cidrs.items():
+            # Public IPs are given only to what is placed here on purpose (NAT gateways
+            # and internet-facing load balancers); nodes live in the private tier.
+            subnet = aws.ec2.Subnet(
+                f"{self._name}-public-{az}",
+                vpc_id=self._vpc.id,
+                availability_zone=az,
+                cidr_block=cidr,
+                map_public_ip_on_launch=False,
+                tags=self._tags(f"{self._name}-public-{az}", discovery_tags(self._args.cluster_name, "public")),
+                opts=self._child,
+            )
+            aws.ec2.RouteTableAssociation(
+                f"{self._name}-public-{az}", subnet_id=subnet.id, route_table_id=rt.id, opts=self._child
+            )
+            self._public_subnets[az] = subnet
+        return {az: s.id for az, s in self._public_subnets.items()}
+
+    def _create_nat_gateways(self) -> dict[str, aws.ec2.NatGateway]:
+        placement = nat_placement(self._args.nat_strategy, self._args.availability_zones)
+        nats: dict[str, aws.ec2.NatGateway] = {}
+        for az in sorted({a for a in placement.values() if a}):
+            eip = aws.ec2.Eip(
+                f"{self._name}-nat-{az}",
+                domain="vpc",
+                tags=self._tags(f"{self._name}-nat-{az}"),
+                opts=self._child,
+            )
+            nats[az] = aws.ec2.NatGateway(
+                f"{self._name}-nat-{az}",
+                allocation_id=eip.id,
+                subnet_id=self._public_subnets[az].id,
+                connectivity_type="public",
+                tags=self._tags(f"{self._name}-nat-{az}"),
+                opts=self._child,
+            )
+        return nats
+
+    def _create_private_tier(self, cidrs: dict[str, str], nats: dict[str, aws.ec2.NatGateway]):
+        placement = nat_placement(self._args.nat_strategy, self._args.availability_zones)
+        subnet_ids: dict[str, pulumi.Output] = {}
+        route_tables: dict[str, aws.ec2.RouteTable] = {}
+        for az, cidr in cidrs.items():
+            subnet = aws.ec2.Subnet(
+                f"{self._name}-private-{az}",
+                vpc_id=self._vpc.id,
+                availability_zone=az,
+                cidr_block=cidr,
+                map_public_ip_on_launch=False,
+                tags=self._tags(f"{self._name}-private-{az}", discovery_tags(self._args.cluster_name, "private")),
+                opts=self._child,
+            )
+            # One route table per AZ even with a single NAT: switching to per-az
+            # later then changes routes, not associations.
+            rt = aws.ec2.RouteTable(
+                f"{self._name}-private-{az}",
+                vpc_id=self._vpc.id,
+                tags=self._tags(f"{self._name}-private-{az}"),
+                opts=self._child,
+            )
+            if placement[az]:
+                aws.ec2.Route(
+                    f"{self._name}-private-{az}-default",
+                    route_table_id=rt.id,
+                    destination_cidr_block="0.0.0.0/0",
+                    nat_gateway_id=nats[placement[az]].id,
+                    opts=self._child,
+                )
+            aws.ec2.RouteTableAssociation(
+                f"{self._name}-private-{az}", subnet_id=subnet.id, route_table_id=rt.id, opts=self._child
+            )
+            subnet_ids[az] = subnet.id
+            route_tables[az] = rt
+        self._private_subnets = subnet_ids
+        return subnet_ids, route_tables
+
+    def _create_endpoints(self, private_route_tables: dict[str, aws.ec2.RouteTable]) -> None:
+        region = self._args.region
+        # Gateway endpoints are free: image layers (ECR stores them in S3) and
+        # artifacts stop paying NAT data processing ($0.045/GB).
+        aws.ec2.VpcEndpoint(
+            f"{self._name}-s3",
+            vpc_id=self._vpc.id,
+            service_name=f"com.amazonaws.{region}.s3",
+            vpc_endpoint_type="Gateway",
+            route_table_ids=[rt.id for _, rt in sorted(private_route_tables.items())],
+            tags=self._tags(f"{self._name}-s3"),
+            opts=self._child,
+        )
+        if not self._args.interface_endpoints:
+            return
+        sg = aws.ec2.SecurityGroup(
+            f"{self._name}-endpoints",
+            vpc_id=self._vpc.id,
+            description="HTTPS from inside the VPC to AWS interface endpoints",
+            ingress=[
+                aws.ec2.SecurityGroupIngressArgs(
+                    protocol="tcp",
+                    from_port=443,
+                    to_port=443,
+                    cidr_blocks=[self._args.cidr],
+                    description="HTTPS from the VPC",
+                )
+            ],
+            tags=self._tags(f"{self._name}-endpoints"),
+            opts=self._child,
+        )
+        for service in self._args.interface_endpoints:
+            aws.ec2.VpcEndpoint(
+                f"{self._name}-{service.replace('.', '-')}",
+                vpc_id=self._vpc.id,
+                service_name=f"com.amazonaws.{region}.{service}",
+                vpc_endpoint_type="Interface",
+                private_dns_enabled=True,
+                subnet_ids=[sid for _, sid in sorted(self._private_subnets.items())],
+                security_group_ids=[sg.id],
+                tags=self._tags(f"{self._name}-{service}"),
+                opts=self._child,
+            )

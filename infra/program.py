@@ -1,0 +1,167 @@
+"""The slipway program: read and validate the stack's config, wire the components,
+export what users need. Nothing here runs at import time.
+
+`run()` is what `pulumi up` executes (via `infra/__main__.py`); `main()` is what the
+offline render and the tests execute under mocks. They are the same program.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pulumi
+import pulumi_aws as aws
+
+from components.access import ClusterAccess, ClusterAccessArgs, Principal, aws_auth_mappings, uses_aws_auth
+from components.cluster import EksCluster, EksClusterArgs, NodePoolArgs
+from components.network import Network, NetworkArgs
+from infra.config import NAMESPACE, ConfigError, StackConfig, parse_config_values
+
+
+def runtime_config() -> dict[str, str]:
+    """Every config key the engine gave this program (full keys, string values)."""
+    from pulumi.runtime import config as rc
+
+    values: dict[str, str] = {}
+    if "PULUMI_CONFIG" in os.environ:
+        values.update(json.loads(os.environ["PULUMI_CONFIG"]))
+    values.update(rc.CONFIG.get())
+    return values
+
+
+def load_config() -> tuple[StackConfig, str]:
+    """Parse this stack's `slipway:` namespace and `aws:region`; ConfigError lists every issue."""
+    values = runtime_config()
+    ns = {k.split(":", 1)[1]: v for k, v in values.items() if k.startswith(f"{NAMESPACE}:")}
+    region = values.get("aws:region", "")
+    return parse_config_values(ns, region=region, stack=pulumi.get_stack()), region
+
+
+def default_tags(cfg: StackConfig) -> dict[str, str]:
+    """Tags on every AWS resource: ownership and cost allocation."""
+    return {
+        "slipway/stack": pulumi.get_stack(),
+        "slipway/environment": cfg.environment,
+        "managed-by": "pulumi",
+        **cfg.tags,
+    }
+
+
+def availability_zones(cfg: StackConfig) -> list[str]:
+    """The configured AZs, or the region's first `azCount` available ones."""
+    if cfg.network.availability_zones:
+        return list(cfg.network.availability_zones)
+    names = aws.get_availability_zones(state="available").names
+    letters_ok = [n for n in names if n[-1] in "abcdef"]
+    if len(letters_ok) < cfg.network.az_count:
+        raise ConfigError(
+            [
+                f"network.azCount: {cfg.network.az_count} is more than the {len(letters_ok)} AZs this account sees "
+                f"({', '.join(names)}) — lower azCount or list network.availabilityZones"
+            ]
+        )
+    return letters_ok[: cfg.network.az_count]
+
+
+def main() -> None:
+    """Build the whole platform for the current stack."""
+    cfg, region = load_config()
+    stack = pulumi.get_stack()
+    cluster_name = cfg.cluster_name or f"slipway-{stack}"
+    tags = default_tags(cfg)
+    prod = cfg.is_production
+    azs = availability_zones(cfg)
+
+    network = Network(
+        "network",
+        NetworkArgs(
+            cidr=cfg.network.cidr,
+            availability_zones=azs,
+            cluster_name=cluster_name,
+            region=region,
+            nat_strategy=cfg.network.nat_strategy,
+            interface_endpoints=list(cfg.network.interface_endpoints),
+            tags=tags,
+        ),
+    )
+
+    principals = [
+        Principal(arn=p.arn, access=p.access, namespaces=p.namespaces, username=p.username)
+        for p in cfg.access.principals
+    ]
+    mode = cfg.cluster.authentication_mode
+    mappings = aws_auth_mappings(principals, node_role_arn="<node role>") if uses_aws_auth(mode) else None
+    cluster = EksCluster(
+        "cluster",
+        EksClusterArgs(
+            cluster_name=cluster_name,
+            version=cfg.cluster.version,
+            vpc_id=network.vpc_id,
+            private_subnet_ids=network.private_subnet_ids,
+            public_subnet_ids=network.public_subnet_ids,
+            node_pools={
+                name: NodePoolArgs(
+                    instance_types=list(p.instance_types),
+                    capacity_type=p.capacity_type,
+                    min_size=p.min_size,
+                    desired_size=p.desired_size,
+                    max_size=p.max_size,
+                    disk_size=p.disk_size,
+                    ami_type=p.ami_type,
+                    release_version=p.release_version,
+                    labels=dict(p.labels),
+                    taints=[t.model_dump() for t in p.taints],
+                    metadata_hop_limit=p.metadata_hop_limit,
+                )
+                for name, p in cfg.node_pools.items()
+            },
+            authentication_mode=mode,
+            public_access=cfg.cluster.endpoint.public_access,
+            public_access_cidrs=list(cfg.cluster.endpoint.public_access_cidrs),
+            prefix_delegation=cfg.cluster.prefix_delegation,
+            deletion_protection=cfg.cluster.deletion_protection
+            if cfg.cluster.deletion_protection is not None
+            else prod,
+            protect=prod,
+            key_deletion_window_days=cfg.cluster.secrets_key_deletion_window_days,
+            # The node role entry is added by the component itself (it owns the role).
+            aws_auth_role_mappings=mappings["mapRoles"][1:] if mappings else [],
+            aws_auth_user_mappings=mappings["mapUsers"] if mappings else [],
+            kubeconfig_profile=cfg.identity.profile,
+            kubeconfig_role_arn=cfg.identity.role_arn,
+            tags=tags,
+        ),
+    )
+
+    ClusterAccess(
+        "access",
+        ClusterAccessArgs(
+            cluster_name=cluster.cluster_name,
+            authentication_mode=mode,
+            principals=principals,
+            k8s_provider=cluster.provider,
+        ),
+    )
+
+    pulumi.export("region", region)
+    pulumi.export("availabilityZones", azs)
+    pulumi.export("vpcId", network.vpc_id)
+    pulumi.export("privateSubnetIds", network.private_subnet_ids)
+    pulumi.export("publicSubnetIds", network.public_subnet_ids)
+    pulumi.export("clusterName", cluster.cluster_name)
+    pulumi.export(
+        "clusterEndpoint",
+        pulumi.Output.unsecret(cluster.kubeconfig).apply(lambda kc: json.loads(kc)["clusters"][0]["cluster"]["server"]),
+    )
+    pulumi.export("oidcProviderArn", cluster.oidc_provider_arn)
+    pulumi.export("nodeRoleArn", cluster.node_role_arn)
+    pulumi.export("kubeconfig", cluster.kubeconfig)
+
+
+def run() -> None:
+    """Entry point for the Pulumi CLI: config mistakes become a clean error, not a traceback."""
+    try:
+        main()
+    except ConfigError as exc:
+        raise pulumi.RunError(str(exc)) from None
