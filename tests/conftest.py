@@ -1,0 +1,79 @@
+"""Shared test fixtures: the same mocks and recorder as the offline render.
+
+Component tests build resources inside a `@pulumi.runtime.test` function run as a
+*preview*, so any output the mocks forget stays unknown, and the `mocked` fixture
+fails the test if an unknown value reached any resource input (the silent-pass
+trap of pulumi/pulumi#4518). Assertions read the recorded registrations afterwards,
+when every RPC has completed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import pulumi
+import pytest
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime.config import set_all_config
+
+from infra.mocks import SlipwayMocks
+from infra.render import Recorded, RecordingMonitor
+
+
+class Mocked:
+    """A recording monitor plus query helpers in the style of aws-cdk's Template."""
+
+    def __init__(self, monitor: RecordingMonitor):
+        self.monitor = monitor
+
+    @property
+    def records(self) -> list[Recorded]:
+        return sorted(self.monitor.records.values(), key=lambda r: r.urn)
+
+    def of_type(self, type_: str) -> list[Recorded]:
+        return [r for r in self.records if r.type == type_]
+
+    def one(self, type_: str, name: str) -> Recorded:
+        found = [r for r in self.of_type(type_) if r.name == name]
+        assert len(found) == 1, f"expected one {type_} named {name!r}, found {[r.name for r in self.of_type(type_)]}"
+        return found[0]
+
+    def count(self, type_: str) -> int:
+        return len(self.of_type(type_))
+
+    def build(self, fn: Callable[[], Any]) -> None:
+        """Run `fn` (which registers resources) as a Pulumi program and wait for everything."""
+
+        @pulumi.runtime.test
+        def program():
+            return fn()
+
+        program()
+
+
+def require_known(*outputs: pulumi.Output) -> asyncio.Future:
+    """An awaitable that fails if any output is unknown (return it from a build function)."""
+
+    async def check() -> None:
+        for out in outputs:
+            assert await out.is_known(), f"an output is unknown under mocks: {out!r}"
+
+    return asyncio.ensure_future(check())
+
+
+def setup_mocks(config: dict[str, str] | None = None, stack: str = "test", region: str = "us-east-1") -> Mocked:
+    monitor = RecordingMonitor(SlipwayMocks(region=region))
+    pulumi.runtime.settings.ROOT.set(None)
+    pulumi_mocks.set_mocks(monitor.mocks, project="slipway", stack=stack, preview=True, monitor=monitor)
+    set_all_config(config or {}, [])
+    return Mocked(monitor)
+
+
+@pytest.fixture
+def mocked() -> Mocked:
+    """Mocks for one test; fails it if an unknown value reached a resource input."""
+    m = setup_mocks()
+    yield m
+    assert not m.monitor.unknowns, f"unknown values reached resource inputs: {sorted(set(m.monitor.unknowns))}"

@@ -1,0 +1,212 @@
+"""ClusterAccess (access entries, aws-auth bindings) and WorkloadRole (IRSA)."""
+
+from __future__ import annotations
+
+import json
+
+import parliament
+import pulumi
+import pulumi_kubernetes as k8s
+import pytest
+
+from components.access import (
+    ACCESS_POLICY_ARNS,
+    ClusterAccess,
+    ClusterAccessArgs,
+    Principal,
+    WorkloadRole,
+    WorkloadRoleArgs,
+    access_entries,
+    aws_auth_mappings,
+    rbac_bindings,
+)
+from components.iam import irsa_trust_policy
+from tests.conftest import require_known
+
+ACCT = "123456789012"
+ADMINS = Principal(arn=f"arn:aws:iam::{ACCT}:role/platform-admins", access="cluster-admin")
+DEVS = Principal(arn=f"arn:aws:iam::{ACCT}:role/teams/developers", access="edit")
+ONCALL = Principal(arn=f"arn:aws:iam::{ACCT}:role/oncall", access="admin", namespaces=["payments", "apps"])
+ALICE = Principal(arn=f"arn:aws:iam::{ACCT}:user/alice", access="view")
+PRINCIPALS = [ADMINS, DEVS, ONCALL, ALICE]
+NODE_ROLE = f"arn:aws:iam::{ACCT}:role/node"
+OIDC_ARN = f"arn:aws:iam::{ACCT}:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC"
+ISSUER = "oidc.eks.us-east-1.amazonaws.com/id/ABC"
+
+
+def test_access_policy_arns_are_the_aws_managed_ones():
+    assert ACCESS_POLICY_ARNS == {
+        "cluster-admin": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
+        "admin": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSAdminPolicy",
+        "edit": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy",
+        "view": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy",
+    }
+
+
+def test_access_entries_scope():
+    entries = {e["key"]: e for e in access_entries(PRINCIPALS)}
+    assert set(entries) == {"role-platform-admins", "role-developers", "role-oncall", "user-alice"}
+    assert entries["role-platform-admins"]["accessScope"] == {"type": "cluster"}
+    assert entries["role-oncall"]["accessScope"] == {"type": "namespace", "namespaces": ["apps", "payments"]}
+    assert entries["role-oncall"]["policyArn"].endswith("/AmazonEKSAdminPolicy")
+
+
+def test_aws_auth_mappings_keep_node_role_first():
+    m = aws_auth_mappings(PRINCIPALS, NODE_ROLE)
+    assert m["mapRoles"][0] == {
+        "roleArn": NODE_ROLE,
+        "username": "system:node:{{EC2PrivateDNSName}}",
+        "groups": ["system:bootstrappers", "system:nodes"],
+    }
+    roles = {r["roleArn"]: r for r in m["mapRoles"][1:]}
+    assert roles[DEVS.arn] == {
+        "roleArn": DEVS.arn,
+        "username": "developers:{{SessionName}}",
+        "groups": ["slipway:edit"],
+    }
+    assert roles[ONCALL.arn]["groups"] == ["slipway:admin:apps", "slipway:admin:payments"]
+    assert m["mapUsers"] == [{"userArn": ALICE.arn, "username": "alice", "groups": ["slipway:view"]}]
+    # Users are never put in mapRoles and roles never in mapUsers.
+    assert all(":role/" in r["roleArn"] for r in m["mapRoles"])
+
+
+def test_every_aws_auth_group_has_a_binding():
+    groups = {g for r in aws_auth_mappings(PRINCIPALS, NODE_ROLE)["mapRoles"][1:] for g in r["groups"]}
+    groups |= {g for u in aws_auth_mappings(PRINCIPALS, NODE_ROLE)["mapUsers"] for g in u["groups"]}
+    bindings = {b["group"]: b for b in rbac_bindings(PRINCIPALS)}
+    assert set(bindings) == groups
+    assert bindings["slipway:cluster-admin"] == {
+        "group": "slipway:cluster-admin",
+        "namespace": None,
+        "clusterRole": "cluster-admin",
+    }
+    assert bindings["slipway:admin:payments"]["namespace"] == "payments"
+
+
+def build_access(mocked, mode):
+    def program():
+        provider = k8s.Provider("k8s", kubeconfig="{}")
+        a = ClusterAccess(
+            "access",
+            ClusterAccessArgs(
+                cluster_name="demo", authentication_mode=mode, principals=PRINCIPALS, k8s_provider=provider
+            ),
+        )
+        return require_known(*a.access_entry_arns.values())
+
+    mocked.build(program)
+
+
+def test_api_mode_creates_entries_and_associations(mocked):
+    build_access(mocked, "API")
+    entries = {r.name: r for r in mocked.of_type("aws:eks/accessEntry:AccessEntry")}
+    assocs = {r.name: r for r in mocked.of_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")}
+    assert set(entries) == set(assocs) == {f"access-{p.key}" for p in PRINCIPALS}
+    for p in PRINCIPALS:
+        e, a = entries[f"access-{p.key}"], assocs[f"access-{p.key}"]
+        assert e.inputs == {"clusterName": "demo", "principalArn": p.arn, "type": "STANDARD"}, e.urn
+        assert a.inputs["policyArn"] == ACCESS_POLICY_ARNS[p.access], a.urn
+        assert a.inputs["principalArn"] == p.arn, a.urn
+    assert assocs["access-role-oncall"].inputs["accessScope"] == {
+        "type": "namespace",
+        "namespaces": ["apps", "payments"],
+    }
+    assert not mocked.of_type("kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding")
+
+
+def test_config_map_mode_creates_bindings_only(mocked):
+    build_access(mocked, "CONFIG_MAP")
+    assert not mocked.of_type("aws:eks/accessEntry:AccessEntry")
+    crbs = {
+        r.inputs["metadata"]["name"]: r
+        for r in mocked.of_type("kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding")
+    }
+    rbs = mocked.of_type("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding")
+    assert set(crbs) == {"slipway-cluster-admin", "slipway-edit", "slipway-view"}
+    assert crbs["slipway-edit"].inputs["roleRef"] == {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": "ClusterRole",
+        "name": "edit",
+    }
+    assert crbs["slipway-edit"].inputs["subjects"] == [
+        {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "slipway:edit"}
+    ]
+    assert sorted(r.inputs["metadata"]["namespace"] for r in rbs) == ["apps", "payments"]
+
+
+def test_both_modes(mocked):
+    build_access(mocked, "API_AND_CONFIG_MAP")
+    assert mocked.count("aws:eks/accessEntry:AccessEntry") == 4
+    assert mocked.count("kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding") == 3
+
+
+def test_irsa_trust_policy_exact():
+    assert irsa_trust_policy(OIDC_ARN, f"https://{ISSUER}", "kube-system", "aws-load-balancer-controller") == {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Federated": OIDC_ARN},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {
+                    "StringEquals": {
+                        f"{ISSUER}:sub": "system:serviceaccount:kube-system:aws-load-balancer-controller",
+                        f"{ISSUER}:aud": "sts.amazonaws.com",
+                    }
+                },
+            }
+        ],
+    }
+
+
+STATEMENTS = [
+    {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": "arn:aws:s3:::artifacts/*"},
+]
+
+
+def build_workload(mocked, create_sa=True):
+    def program():
+        provider = k8s.Provider("k8s", kubeconfig="{}")
+        w = WorkloadRole(
+            "argo-server",
+            WorkloadRoleArgs(
+                namespace="argo",
+                service_account="argo-server",
+                oidc_provider_arn=pulumi.Output.from_input(OIDC_ARN),
+                oidc_issuer=pulumi.Output.from_input(ISSUER),
+                k8s_provider=provider,
+                policy_statements=STATEMENTS,
+                managed_policies={"readonly": "arn:aws:iam::aws:policy/ReadOnlyAccess"},
+                create_service_account=create_sa,
+            ),
+        )
+        return require_known(w.role_arn, w.role_name)
+
+    mocked.build(program)
+
+
+def test_workload_role_trust_and_service_account_agree(mocked):
+    build_workload(mocked)
+    role = mocked.one("aws:iam/role:Role", "argo-server-role")
+    trust = json.loads(role.inputs["assumeRolePolicy"])
+    assert trust == irsa_trust_policy(OIDC_ARN, ISSUER, "argo", "argo-server")
+    sa = mocked.one("kubernetes:core/v1:ServiceAccount", "argo-server-sa")
+    meta = sa.inputs["metadata"]
+    sub = trust["Statement"][0]["Condition"]["StringEquals"][f"{ISSUER}:sub"]
+    assert sub == f"system:serviceaccount:{meta['namespace']}:{meta['name']}"
+    assert meta["annotations"]["eks.amazonaws.com/role-arn"] == role.state["arn"]
+    policy = mocked.one("aws:iam/rolePolicy:RolePolicy", "argo-server-policy")
+    assert json.loads(policy.inputs["policy"])["Statement"] == STATEMENTS
+    att = mocked.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "argo-server-readonly")
+    assert att.inputs["policyArn"] == "arn:aws:iam::aws:policy/ReadOnlyAccess"
+
+
+def test_workload_role_without_service_account(mocked):
+    build_workload(mocked, create_sa=False)
+    assert not mocked.of_type("kubernetes:core/v1:ServiceAccount")
+
+
+@pytest.mark.parametrize("doc", [STATEMENTS])
+def test_identity_statements_pass_parliament(doc):
+    policy = parliament.analyze_policy_string(json.dumps({"Version": "2012-10-17", "Statement": doc}))
+    assert [f.issue for f in policy.findings] == []

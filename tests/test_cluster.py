@@ -1,0 +1,186 @@
+"""EksCluster: control plane inputs, node role, node pools and their launch templates."""
+
+from __future__ import annotations
+
+import json
+
+import pulumi
+import pytest
+
+from components.cluster import CONTROL_PLANE_LOGS, EksCluster, EksClusterArgs, NodePoolArgs
+from components.iam import NODE_MANAGED_POLICIES, service_trust_policy
+from tests.conftest import require_known
+
+PRIVATE = {"us-east-1a": "subnet-priv-a", "us-east-1b": "subnet-priv-b"}
+PUBLIC = {"us-east-1a": "subnet-pub-a", "us-east-1b": "subnet-pub-b"}
+
+
+def build_cluster(mocked, **overrides):
+    pools = overrides.pop(
+        "node_pools",
+        {
+            "general": NodePoolArgs(instance_types=["t3.medium"], min_size=2, desired_size=2, max_size=4),
+            "argo": NodePoolArgs(
+                instance_types=["m6i.large"],
+                capacity_type="SPOT",
+                min_size=1,
+                desired_size=1,
+                max_size=3,
+                labels={"slipway.dev/role": "argo"},
+                taints=[{"key": "dedicated", "value": "argo", "effect": "NoSchedule"}],
+                metadata_hop_limit=2,
+                disk_size=50,
+            ),
+        },
+    )
+    args = dict(
+        cluster_name="demo",
+        version="1.34",
+        vpc_id="vpc-123",
+        private_subnet_ids=PRIVATE,
+        public_subnet_ids=PUBLIC,
+        node_pools=pools,
+        public_access=True,
+        public_access_cidrs=["203.0.113.0/24"],
+    )
+    args.update(overrides)
+    holder = {}
+
+    def program():
+        c = EksCluster("c", EksClusterArgs(**args))
+        holder["cluster"] = c
+        return require_known(c.cluster_name, c.oidc_provider_arn, c.oidc_issuer, c.node_role_arn, c.kubeconfig)
+
+    mocked.build(program)
+    return holder["cluster"]
+
+
+def test_control_plane_inputs(mocked):
+    build_cluster(mocked)
+    eks = mocked.one("eks:index:Cluster", "c-eks")
+    i = eks.inputs
+    assert i["name"] == "demo" and i["version"] == "1.34"
+    assert i["skipDefaultNodeGroup"] is True
+    assert i["authenticationMode"] == "API"
+    assert i["endpointPrivateAccess"] is True
+    assert i["endpointPublicAccess"] is True and i["publicAccessCidrs"] == ["203.0.113.0/24"]
+    assert i["enabledClusterLogTypes"] == CONTROL_PLANE_LOGS
+    assert len(CONTROL_PLANE_LOGS) == 5
+    assert i["createOidcProvider"] is True
+    assert i["nodeAssociatePublicIpAddress"] is False
+    assert i["privateSubnetIds"] == ["subnet-priv-a", "subnet-priv-b"]
+    key = mocked.one("aws:kms/key:Key", "c-secrets")
+    assert i["encryptionConfigKeyArn"] == key.state["arn"]
+    assert key.inputs["enableKeyRotation"] is True
+    assert i["vpcCniOptions"]["enablePrefixDelegation"] is False
+    assert "roleMappings" not in i  # API mode: no aws-auth
+
+
+def test_private_endpoint_only_omits_cidrs(mocked):
+    build_cluster(mocked, public_access=False, public_access_cidrs=[])
+    i = mocked.one("eks:index:Cluster", "c-eks").inputs
+    assert i["endpointPublicAccess"] is False and "publicAccessCidrs" not in i
+
+
+def test_prefix_delegation_and_prod_protection(mocked):
+    build_cluster(mocked, prefix_delegation=True, deletion_protection=True, protect=True)
+    eks = mocked.one("eks:index:Cluster", "c-eks")
+    cni = eks.inputs["vpcCniOptions"]
+    assert cni["enablePrefixDelegation"] is True
+    assert json.loads(cni["configurationValues"]) == {"env": {"WARM_PREFIX_TARGET": "1"}}
+    assert eks.inputs["deletionProtection"] is True
+    assert eks.options.get("protect") is True
+    assert mocked.one("aws:kms/key:Key", "c-secrets").options.get("protect") is True
+
+
+def test_node_role_trust_and_managed_policies(mocked):
+    build_cluster(mocked)
+    role = mocked.one("aws:iam/role:Role", "c-node-role")
+    assert json.loads(role.inputs["assumeRolePolicy"]) == service_trust_policy("ec2.amazonaws.com")
+    assert json.loads(role.inputs["assumeRolePolicy"]) == {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+    }
+    attached = {r.inputs["policyArn"] for r in mocked.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")}
+    assert attached == {
+        "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
+        "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
+        "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
+    }
+    assert attached == set(NODE_MANAGED_POLICIES.values())
+
+
+def test_node_pools_keyed_and_scaled(mocked):
+    build_cluster(mocked)
+    groups = {r.name: r for r in mocked.of_type("eks:index:ManagedNodeGroup")}
+    assert set(groups) == {"c-general", "c-argo"}
+    g, a = groups["c-general"].inputs, groups["c-argo"].inputs
+    assert g["scalingConfig"] == {"minSize": 2, "desiredSize": 2, "maxSize": 4}
+    assert a["scalingConfig"] == {"minSize": 1, "desiredSize": 1, "maxSize": 3}
+    assert g["instanceTypes"] == ["t3.medium"] and a["capacityType"] == "SPOT"
+    assert a["taints"] == [{"key": "dedicated", "value": "argo", "effect": "NO_SCHEDULE"}]
+    assert a["labels"] == {"slipway.dev/role": "argo", "slipway.dev/pool": "argo"}
+    role_urn = mocked.one("aws:iam/role:Role", "c-node-role").urn
+    for r in groups.values():
+        assert r.inputs["subnetIds"] == ["subnet-priv-a", "subnet-priv-b"], r.urn  # private only
+        assert r.inputs["ignoreScalingChanges"] is True, r.urn
+        assert r.inputs["amiType"] == "AL2023_x86_64_STANDARD", r.urn
+        assert r.inputs["nodeRole"] == {"$ref": role_urn}, r.urn
+        assert "diskSize" not in r.inputs, r.urn  # lives in the launch template
+
+
+def test_launch_templates_enforce_imdsv2(mocked):
+    build_cluster(mocked)
+    lts = {r.name: r for r in mocked.of_type("aws:ec2/launchTemplate:LaunchTemplate")}
+    general, argo = lts["c-general"].inputs, lts["c-argo"].inputs
+    assert general["metadataOptions"] == {
+        "httpEndpoint": "enabled",
+        "httpTokens": "required",
+        "httpPutResponseHopLimit": 1,
+        "instanceMetadataTags": "disabled",
+    }
+    assert argo["metadataOptions"]["httpPutResponseHopLimit"] == 2  # opted in
+    ebs = argo["blockDeviceMappings"][0]["ebs"]
+    assert ebs == {"volumeSize": 50, "volumeType": "gp3", "encrypted": "true", "deleteOnTermination": "true"}
+    group = mocked.one("eks:index:ManagedNodeGroup", "c-general")
+    assert group.inputs["launchTemplate"] == {"id": lts["c-general"].id, "version": "1"}
+
+
+def test_kubernetes_provider_from_kubeconfig(mocked):
+    build_cluster(mocked)
+    provider = mocked.one("pulumi:providers:kubernetes", "c-k8s")
+    assert provider.inputs["kubeconfig"] == "[secret]"
+
+
+def test_kubeconfig_uses_the_configured_identity(mocked):
+    role = "arn:aws:iam::123456789012:role/platform-admins"
+    cluster = build_cluster(mocked, kubeconfig_role_arn=role, kubeconfig_profile="ops")
+    assert mocked.one("eks:index:Cluster", "c-eks").inputs["providerCredentialOpts"] == {
+        "profileName": "ops",
+        "roleArn": role,
+    }
+    seen = {}
+
+    def program():
+        return pulumi.Output.unsecret(cluster.kubeconfig).apply(lambda kc: seen.setdefault("kc", json.loads(kc)))
+
+    mocked.build(program)
+    exec_ = seen["kc"]["users"][0]["user"]["exec"]
+    assert exec_["command"] == "aws" and ["--role-arn", role] == exec_["args"][6:8]
+    assert {"name": "AWS_PROFILE", "value": "ops"} in exec_["env"]
+
+
+@pytest.mark.parametrize("mode", ["CONFIG_MAP", "API_AND_CONFIG_MAP"])
+def test_aws_auth_always_maps_the_node_role(mocked, mode):
+    mappings = [{"roleArn": "arn:aws:iam::123456789012:role/devs", "username": "devs", "groups": ["slipway:view"]}]
+    build_cluster(mocked, authentication_mode=mode, aws_auth_role_mappings=mappings)
+    eks = mocked.one("eks:index:Cluster", "c-eks")
+    node_role_arn = mocked.one("aws:iam/role:Role", "c-node-role").state["arn"]
+    roles = eks.inputs["roleMappings"]
+    assert roles[0] == {
+        "roleArn": node_role_arn,
+        "username": "system:node:{{EC2PrivateDNSName}}",
+        "groups": ["system:bootstrappers", "system:nodes"],
+    }
+    assert roles[1]["roleArn"] == "arn:aws:iam::123456789012:role/devs"
+    assert eks.inputs["authenticationMode"] == mode

@@ -1,0 +1,144 @@
+"""The offline render: files written, determinism, secrets, unknowns, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pulumi
+import pulumi_aws as aws
+import pytest
+
+from infra.mocks import kubeconfig
+from infra.render import ROOT, RenderError, render_stack, run_program
+from infra.stackfile import load_stack_file
+
+
+@pytest.fixture(scope="module")
+def dev(tmp_path_factory):
+    return render_stack("dev", tmp_path_factory.mktemp("render") / "dev")
+
+
+def test_render_writes_the_expected_files(dev):
+    names = {p.relative_to(dev.out_dir).as_posix() for p in dev.files}
+    assert {"resources.json", "outputs.json", "components.mmd", "summary.json"} <= names
+    assert "iam/trust/cluster-node-role.json" in names
+    resources = json.loads((dev.out_dir / "resources.json").read_text())
+    assert {r["type"] for r in resources} >= {
+        "aws:ec2/vpc:Vpc",
+        "eks:index:Cluster",
+        "eks:index:ManagedNodeGroup",
+        "aws:eks/accessEntry:AccessEntry",
+    }
+    for r in resources:
+        assert set(r) >= {"urn", "type", "name", "parent", "dependencies", "inputs"}, r["urn"]
+
+
+def test_outputs_users_need(dev):
+    outputs = json.loads((dev.out_dir / "outputs.json").read_text())
+    assert outputs["clusterName"] == "slipway-dev"
+    assert outputs["clusterEndpoint"].startswith("https://") and outputs["clusterEndpoint"].endswith(
+        ".gr7.us-east-1.eks.amazonaws.com"
+    )
+    assert outputs["kubeconfig"] == "[secret]"
+    assert set(outputs["privateSubnetIds"]) == {"us-east-1a", "us-east-1b"}
+
+
+def test_mermaid_diagram_shows_the_component_tree(dev):
+    text = (dev.out_dir / "components.mmd").read_text()
+    assert text.startswith("flowchart LR")
+    for comp in ("network", "cluster", "access", "cluster-eks", "cluster-general"):
+        assert f'["{comp}<br/>' in text, comp
+
+
+def test_render_is_deterministic(tmp_path):
+    a = render_stack("prod", tmp_path / "a")
+    b = render_stack("prod", tmp_path / "b")
+    files_a = sorted(p.relative_to(a.out_dir) for p in a.out_dir.rglob("*") if p.is_file())
+    files_b = sorted(p.relative_to(b.out_dir) for p in b.out_dir.rglob("*") if p.is_file())
+    assert files_a == files_b
+    for rel in files_a:
+        assert (a.out_dir / rel).read_bytes() == (b.out_dir / rel).read_bytes(), rel
+
+
+def _all_text(out_dir: Path) -> str:
+    return "\n".join(p.read_text() for p in out_dir.rglob("*") if p.is_file())
+
+
+def test_secret_values_never_in_clear(dev):
+    text = _all_text(dev.out_dir)
+    kc = kubeconfig("slipway-dev", "us-east-1", "x", None)
+    ca = kc["clusters"][0]["cluster"]["certificate-authority-data"]
+    assert ca not in text and "get-token" not in text
+    assert '"kubeconfig": "[secret]"' in (dev.out_dir / "resources.json").read_text()
+
+
+def test_secure_config_values_stay_secret(tmp_path):
+    """A `secure:` value is never decrypted offline, and the key is passed as secret."""
+    root = tmp_path / "proj"
+    (root / "stacks").mkdir(parents=True)
+    text = (ROOT / "stacks" / "Pulumi.dev.yaml").read_text()
+    text += "  slipway:apiToken:\n    secure: v1:c2VjcmV0LXZhbHVlLWNpcGhlcnRleHQ=\n"
+    (root / "stacks" / "Pulumi.dev.yaml").write_text(text)
+    stack = load_stack_file("dev", root)
+    assert stack.secret_keys == ["slipway:apiToken"]
+    assert stack.pulumi_config()["slipway:apiToken"] == "<secret slipway:apiToken>"
+
+
+def test_unknown_values_are_an_error():
+    stack = load_stack_file("dev", ROOT)
+
+    def leaky():
+        vpc = aws.ec2.Vpc("v", cidr_block="10.0.0.0/16")
+        # The mocks return no ipv6AssociationId: in a preview it stays unknown.
+        aws.ec2.Subnet("s", vpc_id=vpc.ipv6_association_id, cidr_block="10.0.0.0/24")
+        pulumi.export("leak", vpc.ipv6_association_id)
+
+    with pytest.raises(RenderError) as exc:
+        run_program(stack, program=leaky)
+    msg = str(exc.value)
+    assert "unknown value" in msg and "aws:ec2/subnet:Subnet::s input.vpcId" in msg and "stack output 'leak'" in msg
+
+
+def _cli(*args, root=None):
+    env = {**os.environ, "SLIPWAY_ROOT": str(root or ROOT)}
+    return subprocess.run([sys.executable, "-m", "infra.cli", *args], capture_output=True, text=True, env=env)
+
+
+def test_cli_config_error_exits_2_with_every_message(tmp_path):
+    root = tmp_path / "proj"
+    (root / "stacks").mkdir(parents=True)
+    bad = (ROOT / "stacks" / "Pulumi.dev.yaml").read_text()
+    bad = bad.replace("desiredSize: 2\n      maxSize: 4", "desiredSize: 5\n      maxSize: 3")
+    bad = bad.replace("natStrategy: single", "natStrategy: sometimes")
+    (root / "stacks" / "Pulumi.dev.yaml").write_text(bad)
+    proc = _cli("render", "dev", root=root)
+    assert proc.returncode == 2, proc.stderr
+    err = " ".join(proc.stderr.split())
+    assert "nodePools.general.desiredSize: 5 is above maxSize 3 — raise maxSize or lower desiredSize" in err
+    assert "network.natStrategy: 'sometimes' is not allowed" in err
+    assert "Traceback" not in proc.stderr
+    assert not (root / "build").exists()  # nothing rendered, nothing registered
+
+
+def test_cli_unknown_stack_exits_2():
+    proc = _cli("render", "staging")
+    assert proc.returncode == 2
+    assert "'staging' has no file stacks/Pulumi.staging.yaml — use one of dev, prod" in " ".join(proc.stderr.split())
+
+
+def test_cli_render_all_with_progress(tmp_path):
+    proc = _cli("render", "--all", "--out", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "dev" / "resources.json").exists() and (tmp_path / "prod" / "resources.json").exists()
+    assert "dev: ok" in proc.stderr and "prod: ok" in proc.stderr
+
+
+def test_cli_check_dev_passes(tmp_path):
+    proc = _cli("check", "dev", "--format", "json", "--out", str(tmp_path / "dev"))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    findings = json.loads(proc.stdout)
+    assert [f for f in findings if f["severity"] == "mandatory"] == []
