@@ -1,5 +1,15 @@
 """Pulumi entry point (`main: infra/` in Pulumi.yaml). Everything happens in `infra.program`."""
 
-from infra.program import run
+import sys
+from pathlib import Path
+
+# Pulumi runs this folder as a script, which puts infra/ first on sys.path; its
+# modules (config.py, cli.py, …) would then shadow any top-level module of the same
+# name. The project is installed (infra/requirements.txt: -e ..), so import it as
+# the `infra` package instead.
+_here = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _here]
+
+from infra.program import run  # noqa: E402
 
 run()

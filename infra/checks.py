@@ -117,6 +117,17 @@ def parliament_findings(result: RenderResult) -> list[Finding]:
     return findings
 
 
+def policy_findings(result: RenderResult, config: dict[str, dict] | None = None) -> list[Finding]:
+    """The policy pack's rules over the recorded resources (component inputs offline)."""
+    from policies.rules import evaluate
+
+    triples = [(r.urn, r.type, r.inputs if isinstance(r.inputs, dict) else {}) for r in result.records]
+    return [
+        Finding(f"policy:{rule.name}", rule.enforcement, urn.split("::")[-1], v.message, v.fix)
+        for rule, urn, v in evaluate(triples, config)
+    ]
+
+
 def run_checks(result: RenderResult, kubernetes_version: str) -> list[Finding]:
-    """All offline checks for one render."""
-    return kubernetes_findings(result, kubernetes_version) + parliament_findings(result)
+    """All offline checks for one render: policy pack, Kubernetes schemas, IAM lint."""
+    return policy_findings(result) + kubernetes_findings(result, kubernetes_version) + parliament_findings(result)

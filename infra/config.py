@@ -199,22 +199,18 @@ class EndpointConfig(Model):
     public_access_cidrs: list[str] = []
     """CIDRs allowed to reach the public endpoint. Required when publicAccess is true."""
 
-    @field_validator("public_access_cidrs")
-    @classmethod
-    def _cidrs(cls, v: list[str]) -> list[str]:
-        for cidr in v:
+    @model_validator(mode="after")
+    def _allowlist(self) -> EndpointConfig:
+        issues = []
+        for i, cidr in enumerate(self.public_access_cidrs):
             try:
                 ipaddress.ip_network(cidr, strict=True)
             except ValueError as e:
-                raise PydanticCustomError(
-                    "slipway",
-                    "{problem} — {fix}",
-                    {"problem": f"{cidr!r} is not a CIDR ({e})", "fix": "write each like 203.0.113.0/24"},
-                ) from None
-        return v
-
-    @model_validator(mode="after")
-    def _allowlist(self) -> EndpointConfig:
+                issues.append(
+                    Issue(f"publicAccessCidrs[{i}]", cidr, f"is not a CIDR ({e})", "write it like 203.0.113.0/24")
+                )
+        if issues:
+            raise problems(issues)
         if self.public_access and not self.public_access_cidrs:
             raise problems(
                 [
@@ -287,36 +283,22 @@ class NodePoolConfig(Model):
     metadata_hop_limit: int = Field(1, ge=1, le=2)
     """IMDSv2 hop limit. 1 keeps pods away from the node role's credentials; 2 only if a pod needs IMDS."""
 
-    @field_validator("instance_types")
-    @classmethod
-    def _types(cls, v: list[str]) -> list[str]:
-        if not v:
-            raise PydanticCustomError(
-                "slipway",
-                "{problem} — {fix}",
-                {"problem": "is empty", "fix": "name at least one EC2 instance type, e.g. [t3.medium]"},
-            )
-        bad = [t for t in v if not INSTANCE_TYPE.match(t)]
-        if bad:
-            raise PydanticCustomError(
-                "slipway",
-                "{problem} — {fix}",
-                {
-                    "problem": f"{bad[0]!r} is not an EC2 instance type",
-                    "fix": "write family.size, e.g. t3.medium",
-                },
-            )
-        if len(set(v)) != len(v):
-            raise PydanticCustomError(
-                "slipway",
-                "{problem} — {fix}",
-                {"problem": "lists a type twice", "fix": "list each type once"},
-            )
-        return v
-
     @model_validator(mode="after")
     def _sizes(self) -> NodePoolConfig:
         issues = []
+        if not self.instance_types:
+            issues.append(
+                Issue("instanceTypes", [], "is empty", "name at least one EC2 instance type, e.g. [t3.medium]")
+            )
+        for i, t in enumerate(self.instance_types):
+            if not INSTANCE_TYPE.match(t):
+                issues.append(
+                    Issue(f"instanceTypes[{i}]", t, "is not an EC2 instance type", "write family.size, e.g. t3.medium")
+                )
+            elif t in self.instance_types[:i]:
+                issues.append(Issue(f"instanceTypes[{i}]", t, "is listed twice", "list each type once"))
+        if issues:
+            raise problems(issues)
         if self.min_size > self.max_size:
             issues.append(
                 Issue(
@@ -345,13 +327,13 @@ class NodePoolConfig(Model):
                 )
             )
         arm = self.ami_type.endswith(("ARM_64", "ARM_64_STANDARD"))
-        for t in self.instance_types:
+        for i, t in enumerate(self.instance_types):
             family = t.split(".")[0]
             graviton = bool(re.search(r"\d+g[a-z]*$", family))
             if graviton != arm:
                 issues.append(
                     Issue(
-                        "instanceTypes",
+                        f"instanceTypes[{i}]",
                         t,
                         f"is {'an Arm (Graviton)' if graviton else 'an x86'} type but amiType is {self.ami_type}",
                         f"use amiType {'AL2023_ARM_64_STANDARD' if graviton else 'AL2023_x86_64_STANDARD'} "
@@ -535,33 +517,23 @@ class StackConfig(Model):
             )
         return v
 
-    @field_validator("node_pools")
-    @classmethod
-    def _pool_names(cls, v: dict[str, NodePoolConfig]) -> dict[str, NodePoolConfig]:
-        if not v:
-            raise PydanticCustomError(
-                "slipway",
-                "{problem} — {fix}",
-                {
-                    "problem": "is empty; pods would stay Pending with no nodes",
-                    "fix": "define at least one pool",
-                },
-            )
-        for name in v:
-            if not DNS1123_LABEL.match(name) or len(name) > 40:
-                raise PydanticCustomError(
-                    "slipway",
-                    "{problem} — {fix}",
-                    {
-                        "problem": f"pool name {name!r} is not a DNS-1123 label of at most 40 characters",
-                        "fix": "use lowercase letters, digits and '-', e.g. general",
-                    },
-                )
-        return v
-
     @model_validator(mode="after")
     def _production(self) -> StackConfig:
         issues = []
+        if not self.node_pools:
+            issues.append(
+                Issue("nodePools", {}, "is empty; pods would stay Pending with no nodes", "define at least one pool")
+            )
+        for name in self.node_pools:
+            if not DNS1123_LABEL.match(name) or len(name) > 40:
+                issues.append(
+                    Issue(
+                        f"nodePools.{name}",
+                        name,
+                        "is not a pool name (a DNS-1123 label of at most 40 characters)",
+                        "use lowercase letters, digits and '-', e.g. general",
+                    )
+                )
         if self.is_production:
             ep = self.cluster.endpoint
             if ep.public_access and any(ipaddress.ip_network(c).prefixlen == 0 for c in ep.public_access_cidrs):
@@ -683,10 +655,16 @@ def _decode(value: Any) -> Any:
     return value
 
 
-def parse_config_values(values: Mapping[str, Any], region: str | None = None, stack: str | None = None) -> StackConfig:
+def parse_config_values(
+    values: Mapping[str, Any],
+    region: str | None = None,
+    stack: str | None = None,
+    aws_profile: str | None = None,
+) -> StackConfig:
     """Validate the `slipway:` namespace (keys without the prefix) into a StackConfig.
 
-    `region` is `aws:region`, checked here too so that every mistake is in one list.
+    `region` is `aws:region`, checked here too so that every mistake is in one list;
+    `aws_profile` (`aws:profile`) is the identity `pulumi up` deploys with.
     Raises ConfigError with every issue found.
     """
     messages: list[str] = []
@@ -703,6 +681,13 @@ def parse_config_values(values: Mapping[str, Any], region: str | None = None, st
     except ValidationError as exc:
         messages.extend(format_errors(exc))
         parsed = None
+    if parsed is not None and aws_profile and parsed.identity.profile and parsed.identity.profile != aws_profile:
+        messages.append(
+            f"slipway:identity.profile: {show(parsed.identity.profile)} differs from aws:profile {show(aws_profile)}, "
+            "so kubectl would act as another identity than the one that deploys (the cause of "
+            "'You must be logged in to the server (Unauthorized)') — remove identity.profile "
+            "(it defaults to aws:profile) or make them equal"
+        )
     if messages:
         raise ConfigError(messages, stack)
     return parsed

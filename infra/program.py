@@ -30,12 +30,18 @@ def runtime_config() -> dict[str, str]:
     return values
 
 
-def load_config() -> tuple[StackConfig, str]:
-    """Parse this stack's `slipway:` namespace and `aws:region`; ConfigError lists every issue."""
+def load_config() -> tuple[StackConfig, dict[str, str]]:
+    """Parse this stack's `slipway:` namespace (plus `aws:region`/`aws:profile`).
+
+    Returns the config and the `aws:` settings; ConfigError lists every issue.
+    """
     values = runtime_config()
     ns = {k.split(":", 1)[1]: v for k, v in values.items() if k.startswith(f"{NAMESPACE}:")}
-    region = values.get("aws:region", "")
-    return parse_config_values(ns, region=region, stack=pulumi.get_stack()), region
+    aws_settings = {k.split(":", 1)[1]: v for k, v in values.items() if k.startswith("aws:")}
+    cfg = parse_config_values(
+        ns, region=aws_settings.get("region", ""), stack=pulumi.get_stack(), aws_profile=aws_settings.get("profile")
+    )
+    return cfg, aws_settings
 
 
 def default_tags(cfg: StackConfig) -> dict[str, str]:
@@ -66,7 +72,8 @@ def availability_zones(cfg: StackConfig) -> list[str]:
 
 def main() -> None:
     """Build the whole platform for the current stack."""
-    cfg, region = load_config()
+    cfg, aws_settings = load_config()
+    region = aws_settings["region"]
     stack = pulumi.get_stack()
     cluster_name = cfg.cluster_name or f"slipway-{stack}"
     tags = default_tags(cfg)
@@ -128,7 +135,9 @@ def main() -> None:
             # The node role entry is added by the component itself (it owns the role).
             aws_auth_role_mappings=mappings["mapRoles"][1:] if mappings else [],
             aws_auth_user_mappings=mappings["mapUsers"] if mappings else [],
-            kubeconfig_profile=cfg.identity.profile,
+            # One identity for deploying and for kubectl: the kubeconfig's profile
+            # defaults to the one `pulumi up` runs with (aws:profile).
+            kubeconfig_profile=cfg.identity.profile or aws_settings.get("profile"),
             kubeconfig_role_arn=cfg.identity.role_arn,
             tags=tags,
         ),

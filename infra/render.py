@@ -21,6 +21,7 @@ resource and property: a mock that misses an output must not become a silent Non
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -43,7 +44,9 @@ from infra.stackfile import StackFile, load_stack_file
 
 SECRET = "[secret]"
 PROJECT = "slipway"
-ROOT = Path(__file__).resolve().parent.parent
+# The project root (stacks/ and build/ live here). SLIPWAY_ROOT points the CLI at
+# another checkout's stacks, e.g. a fixture tree in tests.
+ROOT = Path(os.environ.get("SLIPWAY_ROOT") or Path(__file__).resolve().parent.parent).resolve()
 
 
 class RenderError(Exception):
@@ -65,6 +68,8 @@ class Recorded:
     state: Any = None
     options: dict[str, Any] = field(default_factory=dict)
     outputs: Any = None
+    id: str = ""
+    """The physical id the mocks gave it (as AWS would)."""
 
 
 def _clean(value: Any, where: str, unknowns: list[str]) -> Any:
@@ -158,6 +163,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         )
         self.records[urn] = Recorded(
             urn=urn,
+            id=id_,
             type=request.type,
             name=request.name,
             parent=request.parent,

@@ -68,7 +68,9 @@ class StackFile:
 
     def validate(self) -> StackConfig:
         """Parse the `slipway:` namespace; raises ConfigError listing every issue."""
-        return parse_config_values(self.namespace(), region=self.region, stack=self.name)
+        return parse_config_values(
+            self.namespace(), region=self.region, stack=self.name, aws_profile=self.values.get("aws:profile")
+        )
 
 
 def load_stack_file(name: str, root: Path) -> StackFile:
