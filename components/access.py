@@ -67,8 +67,24 @@ class Principal:
 
     @property
     def key(self) -> str:
-        """Stable resource-name key: kind and name (the ARN minus account and path)."""
-        return f"{self.kind}-{self.short_name}".lower()
+        """Stable resource-name key derived from the whole ARN (account, kind, path, name).
+
+        e.g. arn:aws:iam::123456789012:role/teams/dev → 123456789012-role-teams-dev
+        """
+        account, resource = self.arn.split(":")[4], self.arn.split(":", 5)[5]
+        return f"{account}-{resource}".replace("/", "-").lower()
+
+    @property
+    def aws_auth_arn(self) -> str:
+        """The ARN as aws-auth must have it: a role's *path* removed.
+
+        aws-auth matches the role ARN without its path, so a mapped
+        `role/teams/dev` never matches (Amazon EKS User Guide, aws-auth ConfigMap).
+        """
+        if self.kind != "role":
+            return self.arn
+        prefix = self.arn.split(":role/")[0]
+        return f"{prefix}:role/{self.short_name}"
 
 
 def uses_access_entries(mode: AuthenticationMode) -> bool:

@@ -30,6 +30,32 @@ def runtime_config() -> dict[str, str]:
     return values
 
 
+def secret_keys() -> set[str]:
+    """Config keys the engine marked secret (`pulumi config set --secret`, `secure:` in the stack file)."""
+    from pulumi.runtime import config as rc
+
+    return set(rc._SECRET_KEYS.get()) | set(rc.get_config_secret_keys_env())
+
+
+def secret_config(key: str) -> pulumi.Output[str]:
+    """`slipway:<key>` as a Pulumi secret Output: it stays `[secret]` in state, previews and renders.
+
+    A value stored in plain text is refused: it would already sit unencrypted in
+    the stack file and in every state snapshot.
+    """
+    full = f"{NAMESPACE}:{key}"
+    if full not in runtime_config():
+        raise ConfigError([f"{full}: is not set — run `pulumi config set --secret {full} <value>`"])
+    if full not in secret_keys():
+        raise ConfigError(
+            [
+                f"{full}: is stored in plain text but holds a secret — re-set it with "
+                f"`pulumi config set --secret {full} <value>` (and rotate it: it is in git history)"
+            ]
+        )
+    return pulumi.Config(NAMESPACE).require_secret(key)
+
+
 def load_config() -> tuple[StackConfig, dict[str, str]]:
     """Parse this stack's `slipway:` namespace (plus `aws:region`/`aws:profile`).
 

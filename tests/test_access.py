@@ -45,10 +45,23 @@ def test_access_policy_arns_are_the_aws_managed_ones():
 
 def test_access_entries_scope():
     entries = {e["key"]: e for e in access_entries(PRINCIPALS)}
-    assert set(entries) == {"role-platform-admins", "role-developers", "role-oncall", "user-alice"}
-    assert entries["role-platform-admins"]["accessScope"] == {"type": "cluster"}
-    assert entries["role-oncall"]["accessScope"] == {"type": "namespace", "namespaces": ["apps", "payments"]}
-    assert entries["role-oncall"]["policyArn"].endswith("/AmazonEKSAdminPolicy")
+    assert set(entries) == {
+        f"{ACCT}-role-platform-admins",
+        f"{ACCT}-role-teams-developers",
+        f"{ACCT}-role-oncall",
+        f"{ACCT}-user-alice",
+    }
+    assert entries[f"{ACCT}-role-platform-admins"]["accessScope"] == {"type": "cluster"}
+    oncall = entries[f"{ACCT}-role-oncall"]
+    assert oncall["accessScope"] == {"type": "namespace", "namespaces": ["apps", "payments"]}
+    assert oncall["policyArn"].endswith("/AmazonEKSAdminPolicy")
+    # Access entries keep the role's path.
+    assert entries[f"{ACCT}-role-teams-developers"]["principalArn"] == DEVS.arn
+
+
+def test_keys_follow_the_whole_arn():
+    other_account = Principal(arn="arn:aws:iam::210987654321:role/platform-admins", access="view")
+    assert other_account.key != ADMINS.key
 
 
 def test_aws_auth_mappings_keep_node_role_first():
@@ -107,7 +120,7 @@ def test_api_mode_creates_entries_and_associations(mocked):
         assert e.inputs == {"clusterName": "demo", "principalArn": p.arn, "type": "STANDARD"}, e.urn
         assert a.inputs["policyArn"] == ACCESS_POLICY_ARNS[p.access], a.urn
         assert a.inputs["principalArn"] == p.arn, a.urn
-    assert assocs["access-role-oncall"].inputs["accessScope"] == {
+    assert assocs[f"access-{ACCT}-role-oncall"].inputs["accessScope"] == {
         "type": "namespace",
         "namespaces": ["apps", "payments"],
     }

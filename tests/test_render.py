@@ -142,3 +142,44 @@ def test_cli_check_dev_passes(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     findings = json.loads(proc.stdout)
     assert [f for f in findings if f["severity"] == "mandatory"] == []
+
+
+def _stack_with(tmp_path, extra: str):
+    root = tmp_path / "proj"
+    (root / "stacks").mkdir(parents=True, exist_ok=True)
+    (root / "stacks" / "Pulumi.dev.yaml").write_text((ROOT / "stacks" / "Pulumi.dev.yaml").read_text() + extra)
+    return load_stack_file("dev", root)
+
+
+def test_secret_config_stays_secret_through_resources_and_outputs(tmp_path):
+    import pulumi_kubernetes as k8s
+
+    from infra.program import secret_config
+    from infra.render import write_render
+
+    stack = _stack_with(tmp_path, "  slipway:apiToken:\n    secure: v1:AAAA\n")
+    clear = "tok-3f9a-clear-value"
+    values = stack.values | {"slipway:apiToken": clear}
+    stack.values = values
+
+    def program():
+        token = secret_config("apiToken")
+        k8s.core.v1.Secret("token", metadata={"name": "token", "namespace": "apps"}, string_data={"TOKEN": token})
+        pulumi.export("token", token)
+
+    monitor = run_program(stack, program=program)
+    result = write_render(stack, monitor, tmp_path / "out")
+    assert result.outputs["token"] == "[secret]"
+    text = _all_text(result.out_dir)
+    assert clear not in text
+    assert "[secret]" in (result.out_dir / "kubernetes" / "apps" / "secret-token.yaml").read_text()
+
+
+def test_secret_config_refuses_plain_text(tmp_path):
+    from infra.config import ConfigError
+    from infra.program import secret_config
+
+    stack = _stack_with(tmp_path, "  slipway:apiToken: not-so-secret\n")
+    with pytest.raises(ConfigError) as exc:
+        run_program(stack, program=lambda: secret_config("apiToken"))
+    assert "slipway:apiToken: is stored in plain text but holds a secret" in str(exc.value)

@@ -1,0 +1,83 @@
+"""The whole program per stack: dev is cheap, prod is HA and protected, every auth mode renders."""
+
+from __future__ import annotations
+
+import pytest
+
+from infra.checks import kubernetes_findings, parliament_findings, policy_findings
+from infra.render import ROOT, render_stack, run_program, write_render
+from infra.stackfile import load_stack_file
+
+
+@pytest.fixture(scope="module")
+def prod(tmp_path_factory):
+    return render_stack("prod", tmp_path_factory.mktemp("prod") / "prod")
+
+
+@pytest.fixture(scope="module")
+def dev(tmp_path_factory):
+    return render_stack("dev", tmp_path_factory.mktemp("dev") / "dev")
+
+
+def test_dev_is_cheap(dev):
+    assert len(dev.by_type("aws:ec2/natGateway:NatGateway")) == 1
+    assert len(dev.by_type("aws:ec2/subnet:Subnet")) == 4
+    (eks,) = dev.by_type("eks:index:Cluster")
+    assert eks.inputs["deletionProtection"] is False and not eks.options.get("protect")
+
+
+def test_prod_is_highly_available_and_protected(prod):
+    assert len(prod.by_type("aws:ec2/natGateway:NatGateway")) == 3
+    assert len(prod.by_type("aws:ec2/subnet:Subnet")) == 6
+    (eks,) = prod.by_type("eks:index:Cluster")
+    assert eks.inputs["deletionProtection"] is True and eks.options["protect"] is True
+    assert eks.inputs["endpointPublicAccess"] is True and eks.inputs["publicAccessCidrs"] == ["198.51.100.0/24"]
+    assert eks.inputs["vpcCniOptions"]["enablePrefixDelegation"] is True
+    (key,) = prod.by_type("aws:kms/key:Key")
+    assert key.options["protect"] is True
+    endpoints = {r.inputs["serviceName"] for r in prod.by_type("aws:ec2/vpcEndpoint:VpcEndpoint")}
+    assert {f"com.amazonaws.us-east-1.{s}" for s in ("s3", "ecr.api", "ecr.dkr", "sts", "logs")} == endpoints
+    pools = {r.name: r for r in prod.by_type("eks:index:ManagedNodeGroup")}
+    assert set(pools) == {"cluster-system", "cluster-general"}
+    assert pools["cluster-system"].inputs["taints"] == [
+        {"key": "CriticalAddonsOnly", "value": "true", "effect": "NO_SCHEDULE"}
+    ]
+
+
+def test_every_resource_carries_the_stack_tags(prod):
+    for r in prod.records:
+        if r.custom and "tags" in r.inputs and r.type.startswith("aws:"):
+            assert r.inputs["tags"]["slipway/stack"] == "prod", r.urn
+
+
+def test_prod_kubeconfig_assumes_the_configured_role(prod):
+    (eks,) = prod.by_type("eks:index:Cluster")
+    assert eks.inputs["providerCredentialOpts"] == {"roleArn": "arn:aws:iam::123456789012:role/platform-admins"}
+
+
+@pytest.mark.parametrize("mode", ["CONFIG_MAP", "API_AND_CONFIG_MAP"])
+def test_aws_auth_modes_render_and_validate(tmp_path, mode):
+    stack = load_stack_file("prod", ROOT)
+    cluster = dict(stack.values["slipway:cluster"], authenticationMode=mode)
+    stack.values = stack.values | {"slipway:cluster": cluster}
+    stack.validate()
+    result = write_render(stack, run_program(stack), tmp_path / mode)
+    (eks,) = result.by_type("eks:index:Cluster")
+    node_role = result.by_type("aws:iam/role:Role")[0]
+    assert eks.inputs["roleMappings"][0]["groups"] == ["system:bootstrappers", "system:nodes"]
+    assert eks.inputs["roleMappings"][0]["username"] == "system:node:{{EC2PrivateDNSName}}"
+    assert node_role.name == "cluster-node-role"
+    crbs = result.by_type("kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding")
+    rbs = result.by_type("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding")
+    assert {b.inputs["metadata"]["name"] for b in crbs} == {"slipway-cluster-admin", "slipway-view"}
+    assert [(b.inputs["metadata"]["namespace"], b.inputs["roleRef"]["name"]) for b in rbs] == [("apps", "admin")]
+    assert kubernetes_findings(result, "1.34") == []
+    entries = result.by_type("aws:eks/accessEntry:AccessEntry")
+    assert len(entries) == (4 if mode == "API_AND_CONFIG_MAP" else 0)
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_shipped_stacks_pass_every_offline_check(stack, dev, prod):
+    result = {"dev": dev, "prod": prod}[stack]
+    findings = policy_findings(result) + kubernetes_findings(result, "1.34") + parliament_findings(result)
+    assert [f for f in findings if f.severity == "mandatory"] == []
