@@ -8,7 +8,6 @@ offline (and in unit tests) only its inputs are visible (pulumi/pulumi#15731).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -88,6 +87,15 @@ def launch_template_metadata(hop_limit: int) -> dict[str, Any]:
         "http_put_response_hop_limit": hop_limit,
         "instance_metadata_tags": "disabled",
     }
+
+
+def data_volume_device(ami_type: str) -> str:
+    """The block device that holds images and pods for an AMI type.
+
+    AL2023 keeps everything on the root volume (/dev/xvda); Bottlerocket has a small
+    OS volume on /dev/xvda and puts containers on the data volume /dev/xvdb.
+    """
+    return "/dev/xvdb" if ami_type.startswith("BOTTLEROCKET") else "/dev/xvda"
 
 
 def vpc_cni_configuration(prefix_delegation: bool) -> dict[str, Any]:
@@ -206,12 +214,7 @@ class EksCluster(pulumi.ComponentResource):
             enabled_cluster_log_types=CONTROL_PLANE_LOGS,
             create_oidc_provider=True,
             deletion_protection=a.deletion_protection,
-            vpc_cni_options=eks.VpcCniOptionsArgs(
-                **{
-                    k: (json.dumps(v) if k == "configuration_values" else v)
-                    for k, v in vpc_cni_configuration(a.prefix_delegation).items()
-                }
-            ),
+            vpc_cni_options=eks.VpcCniOptionsArgs(**vpc_cni_configuration(a.prefix_delegation)),
             provider_credential_opts=creds,
             tags=a.tags,
             opts=pulumi.ResourceOptions(parent=self, protect=a.protect),
@@ -240,7 +243,7 @@ class EksCluster(pulumi.ComponentResource):
                 ),
                 block_device_mappings=[
                     aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
-                        device_name="/dev/xvda",
+                        device_name=data_volume_device(p.ami_type),
                         ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
                             volume_size=p.disk_size,
                             volume_type="gp3",

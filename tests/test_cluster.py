@@ -87,7 +87,7 @@ def test_prefix_delegation_and_prod_protection(mocked):
     eks = mocked.one("eks:index:Cluster", "c-eks")
     cni = eks.inputs["vpcCniOptions"]
     assert cni["enablePrefixDelegation"] is True
-    assert json.loads(cni["configurationValues"]) == {"env": {"WARM_PREFIX_TARGET": "1"}}
+    assert cni["configurationValues"] == {"env": {"WARM_PREFIX_TARGET": "1"}}
     assert eks.inputs["deletionProtection"] is True
     assert eks.options.get("protect") is True
     assert mocked.one("aws:kms/key:Key", "c-secrets").options.get("protect") is True
@@ -184,3 +184,11 @@ def test_aws_auth_always_maps_the_node_role(mocked, mode):
     }
     assert roles[1]["roleArn"] == "arn:aws:iam::123456789012:role/devs"
     assert eks.inputs["authenticationMode"] == mode
+
+
+def test_bottlerocket_pools_size_the_data_volume(mocked):
+    pools = {"br": NodePoolArgs(instance_types=["m6i.large"], ami_type="BOTTLEROCKET_x86_64", disk_size=60)}
+    build_cluster(mocked, node_pools=pools)
+    lt = mocked.one("aws:ec2/launchTemplate:LaunchTemplate", "c-br")
+    assert lt.inputs["blockDeviceMappings"][0]["deviceName"] == "/dev/xvdb"
+    assert lt.inputs["blockDeviceMappings"][0]["ebs"]["volumeSize"] == 60
