@@ -1,17 +1,24 @@
-"""`ClusterAccess` (IAM principals → Kubernetes permissions) and `WorkloadRole` (IRSA).
+"""Who can get into the cluster: `ClusterAccess` (access entries), `AwsAuthBindings`
+(RBAC for aws-auth groups) and `WorkloadRole` (IRSA).
 
 Two mechanisms map IAM identities into EKS, chosen by the cluster's
 `authenticationMode`:
 
 * API — EKS access entries with AWS-managed access policies, cluster- or
-  namespace-scoped. Managed by the EKS API, so a bad edit cannot lock out nodes.
-* CONFIG_MAP — the `aws-auth` ConfigMap: an IAM ARN becomes a Kubernetes username
-  and groups. A group grants nothing by itself; the ClusterRoleBindings created
-  here give the `slipway:<access>` groups the admin/edit/view ClusterRoles.
+  namespace-scoped. Managed by the EKS API, so a bad edit cannot lock anyone out.
+* CONFIG_MAP — the `aws-auth` ConfigMap (pulumi-eks writes it from the
+  `roleMappings`/`userMappings`/`instanceRoles` we pass): an IAM ARN becomes a
+  Kubernetes username and groups. A group grants nothing by itself; the bindings
+  `AwsAuthBindings` creates give the `slipway:<access>` groups their ClusterRole.
 
-`API_AND_CONFIG_MAP` does both. The node role is always in aws-auth (managed node
-groups get their access entry from EKS itself), so nodes are never cut off
-(pulumi/pulumi-eks#293, #593).
+`API_AND_CONFIG_MAP` does both. The node role is always in aws-auth (it is passed
+as an instance role), so an aws-auth edit can never cut nodes off
+(pulumi/pulumi-eks#293, #593). Managed node groups get their access entry from EKS.
+
+The identity that creates the cluster is special: EKS gives it cluster-admin at
+creation (pulumi-eks sets `bootstrapClusterCreatorAdminPermissions`), so slipway
+must not create an access entry for it — a second one fails with
+ResourceInUseException. Mark it `creator: true`.
 """
 
 from __future__ import annotations
@@ -43,6 +50,7 @@ CLUSTER_ROLES: dict[str, str] = {
     "view": "view",
 }
 
+# How pulumi-eks maps instance roles in aws-auth (createAwsAuthData).
 NODE_GROUPS = ["system:bootstrappers", "system:nodes"]
 NODE_USERNAME = "system:node:{{EC2PrivateDNSName}}"
 
@@ -56,6 +64,8 @@ class Principal:
     namespaces: list[str] | None = None
     """Scope admin/edit/view to these namespaces; None = cluster-wide."""
     username: str | None = None
+    creator: bool = False
+    """The identity that creates the cluster: EKS maps it itself (cluster-admin)."""
 
     @property
     def kind(self) -> Literal["role", "user"]:
@@ -78,13 +88,13 @@ class Principal:
     def aws_auth_arn(self) -> str:
         """The ARN as aws-auth must have it: a role's *path* removed.
 
-        aws-auth matches the role ARN without its path, so a mapped
-        `role/teams/dev` never matches (Amazon EKS User Guide, aws-auth ConfigMap).
+        aws-auth matches the role ARN without its path, so a mapped `role/teams/dev`
+        never matches (Amazon EKS User Guide, "aws-auth ConfigMap"). Access entries
+        take the full ARN.
         """
         if self.kind != "role":
             return self.arn
-        prefix = self.arn.split(":role/")[0]
-        return f"{prefix}:role/{self.short_name}"
+        return f"{self.arn.split(':role/')[0]}:role/{self.short_name}"
 
 
 def uses_access_entries(mode: AuthenticationMode) -> bool:
@@ -100,10 +110,15 @@ def group_for(p: Principal, namespace: str | None = None) -> str:
     return f"slipway:{p.access}" + (f":{namespace}" if namespace else "")
 
 
+def mapped(principals: list[Principal]) -> list[Principal]:
+    """The principals slipway maps: all but the cluster creator (EKS maps it)."""
+    return [p for p in principals if not p.creator]
+
+
 def access_entries(principals: list[Principal]) -> list[dict[str, Any]]:
     """Access entry and policy association per principal (for API modes)."""
     out = []
-    for p in principals:
+    for p in mapped(principals):
         scope: dict[str, Any] = {"type": "cluster"}
         if p.namespaces:
             scope = {"type": "namespace", "namespaces": sorted(p.namespaces)}
@@ -119,20 +134,15 @@ def access_entries(principals: list[Principal]) -> list[dict[str, Any]]:
     return out
 
 
-def aws_auth_mappings(principals: list[Principal], node_role_arn: str) -> dict[str, list[dict[str, Any]]]:
-    """aws-auth `mapRoles` and `mapUsers` (node role first, always present)."""
-    roles = [{"roleArn": node_role_arn, "username": NODE_USERNAME, "groups": list(NODE_GROUPS)}]
-    users = []
-    for p in principals:
+def aws_auth_mappings(principals: list[Principal]) -> dict[str, list[dict[str, Any]]]:
+    """aws-auth `mapRoles` and `mapUsers` for the principals (the node role is added by
+    pulumi-eks from `instanceRoles`)."""
+    roles, users = [], []
+    for p in mapped(principals):
         groups = [group_for(p, ns) for ns in sorted(p.namespaces)] if p.namespaces else [group_for(p)]
         if p.kind == "role":
-            roles.append(
-                {
-                    "roleArn": p.arn,
-                    "username": p.username or f"{p.short_name}:{{{{SessionName}}}}",
-                    "groups": groups,
-                }
-            )
+            username = p.username or f"{p.short_name}:{{{{SessionName}}}}"
+            roles.append({"roleArn": p.aws_auth_arn, "username": username, "groups": groups})
         else:
             users.append({"userArn": p.arn, "username": p.username or p.short_name, "groups": groups})
     return {"mapRoles": roles, "mapUsers": users}
@@ -145,7 +155,7 @@ def rbac_bindings(principals: list[Principal]) -> list[dict[str, Any]]:
     namespace-scoped ones a RoleBinding in each namespace.
     """
     seen: dict[str, dict[str, Any]] = {}
-    for p in principals:
+    for p in mapped(principals):
         targets = [(ns, group_for(p, ns)) for ns in sorted(p.namespaces)] if p.namespaces else [(None, group_for(p))]
         for ns, group in targets:
             seen[group] = {"group": group, "namespace": ns, "clusterRole": CLUSTER_ROLES[p.access]}
@@ -159,23 +169,25 @@ class ClusterAccessArgs:
     cluster_name: pulumi.Input[str]
     authentication_mode: AuthenticationMode
     principals: list[Principal] = field(default_factory=list)
-    k8s_provider: k8s.Provider | None = None
-    """Needed when the mode uses aws-auth (for the RBAC bindings)."""
 
 
 class ClusterAccess(pulumi.ComponentResource):
-    """Access entries (API modes) and aws-auth RBAC bindings (CONFIG_MAP modes)."""
+    """EKS access entries and access policy associations, one per principal (API modes).
+
+    `ready` lists the resources a Kubernetes provider acting as one of these
+    principals must wait for (otherwise its first call is Unauthorized).
+    """
 
     access_entry_arns: dict[str, pulumi.Output[str]]
+    ready: list[pulumi.Resource]
 
     def __init__(self, name: str, args: ClusterAccessArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("slipway:access:ClusterAccess", name, None, opts)
         self._name, self._args = name, args
         self.access_entry_arns = {}
+        self.ready = []
         if uses_access_entries(args.authentication_mode):
             self.access_entry_arns = self._create_access_entries()
-        if uses_aws_auth(args.authentication_mode):
-            self._create_rbac_bindings()
         self.register_outputs({"accessEntryArns": self.access_entry_arns})
 
     def _create_access_entries(self) -> dict[str, pulumi.Output[str]]:
@@ -189,7 +201,7 @@ class ClusterAccess(pulumi.ComponentResource):
                 user_name=spec["userName"],
                 opts=pulumi.ResourceOptions(parent=self),
             )
-            aws.eks.AccessPolicyAssociation(
+            association = aws.eks.AccessPolicyAssociation(
                 f"{self._name}-{spec['key']}",
                 cluster_name=self._args.cluster_name,
                 principal_arn=entry.principal_arn,
@@ -198,33 +210,45 @@ class ClusterAccess(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
             arns[spec["key"]] = entry.access_entry_arn
+            self.ready += [entry, association]
         return arns
 
-    def _create_rbac_bindings(self) -> None:
-        if self._args.k8s_provider is None:
-            raise ValueError("ClusterAccess needs k8s_provider when the authentication mode uses aws-auth")
-        opts = pulumi.ResourceOptions(parent=self, provider=self._args.k8s_provider)
-        for b in rbac_bindings(self._args.principals):
+
+@dataclass(frozen=True, kw_only=True)
+class AwsAuthBindingsArgs:
+    """Inputs of AwsAuthBindings."""
+
+    principals: list[Principal]
+    k8s_provider: k8s.Provider
+    namespaces: list[pulumi.Resource] = field(default_factory=list)
+    """Namespace resources the RoleBindings go into (created first)."""
+
+
+class AwsAuthBindings(pulumi.ComponentResource):
+    """ClusterRoleBindings/RoleBindings for the aws-auth groups (CONFIG_MAP modes)."""
+
+    def __init__(self, name: str, args: AwsAuthBindingsArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("slipway:access:AwsAuthBindings", name, None, opts)
+        # A RoleBinding into a namespace that does not exist yet fails to apply.
+        child = pulumi.ResourceOptions(parent=self, provider=args.k8s_provider, depends_on=args.namespaces)
+        for b in rbac_bindings(args.principals):
             slug = b["group"].replace(":", "-")
             meta = {"name": slug, "labels": {"app.kubernetes.io/managed-by": "slipway"}}
             subjects = [{"kind": "Group", "name": b["group"], "apiGroup": "rbac.authorization.k8s.io"}]
-            role_ref = {
-                "kind": "ClusterRole",
-                "name": b["clusterRole"],
-                "apiGroup": "rbac.authorization.k8s.io",
-            }
+            role_ref = {"kind": "ClusterRole", "name": b["clusterRole"], "apiGroup": "rbac.authorization.k8s.io"}
             if b["namespace"]:
                 k8s.rbac.v1.RoleBinding(
-                    f"{self._name}-{slug}",
+                    f"{name}-{slug}",
                     metadata={**meta, "namespace": b["namespace"]},
                     subjects=subjects,
                     role_ref=role_ref,
-                    opts=opts,
+                    opts=child,
                 )
             else:
                 k8s.rbac.v1.ClusterRoleBinding(
-                    f"{self._name}-{slug}", metadata=meta, subjects=subjects, role_ref=role_ref, opts=opts
+                    f"{name}-{slug}", metadata=meta, subjects=subjects, role_ref=role_ref, opts=child
                 )
+        self.register_outputs({})
 
 
 # ------------------------------------------------------------------ workload roles (IRSA)

@@ -1,5 +1,6 @@
 """`EksCluster`: the EKS control plane (pulumi-eks), its secrets key, the node role,
-one managed node group per pool, and the Kubernetes provider the add-ons use.
+who can get in (`ClusterAccess`), one managed node group per pool, and the
+Kubernetes provider the add-ons use.
 
 Everything the security baseline cares about is a resource we create ourselves or
 an input we pass explicitly, because pulumi-eks's `Cluster` is a remote component:
@@ -16,23 +17,26 @@ import pulumi_aws as aws
 import pulumi_eks as eks
 import pulumi_kubernetes as k8s
 
-from components.access import NODE_GROUPS, NODE_USERNAME, AuthenticationMode, uses_aws_auth
+from components.access import (
+    AuthenticationMode,
+    ClusterAccess,
+    ClusterAccessArgs,
+    Principal,
+    aws_auth_mappings,
+    uses_aws_auth,
+)
 from components.iam import NODE_MANAGED_POLICIES, service_trust_policy, to_json
 
 # CIS EKS 2.1.1: all five control-plane log types.
 CONTROL_PLANE_LOGS = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 
 # EKS managed node group taint effects use the API's enum names.
-TAINT_EFFECTS = {
-    "NoSchedule": "NO_SCHEDULE",
-    "PreferNoSchedule": "PREFER_NO_SCHEDULE",
-    "NoExecute": "NO_EXECUTE",
-}
+TAINT_EFFECTS = {"NoSchedule": "NO_SCHEDULE", "PreferNoSchedule": "PREFER_NO_SCHEDULE", "NoExecute": "NO_EXECUTE"}
 
 
 @dataclass(frozen=True, kw_only=True)
 class NodePoolArgs:
-    """One EKS managed node group. Sizes are inputs (a planner may compute them)."""
+    """One EKS managed node group. Sizes are inputs (the capacity planner computes them)."""
 
     instance_types: list[str]
     capacity_type: Literal["ON_DEMAND", "SPOT"] = "ON_DEMAND"
@@ -40,7 +44,7 @@ class NodePoolArgs:
     desired_size: int = 2
     max_size: int = 3
     disk_size: int = 20
-    """Root EBS volume, GiB (gp3, encrypted)."""
+    """Root (AL2023) or data (Bottlerocket) EBS volume, GiB, gp3, encrypted."""
     ami_type: str = "AL2023_x86_64_STANDARD"
     """Pinned so a moving AMI lookup never replaces nodes (pulumi/pulumi-eks#862)."""
     release_version: str | None = None
@@ -64,18 +68,25 @@ class EksClusterArgs:
     public_subnet_ids: dict[str, pulumi.Input[str]]
     node_pools: dict[str, NodePoolArgs]
     authentication_mode: AuthenticationMode = "API"
+    principals: list[Principal] = field(default_factory=list)
+    """IAM roles/users mapped into the cluster (access entries and/or aws-auth)."""
     public_access: bool = False
     public_access_cidrs: list[str] = field(default_factory=list)
     prefix_delegation: bool = False
     deletion_protection: bool = False
+    support_type: Literal["STANDARD", "EXTENDED"] = "STANDARD"
+    """EKS upgrade policy. EKS's default, EXTENDED, silently moves a cluster whose version
+    leaves standard support to extended support at 6× the control-plane price."""
     protect: bool = False
     """Pulumi `protect` on the cluster and its secrets key (prod)."""
     key_deletion_window_days: int = 30
-    aws_auth_role_mappings: list[dict[str, Any]] = field(default_factory=list)
-    """Extra aws-auth mapRoles (principals) — the node role is added here, always."""
-    aws_auth_user_mappings: list[dict[str, Any]] = field(default_factory=list)
     kubeconfig_profile: str | None = None
+    """AWS profile the kubeconfig (and slipway's Kubernetes provider) authenticates with."""
     kubeconfig_role_arn: str | None = None
+    """Role the kubeconfig assumes (`aws eks get-token --role`)."""
+    node_dependencies: list[pulumi.Resource] = field(default_factory=list)
+    """What nodes need before they boot: private routes, NAT, endpoints (they pull images
+    and reach the EKS API at boot; without egress they never join)."""
     tags: dict[str, str] = field(default_factory=dict)
 
 
@@ -102,20 +113,20 @@ def vpc_cni_configuration(prefix_delegation: bool) -> dict[str, Any]:
     """VPC CNI add-on options: network policy on; prefix delegation if asked."""
     opts: dict[str, Any] = {"enable_network_policy": True, "enable_prefix_delegation": prefix_delegation}
     if prefix_delegation:
-        # Keep one spare /28 prefix per node so new pods do not wait for an ENI call.
-        opts["configuration_values"] = {"env": {"WARM_PREFIX_TARGET": "1"}}
+        # Keep one spare /28 prefix per node so new pods do not wait for an EC2 call.
+        opts["warm_prefix_target"] = 1
     return opts
 
 
 class EksCluster(pulumi.ComponentResource):
-    """EKS control plane + managed node groups + a Kubernetes provider."""
+    """EKS control plane + access + managed node groups + a Kubernetes provider."""
 
     cluster_name: pulumi.Output[str]
     kubeconfig: pulumi.Output[str]
     oidc_provider_arn: pulumi.Output[str]
     oidc_issuer: pulumi.Output[str]
     node_role_arn: pulumi.Output[str]
-    node_group_names: dict[str, str]
+    node_group_names: list[str]
     provider: k8s.Provider
 
     def __init__(self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None):
@@ -126,13 +137,27 @@ class EksCluster(pulumi.ComponentResource):
         key = self._create_secrets_key()
         self._node_role = self._create_node_role()
         self._cluster = self._create_cluster(key)
-        self.provider = self._create_provider()
+        # Waiting on the cluster's OIDC provider makes every consumer of the name
+        # (access entries, add-ons) wait for the control plane to exist.
+        self.cluster_name = self._cluster.oidc_provider_arn.apply(lambda _: args.cluster_name)
+        access = ClusterAccess(
+            f"{name}-access",
+            ClusterAccessArgs(
+                cluster_name=self.cluster_name,
+                authentication_mode=args.authentication_mode,
+                principals=args.principals,
+            ),
+            opts=self._child,
+        )
+        # One kubeconfig for people and for slipway's own provider: it authenticates
+        # as the configured profile/role. (pulumi-eks's `kubeconfig` output leaves the
+        # profile out, so it would run as whatever credentials are ambient.)
+        self.kubeconfig = pulumi.Output.secret(
+            self._cluster.get_kubeconfig(profile_name=args.kubeconfig_profile, role_arn=args.kubeconfig_role_arn)
+        )
+        self.provider = self._create_provider(access.ready)
         self._create_node_groups()
 
-        # The name is known up front; deriving it from a cluster output makes every
-        # consumer (access entries, add-ons) wait for the control plane to exist.
-        self.cluster_name = self._cluster.oidc_provider_arn.apply(lambda _: args.cluster_name)
-        self.kubeconfig = pulumi.Output.secret(self._cluster.kubeconfig_json)
         self.oidc_provider_arn = self._cluster.oidc_provider_arn
         self.oidc_issuer = self._cluster.oidc_issuer
         self.node_role_arn = self._node_role.arn
@@ -179,18 +204,16 @@ class EksCluster(pulumi.ComponentResource):
 
     def _create_cluster(self, key: aws.kms.Key) -> eks.Cluster:
         a = self._args
-        role_mappings = None
-        user_mappings = None
+        role_mappings = user_mappings = None
         if uses_aws_auth(a.authentication_mode):
-            # The node role mapping is always first: an aws-auth edit must never cut off nodes.
-            node = eks.RoleMappingArgs(role_arn=self._node_role.arn, username=NODE_USERNAME, groups=NODE_GROUPS)
-            role_mappings = [node] + [
-                eks.RoleMappingArgs(role_arn=m["roleArn"], username=m["username"], groups=m["groups"])
-                for m in a.aws_auth_role_mappings
+            m = aws_auth_mappings(a.principals)
+            role_mappings = [
+                eks.RoleMappingArgs(role_arn=r["roleArn"], username=r["username"], groups=r["groups"])
+                for r in m["mapRoles"]
             ]
             user_mappings = [
-                eks.UserMappingArgs(user_arn=m["userArn"], username=m["username"], groups=m["groups"])
-                for m in a.aws_auth_user_mappings
+                eks.UserMappingArgs(user_arn=u["userArn"], username=u["username"], groups=u["groups"])
+                for u in m["mapUsers"]
             ]
         creds = None
         if a.kubeconfig_profile or a.kubeconfig_role_arn:
@@ -205,6 +228,10 @@ class EksCluster(pulumi.ComponentResource):
             node_associate_public_ip_address=False,
             skip_default_node_group=True,
             authentication_mode=a.authentication_mode,
+            # The node role goes into aws-auth through instanceRoles (pulumi-eks maps it
+            # to system:bootstrappers/system:nodes), so nodes are never cut off; in
+            # CONFIG_MAP mode a managed node group refuses a role missing from this list.
+            instance_roles=[self._node_role],
             role_mappings=role_mappings,
             user_mappings=user_mappings,
             encryption_config_key_arn=key.arn,
@@ -214,27 +241,29 @@ class EksCluster(pulumi.ComponentResource):
             enabled_cluster_log_types=CONTROL_PLANE_LOGS,
             create_oidc_provider=True,
             deletion_protection=a.deletion_protection,
+            upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type=a.support_type),
             vpc_cni_options=eks.VpcCniOptionsArgs(**vpc_cni_configuration(a.prefix_delegation)),
             provider_credential_opts=creds,
             tags=a.tags,
             opts=pulumi.ResourceOptions(parent=self, protect=a.protect),
         )
 
-    def _create_provider(self) -> k8s.Provider:
-        # Built from the kubeconfig output ourselves: in Python `eks.Cluster.provider`
-        # is an Output, not a Provider (pulumi/pulumi-eks#662).
+    def _create_provider(self, access_ready: list[pulumi.Resource]) -> k8s.Provider:
+        # Built from a kubeconfig ourselves: in Python `eks.Cluster.provider` is an
+        # Output, not a Provider (pulumi/pulumi-eks#662). It waits for the access
+        # entries, or its first call could come before its identity is mapped.
         return k8s.Provider(
             f"{self._name}-k8s",
-            kubeconfig=pulumi.Output.secret(self._cluster.kubeconfig_json),
+            kubeconfig=self.kubeconfig,
             enable_server_side_apply=True,
-            opts=self._child,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=access_ready),
         )
 
     def _create_node_groups(self) -> None:
         subnets = [v for _, v in sorted(self._args.private_subnet_ids.items())]
         for pool, p in sorted(self._args.node_pools.items()):
             # Our own launch template: IMDSv2 with hop limit 1 and an encrypted gp3
-            # root volume. (With a launch template EKS rejects `diskSize` on the group.)
+            # volume. (With a launch template EKS rejects `diskSize` on the group.)
             lt = aws.ec2.LaunchTemplate(
                 f"{self._name}-{pool}",
                 description=f"{self._args.cluster_name} node pool {pool}",
@@ -285,5 +314,5 @@ class EksCluster(pulumi.ComponentResource):
                 ],
                 launch_template=aws.eks.NodeGroupLaunchTemplateArgs(id=lt.id, version=lt.latest_version.apply(str)),
                 tags=self._args.tags,
-                opts=self._child,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=self._args.node_dependencies),
             )

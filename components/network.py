@@ -90,18 +90,22 @@ class Network(pulumi.ComponentResource):
     vpc_id: pulumi.Output[str]
     public_subnet_ids: dict[str, pulumi.Output[str]]
     private_subnet_ids: dict[str, pulumi.Output[str]]
+    egress: list[pulumi.Resource]
+    """Routes, NAT gateways and endpoints the private subnets reach AWS and the internet
+    through: nodes depend on them (at boot they pull images and call the EKS API)."""
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("slipway:network:Network", name, None, opts)
         self._name = name
         self._args = args
         self._child = pulumi.ResourceOptions(parent=self)
+        self.egress = []
         cidrs = subnet_cidrs(args.cidr, args.availability_zones)
 
         self._vpc = self._create_vpc()
         igw = self._create_internet_gateway()
         self.public_subnet_ids = self._create_public_tier(cidrs["public"], igw)
-        nats = self._create_nat_gateways()
+        nats = self._create_nat_gateways(igw)
         self.private_subnet_ids, private_route_tables = self._create_private_tier(cidrs["private"], nats)
         self._create_endpoints(private_route_tables)
 
@@ -167,15 +171,18 @@ class Network(pulumi.ComponentResource):
             self._public_subnets[az] = subnet
         return {az: s.id for az, s in self._public_subnets.items()}
 
-    def _create_nat_gateways(self) -> dict[str, aws.ec2.NatGateway]:
+    def _create_nat_gateways(self, igw: aws.ec2.InternetGateway) -> dict[str, aws.ec2.NatGateway]:
         placement = nat_placement(self._args.nat_strategy, self._args.availability_zones)
         nats: dict[str, aws.ec2.NatGateway] = {}
+        # A public NAT gateway and its EIP need the VPC's internet gateway first
+        # (AWS: "the VPC must have an internet gateway attached").
+        after_igw = pulumi.ResourceOptions(parent=self, depends_on=[igw])
         for az in sorted({a for a in placement.values() if a}):
             eip = aws.ec2.Eip(
                 f"{self._name}-nat-{az}",
                 domain="vpc",
                 tags=self._tags(f"{self._name}-nat-{az}"),
-                opts=self._child,
+                opts=after_igw,
             )
             nats[az] = aws.ec2.NatGateway(
                 f"{self._name}-nat-{az}",
@@ -183,7 +190,7 @@ class Network(pulumi.ComponentResource):
                 subnet_id=self._public_subnets[az].id,
                 connectivity_type="public",
                 tags=self._tags(f"{self._name}-nat-{az}"),
-                opts=self._child,
+                opts=after_igw,
             )
         return nats
 
@@ -210,16 +217,18 @@ class Network(pulumi.ComponentResource):
                 opts=self._child,
             )
             if placement[az]:
-                aws.ec2.Route(
+                route = aws.ec2.Route(
                     f"{self._name}-private-{az}-default",
                     route_table_id=rt.id,
                     destination_cidr_block="0.0.0.0/0",
                     nat_gateway_id=nats[placement[az]].id,
                     opts=self._child,
                 )
-            aws.ec2.RouteTableAssociation(
+                self.egress += [route, nats[placement[az]]]
+            assoc = aws.ec2.RouteTableAssociation(
                 f"{self._name}-private-{az}", subnet_id=subnet.id, route_table_id=rt.id, opts=self._child
             )
+            self.egress.append(assoc)
             subnet_ids[az] = subnet.id
             route_tables[az] = rt
         self._private_subnets = subnet_ids
@@ -229,7 +238,7 @@ class Network(pulumi.ComponentResource):
         region = self._args.region
         # Gateway endpoints are free: image layers (ECR stores them in S3) and
         # artifacts stop paying NAT data processing ($0.045/GB).
-        aws.ec2.VpcEndpoint(
+        s3 = aws.ec2.VpcEndpoint(
             f"{self._name}-s3",
             vpc_id=self._vpc.id,
             service_name=f"com.amazonaws.{region}.s3",
@@ -238,6 +247,7 @@ class Network(pulumi.ComponentResource):
             tags=self._tags(f"{self._name}-s3"),
             opts=self._child,
         )
+        self.egress.append(s3)
         if not self._args.interface_endpoints:
             return
         sg = aws.ec2.SecurityGroup(
@@ -257,7 +267,7 @@ class Network(pulumi.ComponentResource):
             opts=self._child,
         )
         for service in self._args.interface_endpoints:
-            aws.ec2.VpcEndpoint(
+            endpoint = aws.ec2.VpcEndpoint(
                 f"{self._name}-{service.replace('.', '-')}",
                 vpc_id=self._vpc.id,
                 service_name=f"com.amazonaws.{region}.{service}",
@@ -268,3 +278,4 @@ class Network(pulumi.ComponentResource):
                 tags=self._tags(f"{self._name}-{service}"),
                 opts=self._child,
             )
+            self.egress.append(endpoint)

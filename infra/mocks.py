@@ -54,22 +54,26 @@ def oidc_issuer(cluster_name: str, region: str) -> str:
     return f"oidc.eks.{region}.amazonaws.com/id/{_hex('oidc', cluster_name, n=32).upper()}"
 
 
-def kubeconfig(cluster_name: str, region: str, endpoint: str, creds: dict | None) -> dict:
-    """The kubeconfig pulumi-eks builds: `aws eks get-token` as the configured identity."""
-    args = ["eks", "get-token", "--cluster-name", cluster_name, "--output", "json"]
-    env = [{"name": "KUBERNETES_EXEC_INFO", "value": '{"apiVersion": "client.authentication.k8s.io/v1beta1"}'}]
+def kubeconfig(cluster_name: str, region: str, endpoint: str, creds: dict | None, include_profile: bool) -> dict:
+    """The kubeconfig pulumi-eks generates (nodejs/eks/cluster/cluster.ts generateKubeconfig).
+
+    `aws --region <r> eks get-token --cluster-name <n> --output json [--role <arn>]
+    [--profile <p>]`; the Cluster's `kubeconfig` output leaves the profile out,
+    `Cluster.getKubeconfig()` puts it in.
+    """
+    args = ["--region", region, "eks", "get-token", "--cluster-name", cluster_name, "--output", "json"]
     creds = creds or {}
     if creds.get("roleArn"):
-        args += ["--role-arn", creds["roleArn"]]
-    if creds.get("profileName"):
-        env.append({"name": "AWS_PROFILE", "value": creds["profileName"]})
+        args += ["--role", creds["roleArn"]]
+    if include_profile and creds.get("profileName"):
+        args += ["--profile", creds["profileName"]]
     ca = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1PQ0stQ0EtRk9SLVJFTkRFUi1PTkxZCi0tLS0tRU5EIENFUlRJRklDQVRFLS0tLS0K"
     return {
         "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": "kubernetes", "cluster": {"server": endpoint, "certificate-authority-data": ca}}],
-        "contexts": [{"name": "aws", "context": {"cluster": "kubernetes", "user": "aws"}}],
+        "clusters": [{"cluster": {"server": endpoint, "certificate-authority-data": ca}, "name": "kubernetes"}],
+        "contexts": [{"context": {"cluster": "kubernetes", "user": "aws"}, "name": "aws"}],
         "current-context": "aws",
+        "kind": "Config",
         "users": [
             {
                 "name": "aws",
@@ -77,13 +81,26 @@ def kubeconfig(cluster_name: str, region: str, endpoint: str, creds: dict | None
                     "exec": {
                         "apiVersion": "client.authentication.k8s.io/v1beta1",
                         "command": "aws",
-                        "args": args + ["--region", region],
-                        "env": env,
+                        "args": args,
+                        "env": [
+                            {
+                                "name": "KUBERNETES_EXEC_INFO",
+                                "value": '{"apiVersion": "client.authentication.k8s.io/v1beta1"}',
+                            }
+                        ],
                     }
                 },
             }
         ],
     }
+
+
+def zone_id(region: str, letter_index: int) -> str:
+    """AZ id as AWS writes it: us-east-1 → use1-az1, ap-southeast-2 → apse2-az1."""
+    geo, direction, number = region.split("-")
+    short = {"east": "e", "west": "w", "north": "n", "south": "s", "central": "c", "northeast": "ne",
+             "northwest": "nw", "southeast": "se", "southwest": "sw"}.get(direction, direction[:2])  # fmt: skip
+    return f"{geo}{short}{number}-az{letter_index + 1}"
 
 
 class SlipwayMocks(pulumi.runtime.Mocks):
@@ -231,7 +248,7 @@ class SlipwayMocks(pulumi.runtime.Mocks):
                     },
                 )
                 rid = f"{inputs.get('namespace', 'default')}/{inputs.get('name', name)}"
-        elif "arn" not in out:
+        elif t.startswith("aws:") and "arn" not in out:
             out["arn"] = self._arn(t.split(":")[1].split("/")[0], f"{name}/{h}")
         return rid, out
 
@@ -239,10 +256,10 @@ class SlipwayMocks(pulumi.runtime.Mocks):
         cluster_name = inputs.get("name") or f"{name}-eksCluster-{_hex('auto', name, n=7)}"
         endpoint = eks_endpoint(cluster_name, self.region)
         issuer = oidc_issuer(cluster_name, self.region)
-        kc = kubeconfig(cluster_name, self.region, endpoint, inputs.get("providerCredentialOpts"))
+        kc = kubeconfig(cluster_name, self.region, endpoint, inputs.get("providerCredentialOpts"), False)
         return {
             "kubeconfig": kc,
-            "kubeconfigJson": json.dumps(kc, sort_keys=True),
+            "kubeconfigJson": json.dumps(kc),
             "oidcIssuer": issuer,
             "oidcProviderUrl": f"https://{issuer}",
             "oidcProviderArn": f"arn:aws:iam::{self.account}:oidc-provider/{issuer}",
@@ -258,11 +275,16 @@ class SlipwayMocks(pulumi.runtime.Mocks):
     # ------------------------------------------------------------------ invokes
     def call(self, args: pulumi.runtime.MockCallArgs):
         tok = args.token
+        if tok == "eks:index:Cluster/getKubeconfig":
+            # Resource method call: `__self__` carries the recorded inputs of the cluster.
+            cluster = (args.args.get("__self__") or {}).get("inputs") or {}
+            name = cluster.get("name")
+            creds = {k: args.args.get(k) for k in ("profileName", "roleArn") if args.args.get(k)}
+            kc = kubeconfig(name, self.region, eks_endpoint(name, self.region), creds, True)
+            return {"result": json.dumps(kc)}
         if tok == "aws:index/getAvailabilityZones:getAvailabilityZones":
             names = availability_zones(args.args.get("region") or self.region)
-            ids = [
-                f"{self.region[:3].replace('-', '')}{self.region.split('-')[-1]}-az{i + 1}" for i in range(len(names))
-            ]
+            ids = [zone_id(self.region, i) for i in range(len(names))]
             return {"names": names, "zoneIds": ids, "id": self.region, "groupNames": [self.region]}
         if tok == "aws:index/getCallerIdentity:getCallerIdentity":
             return {

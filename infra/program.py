@@ -13,8 +13,9 @@ import os
 import pulumi
 import pulumi_aws as aws
 
-from components.access import ClusterAccess, ClusterAccessArgs, Principal, aws_auth_mappings, uses_aws_auth
+from components.access import AwsAuthBindings, AwsAuthBindingsArgs, Principal, uses_aws_auth
 from components.cluster import EksCluster, EksClusterArgs, NodePoolArgs
+from components.namespaces import Namespaces, NamespacesArgs
 from components.network import Network, NetworkArgs
 from infra.config import NAMESPACE, ConfigError, StackConfig, parse_config_values
 
@@ -65,7 +66,11 @@ def load_config() -> tuple[StackConfig, dict[str, str]]:
     ns = {k.split(":", 1)[1]: v for k, v in values.items() if k.startswith(f"{NAMESPACE}:")}
     aws_settings = {k.split(":", 1)[1]: v for k, v in values.items() if k.startswith("aws:")}
     cfg = parse_config_values(
-        ns, region=aws_settings.get("region", ""), stack=pulumi.get_stack(), aws_profile=aws_settings.get("profile")
+        ns,
+        region=aws_settings.get("region", ""),
+        stack=pulumi.get_stack(),
+        aws_profile=aws_settings.get("profile"),
+        secret_keys=secret_keys(),
     )
     return cfg, aws_settings
 
@@ -96,15 +101,42 @@ def availability_zones(cfg: StackConfig) -> list[str]:
     return letters_ok[: cfg.network.az_count]
 
 
+def node_pool_args(cfg: StackConfig) -> dict[str, NodePoolArgs]:
+    """The node groups to build, keyed by pool name."""
+    return {
+        name: NodePoolArgs(
+            instance_types=list(p.instance_types),
+            capacity_type=p.capacity_type,
+            min_size=p.min_size,
+            desired_size=p.desired_size,
+            max_size=p.max_size,
+            disk_size=p.disk_size,
+            ami_type=p.ami_type,
+            release_version=p.release_version,
+            labels=dict(p.labels),
+            taints=[t.model_dump() for t in p.taints],
+            metadata_hop_limit=p.metadata_hop_limit,
+        )
+        for name, p in cfg.node_pools.items()
+    }
+
+
+def principals(cfg: StackConfig) -> list[Principal]:
+    return [
+        Principal(arn=p.arn, access=p.access, namespaces=p.namespaces, username=p.username, creator=p.creator)
+        for p in cfg.access.principals
+    ]
+
+
 def main() -> None:
     """Build the whole platform for the current stack."""
     cfg, aws_settings = load_config()
     region = aws_settings["region"]
-    stack = pulumi.get_stack()
-    cluster_name = cfg.cluster_name or f"slipway-{stack}"
+    cluster_name = cfg.cluster_name or f"slipway-{pulumi.get_stack()}"
     tags = default_tags(cfg)
     prod = cfg.is_production
     azs = availability_zones(cfg)
+    people = principals(cfg)
 
     network = Network(
         "network",
@@ -118,13 +150,7 @@ def main() -> None:
             tags=tags,
         ),
     )
-
-    principals = [
-        Principal(arn=p.arn, access=p.access, namespaces=p.namespaces, username=p.username)
-        for p in cfg.access.principals
-    ]
-    mode = cfg.cluster.authentication_mode
-    mappings = aws_auth_mappings(principals, node_role_arn="<node role>") if uses_aws_auth(mode) else None
+    protection = cfg.cluster.deletion_protection
     cluster = EksCluster(
         "cluster",
         EksClusterArgs(
@@ -133,51 +159,36 @@ def main() -> None:
             vpc_id=network.vpc_id,
             private_subnet_ids=network.private_subnet_ids,
             public_subnet_ids=network.public_subnet_ids,
-            node_pools={
-                name: NodePoolArgs(
-                    instance_types=list(p.instance_types),
-                    capacity_type=p.capacity_type,
-                    min_size=p.min_size,
-                    desired_size=p.desired_size,
-                    max_size=p.max_size,
-                    disk_size=p.disk_size,
-                    ami_type=p.ami_type,
-                    release_version=p.release_version,
-                    labels=dict(p.labels),
-                    taints=[t.model_dump() for t in p.taints],
-                    metadata_hop_limit=p.metadata_hop_limit,
-                )
-                for name, p in cfg.node_pools.items()
-            },
-            authentication_mode=mode,
+            node_pools=node_pool_args(cfg),
+            authentication_mode=cfg.cluster.authentication_mode,
+            principals=people,
             public_access=cfg.cluster.endpoint.public_access,
             public_access_cidrs=list(cfg.cluster.endpoint.public_access_cidrs),
             prefix_delegation=cfg.cluster.prefix_delegation,
-            deletion_protection=cfg.cluster.deletion_protection
-            if cfg.cluster.deletion_protection is not None
-            else prod,
+            deletion_protection=prod if protection is None else protection,
+            support_type=cfg.cluster.support_type,
             protect=prod,
             key_deletion_window_days=cfg.cluster.secrets_key_deletion_window_days,
-            # The node role entry is added by the component itself (it owns the role).
-            aws_auth_role_mappings=mappings["mapRoles"][1:] if mappings else [],
-            aws_auth_user_mappings=mappings["mapUsers"] if mappings else [],
             # One identity for deploying and for kubectl: the kubeconfig's profile
             # defaults to the one `pulumi up` runs with (aws:profile).
             kubeconfig_profile=cfg.identity.profile or aws_settings.get("profile"),
             kubeconfig_role_arn=cfg.identity.role_arn,
+            node_dependencies=network.egress,
             tags=tags,
         ),
     )
 
-    ClusterAccess(
-        "access",
-        ClusterAccessArgs(
-            cluster_name=cluster.cluster_name,
-            authentication_mode=mode,
-            principals=principals,
-            k8s_provider=cluster.provider,
-        ),
+    namespaces = Namespaces(
+        "namespaces",
+        NamespacesArgs(names=sorted({ns for p in people for ns in p.namespaces or []}), k8s_provider=cluster.provider),
     )
+    if uses_aws_auth(cfg.cluster.authentication_mode):
+        AwsAuthBindings(
+            "aws-auth-bindings",
+            AwsAuthBindingsArgs(
+                principals=people, k8s_provider=cluster.provider, namespaces=list(namespaces.resources.values())
+            ),
+        )
 
     pulumi.export("region", region)
     pulumi.export("availabilityZones", azs)

@@ -69,7 +69,11 @@ class StackFile:
     def validate(self) -> StackConfig:
         """Parse the `slipway:` namespace; raises ConfigError listing every issue."""
         return parse_config_values(
-            self.namespace(), region=self.region, stack=self.name, aws_profile=self.values.get("aws:profile")
+            self.namespace(),
+            region=self.region,
+            stack=self.name,
+            aws_profile=self.values.get("aws:profile"),
+            secret_keys=self.secret_keys,
         )
 
 

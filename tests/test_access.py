@@ -11,6 +11,8 @@ import pytest
 
 from components.access import (
     ACCESS_POLICY_ARNS,
+    AwsAuthBindings,
+    AwsAuthBindingsArgs,
     ClusterAccess,
     ClusterAccessArgs,
     Principal,
@@ -64,16 +66,14 @@ def test_keys_follow_the_whole_arn():
     assert other_account.key != ADMINS.key
 
 
-def test_aws_auth_mappings_keep_node_role_first():
-    m = aws_auth_mappings(PRINCIPALS, NODE_ROLE)
-    assert m["mapRoles"][0] == {
-        "roleArn": NODE_ROLE,
-        "username": "system:node:{{EC2PrivateDNSName}}",
-        "groups": ["system:bootstrappers", "system:nodes"],
-    }
-    roles = {r["roleArn"]: r for r in m["mapRoles"][1:]}
-    assert roles[DEVS.arn] == {
-        "roleArn": DEVS.arn,
+def test_aws_auth_mappings():
+    m = aws_auth_mappings(PRINCIPALS)
+    roles = {r["roleArn"]: r for r in m["mapRoles"]}
+    # aws-auth needs the role ARN without its path (role/teams/developers → role/developers).
+    devs_arn = f"arn:aws:iam::{ACCT}:role/developers"
+    assert DEVS.arn not in roles
+    assert roles[devs_arn] == {
+        "roleArn": devs_arn,
         "username": "developers:{{SessionName}}",
         "groups": ["slipway:edit"],
     }
@@ -81,11 +81,20 @@ def test_aws_auth_mappings_keep_node_role_first():
     assert m["mapUsers"] == [{"userArn": ALICE.arn, "username": "alice", "groups": ["slipway:view"]}]
     # Users are never put in mapRoles and roles never in mapUsers.
     assert all(":role/" in r["roleArn"] for r in m["mapRoles"])
+    assert all(":user/" in u["userArn"] for u in m["mapUsers"])
+
+
+def test_the_creator_is_never_mapped_again():
+    creator = Principal(arn=f"arn:aws:iam::{ACCT}:role/github-actions-deploy", access="cluster-admin", creator=True)
+    everyone = [creator, *PRINCIPALS]
+    assert creator.arn not in {e["principalArn"] for e in access_entries(everyone)}
+    assert creator.aws_auth_arn not in {r["roleArn"] for r in aws_auth_mappings(everyone)["mapRoles"]}
+    assert len(access_entries(everyone)) == len(PRINCIPALS)
 
 
 def test_every_aws_auth_group_has_a_binding():
-    groups = {g for r in aws_auth_mappings(PRINCIPALS, NODE_ROLE)["mapRoles"][1:] for g in r["groups"]}
-    groups |= {g for u in aws_auth_mappings(PRINCIPALS, NODE_ROLE)["mapUsers"] for g in u["groups"]}
+    m = aws_auth_mappings(PRINCIPALS)
+    groups = {g for r in m["mapRoles"] + m["mapUsers"] for g in r["groups"]}
     bindings = {b["group"]: b for b in rbac_bindings(PRINCIPALS)}
     assert set(bindings) == groups
     assert bindings["slipway:cluster-admin"] == {
@@ -98,13 +107,12 @@ def test_every_aws_auth_group_has_a_binding():
 
 def build_access(mocked, mode):
     def program():
-        provider = k8s.Provider("k8s", kubeconfig="{}")
         a = ClusterAccess(
-            "access",
-            ClusterAccessArgs(
-                cluster_name="demo", authentication_mode=mode, principals=PRINCIPALS, k8s_provider=provider
-            ),
+            "access", ClusterAccessArgs(cluster_name="demo", authentication_mode=mode, principals=PRINCIPALS)
         )
+        provider = k8s.Provider("k8s", kubeconfig="{}")
+        if mode != "API":
+            AwsAuthBindings("bindings", AwsAuthBindingsArgs(principals=PRINCIPALS, k8s_provider=provider))
         return require_known(*a.access_entry_arns.values())
 
     mocked.build(program)
@@ -120,11 +128,11 @@ def test_api_mode_creates_entries_and_associations(mocked):
         assert e.inputs == {"clusterName": "demo", "principalArn": p.arn, "type": "STANDARD"}, e.urn
         assert a.inputs["policyArn"] == ACCESS_POLICY_ARNS[p.access], a.urn
         assert a.inputs["principalArn"] == p.arn, a.urn
+        assert e.urn in a.dependencies, a.urn
     assert assocs[f"access-{ACCT}-role-oncall"].inputs["accessScope"] == {
         "type": "namespace",
         "namespaces": ["apps", "payments"],
     }
-    assert not mocked.of_type("kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding")
 
 
 def test_config_map_mode_creates_bindings_only(mocked):

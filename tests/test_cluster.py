@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pulumi
+import pulumi_aws as aws
 import pytest
 
 from components.cluster import CONTROL_PLANE_LOGS, EksCluster, EksClusterArgs, NodePoolArgs
@@ -87,7 +88,7 @@ def test_prefix_delegation_and_prod_protection(mocked):
     eks = mocked.one("eks:index:Cluster", "c-eks")
     cni = eks.inputs["vpcCniOptions"]
     assert cni["enablePrefixDelegation"] is True
-    assert cni["configurationValues"] == {"env": {"WARM_PREFIX_TARGET": "1"}}
+    assert cni["warmPrefixTarget"] == 1
     assert eks.inputs["deletionProtection"] is True
     assert eks.options.get("protect") is True
     assert mocked.one("aws:kms/key:Key", "c-secrets").options.get("protect") is True
@@ -153,6 +154,7 @@ def test_kubernetes_provider_from_kubeconfig(mocked):
 
 
 def test_kubeconfig_uses_the_configured_identity(mocked):
+    """pulumi-eks's own `kubeconfig` output drops the profile; slipway's uses getKubeconfig."""
     role = "arn:aws:iam::123456789012:role/platform-admins"
     cluster = build_cluster(mocked, kubeconfig_role_arn=role, kubeconfig_profile="ops")
     assert mocked.one("eks:index:Cluster", "c-eks").inputs["providerCredentialOpts"] == {
@@ -166,23 +168,72 @@ def test_kubeconfig_uses_the_configured_identity(mocked):
 
     mocked.build(program)
     exec_ = seen["kc"]["users"][0]["user"]["exec"]
-    assert exec_["command"] == "aws" and ["--role-arn", role] == exec_["args"][6:8]
-    assert {"name": "AWS_PROFILE", "value": "ops"} in exec_["env"]
+    assert exec_["command"] == "aws"
+    assert exec_["args"] == [
+        "--region", "us-east-1", "eks", "get-token", "--cluster-name", "demo", "--output", "json",
+        "--role", role, "--profile", "ops",
+    ]  # fmt: skip
+
+
+def test_provider_waits_for_the_access_entries(mocked):
+    from components.access import Principal
+
+    ops = Principal(arn="arn:aws:iam::123456789012:role/ops", access="cluster-admin")
+    creator = Principal(arn="arn:aws:iam::123456789012:role/ci", access="cluster-admin", creator=True)
+    build_cluster(mocked, principals=[creator, ops])
+    entries = mocked.of_type("aws:eks/accessEntry:AccessEntry")
+    assert [e.inputs["principalArn"] for e in entries] == [ops.arn]  # the creator has one from EKS
+    provider = mocked.one("pulumi:providers:kubernetes", "c-k8s")
+    assoc = mocked.one("aws:eks/accessPolicyAssociation:AccessPolicyAssociation", f"c-access-{ops.key}")
+    assert {entries[0].urn, assoc.urn} <= set(provider.dependencies)
+
+
+def test_upgrade_policy_defaults_to_standard_support(mocked):
+    build_cluster(mocked)
+    assert mocked.one("eks:index:Cluster", "c-eks").inputs["upgradePolicy"] == {"supportType": "STANDARD"}
+
+
+def test_node_groups_wait_for_egress(mocked):
+    def program():
+        route = aws.ec2.Route("egress", route_table_id="rtb-1", destination_cidr_block="0.0.0.0/0",
+                              nat_gateway_id="nat-1")  # fmt: skip
+        c = EksCluster("c", EksClusterArgs(
+            cluster_name="demo", version="1.34", vpc_id="vpc-1", private_subnet_ids=PRIVATE,
+            public_subnet_ids=PUBLIC, node_dependencies=[route],
+            node_pools={"general": NodePoolArgs(instance_types=["t3.medium"])},
+        ))  # fmt: skip
+        return require_known(c.cluster_name)
+
+    mocked.build(program)
+    route = mocked.one("aws:ec2/route:Route", "egress")
+    assert route.urn in mocked.one("eks:index:ManagedNodeGroup", "c-general").dependencies
+
+
+def test_node_role_is_an_instance_role_in_every_mode(mocked):
+    # pulumi-eks refuses a managed node group whose role is not in instanceRoles in
+    # CONFIG_MAP mode, and writes instance roles into aws-auth as nodes.
+    build_cluster(mocked, authentication_mode="CONFIG_MAP")
+    eks = mocked.one("eks:index:Cluster", "c-eks")
+    role = mocked.one("aws:iam/role:Role", "c-node-role")
+    assert eks.inputs["instanceRoles"] == [{"$ref": role.urn}]
+    for group in mocked.of_type("eks:index:ManagedNodeGroup"):
+        assert group.inputs["nodeRole"] == {"$ref": role.urn}, group.urn
 
 
 @pytest.mark.parametrize("mode", ["CONFIG_MAP", "API_AND_CONFIG_MAP"])
-def test_aws_auth_always_maps_the_node_role(mocked, mode):
-    mappings = [{"roleArn": "arn:aws:iam::123456789012:role/devs", "username": "devs", "groups": ["slipway:view"]}]
-    build_cluster(mocked, authentication_mode=mode, aws_auth_role_mappings=mappings)
+def test_aws_auth_maps_principals_without_role_paths(mocked, mode):
+    from components.access import Principal
+
+    devs = Principal(arn="arn:aws:iam::123456789012:role/teams/devs", access="view")
+    build_cluster(mocked, authentication_mode=mode, principals=[devs])
     eks = mocked.one("eks:index:Cluster", "c-eks")
-    node_role_arn = mocked.one("aws:iam/role:Role", "c-node-role").state["arn"]
-    roles = eks.inputs["roleMappings"]
-    assert roles[0] == {
-        "roleArn": node_role_arn,
-        "username": "system:node:{{EC2PrivateDNSName}}",
-        "groups": ["system:bootstrappers", "system:nodes"],
-    }
-    assert roles[1]["roleArn"] == "arn:aws:iam::123456789012:role/devs"
+    assert eks.inputs["roleMappings"] == [
+        {
+            "roleArn": "arn:aws:iam::123456789012:role/devs",
+            "username": "devs:{{SessionName}}",
+            "groups": ["slipway:view"],
+        }
+    ]
     assert eks.inputs["authenticationMode"] == mode
 
 

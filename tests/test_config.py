@@ -165,9 +165,15 @@ def test_duplicate_principal():
         {"access": {"principals": [{"arn": ADMIN, "access": "view"}, {"arn": ADMIN, "access": "cluster-admin"}]}}
     )
     assert msg == (
-        f"access.principals[1].arn: {ADMIN!r} is listed twice (also principals[0]) — "
-        "list each principal once with the access it needs"
+        f"access.principals[1].arn: {ADMIN!r} is the same IAM identity as principals[0] (names are "
+        "case-insensitive and aws-auth ignores role paths) — list each principal once with the access it needs"
     )
+
+
+def test_duplicate_principal_differing_in_case_or_path():
+    other = "arn:aws:iam::123456789012:role/teams/Platform-Admins"
+    (msg,) = errors({"access": {"principals": [{"arn": ADMIN, "access": "view"}, {"arn": other, "access": "edit"}]}})
+    assert msg.startswith(f"access.principals[1].arn: {other!r} is the same IAM identity as principals[0]")
 
 
 def test_unknown_access_level():
@@ -200,3 +206,103 @@ def test_identity_profile_must_match_aws_profile():
     assert msg.startswith("slipway:identity.profile: 'dev-admin' differs from aws:profile 'prod-admin'")
     assert "Unauthorized" in msg and "— remove identity.profile" in msg
     parse_config_values({"identity": {"profile": "same"}}, region=REGION, aws_profile="same")
+
+
+def test_errors_in_one_principal_do_not_hide_other_sections():
+    msgs = errors(
+        {
+            "environment": "prod",
+            "cluster": {"endpoint": {"publicAccess": True, "publicAccessCidrs": ["0.0.0.0/0"]}},
+            "access": {
+                "principals": [
+                    {"arn": "not-an-arn", "access": "view"},
+                    {"arn": ADMIN, "access": "view"},
+                    {"arn": ADMIN, "access": "edit"},
+                ]
+            },
+        }
+    )
+    text = "\n".join(msgs)
+    assert "access.principals[0].arn: 'not-an-arn' is not an IAM role or user ARN" in text
+    assert "access.principals[2].arn: " in text and "same IAM identity as principals[1]" in text
+    assert 'cluster.endpoint.publicAccessCidrs: ["0.0.0.0/0"] opens the prod API server' in text
+    assert len(msgs) == 3
+
+
+def test_type_and_range_messages_say_what_to_write():
+    msgs = errors({"network": {"azCount": "three"}, "nodePools": {"general": {"maxSize": 0}}})
+    assert "network.azCount: 'three' is not a whole number — write a whole number here" in msgs
+    assert "nodePools.general.maxSize: 0 is out of range — use a value ≥ 1" in msgs
+
+
+def test_nat_none_needs_endpoints():
+    (msg,) = errors({"network": {"natStrategy": "none", "interfaceEndpoints": ["ecr.api"]}})
+    assert msg.startswith("network.natStrategy: 'none' leaves private nodes without a way to ec2, ecr.dkr, sts")
+    parse_config_values(
+        {"network": {"natStrategy": "none", "interfaceEndpoints": ["ec2", "ecr.api", "ecr.dkr", "sts"]}}, region=REGION
+    )
+
+
+def test_prod_rejects_very_broad_cidrs():
+    cidrs = ["0.0.0.0/1", "128.0.0.0/1"]
+    (msg,) = errors(
+        {"environment": "prod", "cluster": {"endpoint": {"publicAccess": True, "publicAccessCidrs": cidrs}}}
+    )
+    assert "opens the prod API server to a large part of the internet" in msg
+
+
+def test_zones_must_be_in_the_region():
+    (msg,) = errors({"network": {"availabilityZones": ["us-east-1a", "eu-west-1b"]}})
+    assert msg.startswith("network.availabilityZones[1]: 'eu-west-1b' is not in aws:region us-east-1")
+
+
+def test_reserved_username_prefix():
+    (msg,) = errors({"access": {"principals": [{"arn": ADMIN, "access": "view", "username": "system:admin"}]}})
+    assert msg.startswith("access.principals[0].username: 'system:admin' starts with a prefix EKS reserves")
+
+
+def test_creator_rules():
+    (msg,) = errors({"access": {"principals": [{"arn": ADMIN, "access": "view", "creator": True}]}})
+    assert msg.startswith("access.principals[0].creator: true is set on a principal without cluster-wide cluster-admin")
+    other = "arn:aws:iam::123456789012:role/ci"
+    (msg,) = errors(
+        {
+            "access": {
+                "principals": [
+                    {"arn": ADMIN, "access": "cluster-admin", "creator": True},
+                    {"arn": other, "access": "cluster-admin", "creator": True},
+                ]
+            }
+        }
+    )
+    assert msg.startswith("access.principals[1].creator: true is set twice (also principals[0])")
+
+
+def test_kubeconfig_role_must_be_mapped():
+    role = "arn:aws:iam::123456789012:role/ops"
+    (msg,) = errors({"identity": {"roleArn": role}})
+    assert msg.startswith(f"identity.roleArn: {role!r} has no cluster-admin access entry")
+    parse_config_values(
+        {"identity": {"roleArn": role}, "access": {"principals": [{"arn": role, "access": "cluster-admin"}]}},
+        region=REGION,
+    )
+
+
+@pytest.mark.parametrize("mode", ["CONFIG_MAP", "API_AND_CONFIG_MAP"])
+def test_kubeconfig_role_must_be_the_creator_with_aws_auth(mode):
+    role = "arn:aws:iam::123456789012:role/ops"
+    base = {"identity": {"roleArn": role}, "cluster": {"authenticationMode": mode}}
+    (msg,) = errors({**base, "access": {"principals": [{"arn": role, "access": "cluster-admin"}]}})
+    assert msg.startswith(f"identity.roleArn: {role!r} is not the cluster's creator")
+    parse_config_values(
+        {**base, "access": {"principals": [{"arn": role, "access": "cluster-admin", "creator": True}]}},
+        region=REGION,
+    )
+
+
+def test_secret_keys_stay_out_of_the_schema():
+    cfg = parse_config_values({"apiToken": "s3cr3t"}, region=REGION, secret_keys=["slipway:apiToken"])
+    assert isinstance(cfg, StackConfig)
+    with pytest.raises(ConfigError) as exc:
+        parse_config_values({"apiToken": "s3cr3t"}, region=REGION)  # not stored as a secret
+    assert "apiToken: unknown key" in str(exc.value) and "s3cr3t" not in str(exc.value)

@@ -145,3 +145,39 @@ def test_interface_endpoints(mocked):
     assert dkr.inputs["privateDnsEnabled"] is True and len(dkr.inputs["subnetIds"]) == 3
     sg = mocked.one("aws:ec2/securityGroup:SecurityGroup", "net-endpoints")
     assert sg.inputs["ingress"][0]["cidrBlocks"] == ["10.20.0.0/16"]
+
+
+def test_nat_waits_for_the_internet_gateway(mocked):
+    build_network(mocked, strategy="per-az")
+    igw = mocked.one("aws:ec2/internetGateway:InternetGateway", "net-igw")
+    for r in mocked.of_type("aws:ec2/natGateway:NatGateway") + mocked.of_type("aws:ec2/eip:Eip"):
+        assert igw.urn in r.dependencies, r.urn
+
+
+def test_egress_lists_what_nodes_need(mocked):
+    holder = {}
+
+    def program():
+        net = Network(
+            "net",
+            NetworkArgs(
+                cidr="10.20.0.0/16",
+                availability_zones=AZS3,
+                cluster_name="demo",
+                region="us-east-1",
+                nat_strategy="per-az",
+                interface_endpoints=["sts"],
+            ),
+        )
+        holder["net"] = net
+        return require_known(net.vpc_id)
+
+    mocked.build(program)
+
+    def names(resources):
+        return sorted({r._name for r in resources})
+
+    egress = names(holder["net"].egress)
+    for az in AZS3:
+        assert f"net-private-{az}-default" in egress and f"net-nat-{az}" in egress and f"net-private-{az}" in egress
+    assert "net-s3" in egress and "net-sts" in egress

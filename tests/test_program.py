@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from infra.checks import kubernetes_findings, parliament_findings, policy_findings
 from infra.render import ROOT, render_stack, run_program, write_render
@@ -50,9 +51,15 @@ def test_every_resource_carries_the_stack_tags(prod):
             assert r.inputs["tags"]["slipway/stack"] == "prod", r.urn
 
 
-def test_prod_kubeconfig_assumes_the_configured_role(prod):
+def test_prod_is_created_by_ci_and_maps_everyone_else(prod):
     (eks,) = prod.by_type("eks:index:Cluster")
-    assert eks.inputs["providerCredentialOpts"] == {"roleArn": "arn:aws:iam::123456789012:role/platform-admins"}
+    assert "providerCredentialOpts" not in eks.inputs  # the kubeconfig uses the deploying (CI) identity
+    mapped = {e.inputs["principalArn"] for e in prod.by_type("aws:eks/accessEntry:AccessEntry")}
+    assert "arn:aws:iam::123456789012:role/github-actions-deploy" not in mapped  # EKS made the creator's
+    assert "arn:aws:iam::123456789012:role/platform-admins" in mapped
+    (ns,) = prod.by_type("kubernetes:core/v1:Namespace")
+    assert ns.inputs["metadata"]["name"] == "apps"
+    assert ns.inputs["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "baseline"
 
 
 @pytest.mark.parametrize("mode", ["CONFIG_MAP", "API_AND_CONFIG_MAP"])
@@ -63,17 +70,27 @@ def test_aws_auth_modes_render_and_validate(tmp_path, mode):
     stack.validate()
     result = write_render(stack, run_program(stack), tmp_path / mode)
     (eks,) = result.by_type("eks:index:Cluster")
-    node_role = result.by_type("aws:iam/role:Role")[0]
-    assert eks.inputs["roleMappings"][0]["groups"] == ["system:bootstrappers", "system:nodes"]
-    assert eks.inputs["roleMappings"][0]["username"] == "system:node:{{EC2PrivateDNSName}}"
-    assert node_role.name == "cluster-node-role"
+    node_role = next(r for r in result.by_type("aws:iam/role:Role") if r.name == "cluster-node-role")
+    assert eks.inputs["instanceRoles"] == [{"$ref": node_role.urn}]
+    mapped = {m["roleArn"] for m in eks.inputs["roleMappings"]}
+    assert mapped == {f"arn:aws:iam::123456789012:role/{n}" for n in ("platform-admins", "developers", "oncall")}
+    # The aws-auth pulumi-eks will write: principals, then the node role.
+    cm = yaml.safe_load((result.out_dir / "kubernetes/kube-system/configmap-aws-auth.yaml").read_text())
+    roles = yaml.safe_load(cm["data"]["mapRoles"])
+    assert roles[-1] == {
+        "rolearn": node_role.state["arn"],
+        "username": "system:node:{{EC2PrivateDNSName}}",
+        "groups": ["system:bootstrappers", "system:nodes"],
+    }
     crbs = result.by_type("kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding")
-    rbs = result.by_type("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding")
+    (rb,) = result.by_type("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding")
     assert {b.inputs["metadata"]["name"] for b in crbs} == {"slipway-cluster-admin", "slipway-view"}
-    assert [(b.inputs["metadata"]["namespace"], b.inputs["roleRef"]["name"]) for b in rbs] == [("apps", "admin")]
+    assert (rb.inputs["metadata"]["namespace"], rb.inputs["roleRef"]["name"]) == ("apps", "admin")
+    (ns,) = result.by_type("kubernetes:core/v1:Namespace")
+    assert ns.urn in rb.dependencies  # a RoleBinding cannot go into a namespace that does not exist yet
     assert kubernetes_findings(result, "1.34") == []
     entries = result.by_type("aws:eks/accessEntry:AccessEntry")
-    assert len(entries) == (4 if mode == "API_AND_CONFIG_MAP" else 0)
+    assert len(entries) == (3 if mode == "API_AND_CONFIG_MAP" else 0)
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])

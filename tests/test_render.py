@@ -50,7 +50,7 @@ def test_outputs_users_need(dev):
 def test_mermaid_diagram_shows_the_component_tree(dev):
     text = (dev.out_dir / "components.mmd").read_text()
     assert text.startswith("flowchart LR")
-    for comp in ("network", "cluster", "access", "cluster-eks", "cluster-general"):
+    for comp in ("network", "cluster", "cluster-access", "cluster-eks", "cluster-general", "namespaces"):
         assert f'["{comp}<br/>' in text, comp
 
 
@@ -70,7 +70,7 @@ def _all_text(out_dir: Path) -> str:
 
 def test_secret_values_never_in_clear(dev):
     text = _all_text(dev.out_dir)
-    kc = kubeconfig("slipway-dev", "us-east-1", "x", None)
+    kc = kubeconfig("slipway-dev", "us-east-1", "x", None, True)
     ca = kc["clusters"][0]["cluster"]["certificate-authority-data"]
     assert ca not in text and "get-token" not in text
     assert '"kubeconfig": "[secret]"' in (dev.out_dir / "resources.json").read_text()
@@ -183,3 +183,34 @@ def test_secret_config_refuses_plain_text(tmp_path):
     with pytest.raises(ConfigError) as exc:
         run_program(stack, program=lambda: secret_config("apiToken"))
     assert "slipway:apiToken: is stored in plain text but holds a secret" in str(exc.value)
+
+
+def test_duplicate_urns_fail_as_in_a_real_deployment():
+    stack = load_stack_file("dev", ROOT)
+
+    def twice():
+        aws.ec2.Vpc("same", cidr_block="10.0.0.0/16")
+        aws.ec2.Vpc("same", cidr_block="10.1.0.0/16")
+
+    with pytest.raises(Exception) as exc:
+        run_program(stack, program=twice)
+    assert "duplicate resource URN" in str(exc.value) and "aws:ec2/vpc:Vpc::same" in str(exc.value)
+
+
+def test_render_is_deterministic_across_processes(tmp_path):
+    for run in ("a", "b"):
+        proc = _cli("render", "dev", "--no-diagram", "--out", str(tmp_path / run))
+        assert proc.returncode == 0, proc.stderr
+    files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
+    assert files
+    for rel in files:
+        assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel
+
+
+def test_stack_with_a_secure_key_renders(tmp_path):
+    root = tmp_path / "proj"
+    (root / "stacks").mkdir(parents=True)
+    text = (ROOT / "stacks" / "Pulumi.dev.yaml").read_text() + "  slipway:apiToken:\n    secure: v1:AAAA\n"
+    (root / "stacks" / "Pulumi.dev.yaml").write_text(text)
+    result = render_stack("dev", tmp_path / "out", root=root)
+    assert result.outputs["clusterName"] == "slipway-dev"

@@ -1,0 +1,60 @@
+"""`Namespaces`: every namespace slipway uses, created once, labelled for Pod Security.
+
+Several components put objects into namespaces (access bindings, applications,
+Argo); creating each namespace in one place avoids two components owning the same
+object, and lets everything that lives in a namespace depend on it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+# Namespaces EKS and Kubernetes own; slipway never creates or adopts them.
+SYSTEM_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
+
+
+def namespace_labels(name: str, enforce: str = "baseline") -> dict[str, str]:
+    """Pod Security Admission labels: enforce `baseline`, warn and audit on `restricted`.
+
+    `restricted` is what slipway's own workloads meet; enforcing only `baseline`
+    keeps third-party charts installable while still surfacing violations.
+    """
+    return {
+        "app.kubernetes.io/managed-by": "slipway",
+        "kubernetes.io/metadata.name": name,
+        "pod-security.kubernetes.io/enforce": enforce,
+        "pod-security.kubernetes.io/warn": "restricted",
+        "pod-security.kubernetes.io/audit": "restricted",
+    }
+
+
+@dataclass(frozen=True, kw_only=True)
+class NamespacesArgs:
+    """Inputs of Namespaces."""
+
+    names: list[str]
+    k8s_provider: k8s.Provider
+    enforce: dict[str, str] = field(default_factory=dict)
+    """Per-namespace Pod Security level to enforce (default baseline)."""
+
+
+class Namespaces(pulumi.ComponentResource):
+    """One Namespace per name (system namespaces are skipped)."""
+
+    resources: dict[str, k8s.core.v1.Namespace]
+
+    def __init__(self, name: str, args: NamespacesArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("slipway:namespaces:Namespaces", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self, provider=args.k8s_provider)
+        self.resources = {
+            ns: k8s.core.v1.Namespace(
+                f"{name}-{ns}",
+                metadata={"name": ns, "labels": namespace_labels(ns, args.enforce.get(ns, "baseline"))},
+                opts=child,
+            )
+            for ns in sorted(set(args.names) - SYSTEM_NAMESPACES)
+        }
+        self.register_outputs({"names": sorted(self.resources)})

@@ -1,0 +1,583 @@
+"""The typed schema of a stack's `slipway:` config namespace.
+
+Every key a user writes under `slipway:` in `stacks/Pulumi.<stack>.yaml` is parsed
+here, before any resource is registered. Each field is documented once, with its
+default and why.
+
+Rules that compare fields live in `raw_checks`, which every model runs on the raw
+input *even when some field failed to parse*, so one run reports every mistake.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+from infra.config.errors import Issue, invalid, merged, problems
+
+# Kubernetes versions EKS offers that slipway is tested against.
+SUPPORTED_KUBERNETES_VERSIONS = ("1.32", "1.33", "1.34", "1.35")
+DEFAULT_KUBERNETES_VERSION = "1.34"
+
+AmiType = Literal[
+    "AL2023_x86_64_STANDARD",
+    "AL2023_ARM_64_STANDARD",
+    "BOTTLEROCKET_x86_64",
+    "BOTTLEROCKET_ARM_64",
+]
+
+DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
+IAM_PRINCIPAL_ARN = re.compile(
+    r"^arn:(?P<partition>aws|aws-cn|aws-us-gov):(?P<service>iam|sts)::(?P<account>\d{12}):"
+    r"(?P<kind>role|user|assumed-role)/(?P<path>[\w+=,.@/-]+)$"
+)
+# EKS rejects access entry / aws-auth usernames with these prefixes.
+RESERVED_USERNAME_PREFIXES = ("system:", "eks:", "aws:", "amazon:", "iam:")
+# What nodes in private subnets need when there is no NAT: images (ECR API and
+# registry; layers come from S3 through the free gateway endpoint), the EC2 API for
+# the VPC CNI, STS for IRSA.
+PRIVATE_CLUSTER_ENDPOINTS = ("ec2", "ecr.api", "ecr.dkr", "sts")
+
+
+def _dict(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+class Model(BaseModel):
+    """Base for every config section: camelCase keys, unknown keys rejected, frozen."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+
+    @classmethod
+    def raw_checks(cls, data: dict[str, Any], context: dict[str, Any]) -> list[Issue]:
+        """Cross-field rules on the raw (camelCase) input; defensive about types."""
+        return []
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _run_raw_checks(cls, data: Any, handler: Any, info: Any) -> Any:
+        issues = []
+        if isinstance(data, dict):
+            # Python callers may use field names; raw checks read the YAML's camelCase keys.
+            raw = {
+                (f.alias or n) if n in data else n: v
+                for n, f in cls.model_fields.items()
+                if n in data
+                for v in [data[n]]
+            }
+            issues = cls.raw_checks({**data, **raw}, info.context or {})
+        try:
+            result = handler(data)
+        except ValidationError as exc:
+            if issues:
+                raise merged(exc, issues, data) from None
+            raise
+        if issues:
+            raise problems(issues)
+        return result
+
+
+# --------------------------------------------------------------------------- network
+
+
+InterfaceEndpoint = Literal["ecr.api", "ecr.dkr", "sts", "logs", "ec2", "elasticloadbalancing"]
+
+
+class NetworkConfig(Model):
+    """`slipway:network` — the VPC and its subnets."""
+
+    cidr: str = "10.0.0.0/16"
+    """VPC CIDR. /16 to /20; private subnets get 1/8 of it each (for pod IPs), public 1/64."""
+    az_count: int = Field(2, ge=2, le=3)
+    """How many AZs to spread over (2 or 3). EKS needs subnets in at least two."""
+    availability_zones: list[str] | None = None
+    """Explicit AZ names; default: the first `azCount` available AZs of the region."""
+    nat_strategy: Literal["none", "single", "per-az"] = "single"
+    """`single` is cheap (one NAT, $0.045/h); `per-az` survives an AZ loss; `none`: no
+    internet egress (then interface endpoints must cover what nodes call)."""
+    interface_endpoints: list[InterfaceEndpoint] = []
+    """VPC interface endpoints for private clusters (each ~$0.01/h per AZ)."""
+
+    @field_validator("cidr")
+    @classmethod
+    def _cidr(cls, v: str) -> str:
+        try:
+            net = ipaddress.ip_network(v, strict=True)
+        except ValueError as e:
+            raise invalid(f"is not a network CIDR ({e})", "write it like 10.0.0.0/16") from None
+        if net.version != 4 or not (16 <= net.prefixlen <= 20) or not net.is_private:
+            raise invalid(
+                "must be a private IPv4 range from /16 to /20",
+                "use an RFC 1918 block such as 10.0.0.0/16 (larger VPCs leave room for pod IPs)",
+            )
+        return v
+
+    @classmethod
+    def raw_checks(cls, data: dict[str, Any], context: dict[str, Any]) -> list[Issue]:
+        issues = []
+        azs, count = data.get("availabilityZones"), data.get("azCount", 2)
+        if isinstance(azs, list) and isinstance(count, int):
+            if len(azs) != count:
+                issues.append(
+                    Issue(
+                        "availabilityZones",
+                        azs,
+                        f"lists {len(azs)} zones but azCount is {count}",
+                        "list exactly azCount zones, or remove availabilityZones to use the region's first ones",
+                    )
+                )
+            if len(set(map(str, azs))) != len(azs):
+                issues.append(Issue("availabilityZones", azs, "lists a zone twice", "list each AZ once"))
+            region = context.get("region")
+            for i, az in enumerate(azs):
+                if not isinstance(az, str) or not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d[a-f]", az):
+                    issues.append(
+                        Issue(
+                            f"availabilityZones[{i}]",
+                            az,
+                            "is not an AZ name with a suffix a–f",
+                            "use names such as us-east-1a",
+                        )
+                    )
+                elif region and az[:-1] != region:
+                    issues.append(
+                        Issue(
+                            f"availabilityZones[{i}]",
+                            az,
+                            f"is not in aws:region {region}",
+                            f"use zones of {region} ({region}a, {region}b, …) or change aws:region",
+                        )
+                    )
+        endpoints = data.get("interfaceEndpoints", [])
+        if isinstance(endpoints, list):
+            if len(set(map(str, endpoints))) != len(endpoints):
+                issues.append(Issue("interfaceEndpoints", endpoints, "lists an endpoint twice", "list each once"))
+            missing = [e for e in PRIVATE_CLUSTER_ENDPOINTS if e not in endpoints]
+            if data.get("natStrategy") == "none" and missing:
+                issues.append(
+                    Issue(
+                        "natStrategy",
+                        "none",
+                        f"leaves private nodes without a way to {', '.join(missing)} (no NAT, no endpoint), so they "
+                        "never join the cluster",
+                        f"add interfaceEndpoints {list(PRIVATE_CLUSTER_ENDPOINTS)} or use natStrategy single",
+                    )
+                )
+        return issues  # fmt: skip
+
+
+# --------------------------------------------------------------------------- cluster
+
+
+class EndpointConfig(Model):
+    """`slipway:cluster.endpoint` — who can reach the Kubernetes API server."""
+
+    public_access: bool = True
+    """Expose the API on the internet (restricted by publicAccessCidrs). Private access is always on."""
+    public_access_cidrs: list[str] = []
+    """CIDRs allowed to reach the public endpoint. Required when publicAccess is true."""
+
+    @classmethod
+    def raw_checks(cls, data: dict[str, Any], context: dict[str, Any]) -> list[Issue]:
+        issues = []
+        cidrs = data.get("publicAccessCidrs", [])
+        nets = []
+        for i, cidr in enumerate(cidrs if isinstance(cidrs, list) else []):
+            try:
+                nets.append(ipaddress.ip_network(str(cidr), strict=True))
+            except ValueError as e:
+                issues.append(Issue(f"publicAccessCidrs[{i}]", cidr, f"is not a CIDR ({e})",
+                                    "write it like 203.0.113.0/24"))  # fmt: skip
+        public = data.get("publicAccess", True)
+        if public is True and isinstance(cidrs, list) and not cidrs:
+            issues.append(Issue(
+                "publicAccessCidrs", [], "is empty while publicAccess is true (EKS would default to 0.0.0.0/0)",
+                "list your office/VPN/CI egress CIDRs, or set publicAccess: false",
+            ))  # fmt: skip
+        # CIS EKS 5.4.2: never open the API server of a production cluster to the world.
+        if context.get("environment") == "prod" and public is True:
+            broad = [str(n) for n in nets if n.prefixlen < 8]
+            if broad:
+                issues.append(Issue(
+                    "publicAccessCidrs", broad,
+                    "opens the prod API server to a large part of the internet (prefixes shorter than /8)",
+                    "list only your VPN/office/CI egress CIDRs, or set publicAccess: false",
+                ))  # fmt: skip
+        return issues
+
+
+class ClusterConfig(Model):
+    """`slipway:cluster` — the EKS control plane."""
+
+    version: str = DEFAULT_KUBERNETES_VERSION
+    """Kubernetes minor version, pinned so upgrades are deliberate."""
+    authentication_mode: Literal["API", "API_AND_CONFIG_MAP", "CONFIG_MAP"] = "API"
+    """How IAM principals are mapped: access entries (API), aws-auth (CONFIG_MAP), or both.
+    EKS only moves CONFIG_MAP → API_AND_CONFIG_MAP → API, never back."""
+    endpoint: EndpointConfig = EndpointConfig(public_access=False)
+    prefix_delegation: bool = False
+    """VPC CNI prefix delegation: /28 prefixes per ENI slot, so up to 110 pods per node."""
+    deletion_protection: bool | None = None
+    """EKS deletion protection; default: on in prod."""
+    support_type: Literal["STANDARD", "EXTENDED"] = "STANDARD"
+    """EKS upgrade policy. STANDARD auto-upgrades at the end of standard support; EXTENDED
+    (EKS's own default) keeps the version at 6× the control-plane price ($0.60/h)."""
+    secrets_key_deletion_window_days: int = Field(30, ge=7, le=30)
+    """Waiting period before the secrets KMS key is deleted (7–30 days, AWS limits)."""
+
+    @field_validator("version")
+    @classmethod
+    def _version(cls, v: str) -> str:
+        if v not in SUPPORTED_KUBERNETES_VERSIONS:
+            raise invalid(
+                "is not a Kubernetes version slipway supports on EKS",
+                f'pin one of {", ".join(SUPPORTED_KUBERNETES_VERSIONS)} (quoted, e.g. "1.34")',
+            )
+        return v
+
+    @classmethod
+    def raw_checks(cls, data: dict[str, Any], context: dict[str, Any]) -> list[Issue]:
+        if context.get("environment") == "prod" and data.get("deletionProtection") is False:
+            return [Issue("deletionProtection", False, "turns off deletion protection in prod",
+                          "remove the field (prod defaults to on)")]  # fmt: skip
+        return []
+
+
+class Taint(Model):
+    """A node taint (Kubernetes `key=value:effect`)."""
+
+    key: str
+    value: str = ""
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] = "NoSchedule"
+
+
+class NodePoolConfig(Model):
+    """`slipway:nodePools.<name>` — one EKS managed node group."""
+
+    instance_types: list[str] = ["t3.medium"]
+    """EC2 instance types; several spread SPOT capacity over pools. First is the sizing reference."""
+    capacity_type: Literal["ON_DEMAND", "SPOT"] = "ON_DEMAND"
+    min_size: int = Field(1, ge=0, le=450)
+    desired_size: int = Field(2, ge=0, le=450)
+    max_size: int = Field(3, ge=1, le=450)
+    disk_size: int = Field(20, ge=20, le=16384)
+    """Root volume in GiB (gp3, encrypted). 20 is the EKS default; images live here."""
+    ami_type: AmiType = "AL2023_x86_64_STANDARD"
+    release_version: str | None = None
+    """Pin the AMI release (e.g. 1.34.2-20251112) to stop node replacement on AMI updates."""
+    labels: dict[str, str] = {}
+    taints: list[Taint] = []
+    metadata_hop_limit: int = Field(1, ge=1, le=2)
+    """IMDSv2 hop limit. 1 keeps pods away from the node role's credentials; 2 only if a pod needs IMDS."""
+
+    @classmethod
+    def raw_checks(cls, data: dict[str, Any], context: dict[str, Any]) -> list[Issue]:
+        issues = []
+        sizes = {k: data.get(k, d) for k, d in (("minSize", 1), ("desiredSize", 2), ("maxSize", 3))}
+        if all(isinstance(v, int) for v in sizes.values()):
+            lo, want, hi = sizes["minSize"], sizes["desiredSize"], sizes["maxSize"]
+            if lo > hi:
+                issues.append(Issue("minSize", lo, f"is above maxSize {hi}", "lower minSize or raise maxSize"))
+            if want > hi:
+                issues.append(
+                    Issue("desiredSize", want, f"is above maxSize {hi}", "raise maxSize or lower desiredSize")
+                )
+            if want < lo:
+                issues.append(
+                    Issue("desiredSize", want, f"is below minSize {lo}", "raise desiredSize or lower minSize")
+                )
+        types = data.get("instanceTypes", ["t3.medium"])
+        ami = str(data.get("amiType", "AL2023_x86_64_STANDARD"))
+        arm = ami.endswith(("ARM_64", "ARM_64_STANDARD"))
+        if isinstance(types, list):
+            if not types:
+                issues.append(
+                    Issue("instanceTypes", [], "is empty", "name at least one EC2 instance type, e.g. [t3.medium]")
+                )
+            for i, t in enumerate(types):
+                if not isinstance(t, str) or not INSTANCE_TYPE.match(t):
+                    issues.append(
+                        Issue(
+                            f"instanceTypes[{i}]", t, "is not an EC2 instance type", "write family.size, e.g. t3.medium"
+                        )
+                    )
+                    continue
+                if t in types[:i]:
+                    issues.append(Issue(f"instanceTypes[{i}]", t, "is listed twice", "list each type once"))
+                graviton = bool(re.search(r"\d+g[a-z]*$", t.split(".")[0]))
+                if graviton != arm:
+                    issues.append(
+                        Issue(
+                            f"instanceTypes[{i}]",
+                            t,
+                            f"is {'an Arm (Graviton)' if graviton else 'an x86'} type but amiType is {ami}",
+                            f"use amiType {'AL2023_ARM_64_STANDARD' if graviton else 'AL2023_x86_64_STANDARD'} "
+                            "or instance types of the AMI's architecture",
+                        )
+                    )
+        for key, value in _dict(data.get("labels")).items():
+            if str(key).startswith(("kubernetes.io/", "k8s.io/", "eks.amazonaws.com/")):
+                issues.append(
+                    Issue(
+                        f"labels.{key}",
+                        value,
+                        "uses a prefix reserved by Kubernetes/EKS",
+                        "use your own prefix, e.g. slipway.dev/pool",
+                    )
+                )
+        return issues  # fmt: skip
+
+
+# --------------------------------------------------------------------------- access
+
+
+AccessLevel = Literal["cluster-admin", "admin", "edit", "view"]
+
+
+class PrincipalConfig(Model):
+    """`slipway:access.principals[]` — an IAM role or user mapped into the cluster."""
+
+    arn: str
+    access: AccessLevel
+    """cluster-admin: everything; admin/edit/view: the Kubernetes roles of those names."""
+    namespaces: list[str] | None = None
+    """Limit admin/edit/view to these namespaces (default: cluster-wide)."""
+    username: str | None = None
+    """Kubernetes username (default: derived from the ARN)."""
+    creator: bool = False
+    """This identity creates the cluster (runs the first `pulumi up`). EKS gives it
+    cluster-admin itself; slipway then creates no access entry for it (a second one
+    fails with ResourceInUseException)."""
+
+    @field_validator("arn")
+    @classmethod
+    def _arn(cls, v: str) -> str:
+        m = IAM_PRINCIPAL_ARN.match(v)
+        if not m:
+            raise invalid(
+                "is not an IAM role or user ARN",
+                "write arn:aws:iam::<12-digit account>:role/<name> or …:user/<name>",
+            )
+        if m["kind"] == "assumed-role" or m["service"] == "sts":
+            raise invalid(
+                "is an STS assumed-role session, which changes every login",
+                "map the role itself: arn:aws:iam::<account>:role/<role name> "
+                "(aws sts get-caller-identity shows the session, not the role)",
+            )
+        return v
+
+    @property
+    def kind(self) -> Literal["role", "user"]:
+        return "role" if ":role/" in self.arn else "user"
+
+    @classmethod
+    def raw_checks(cls, data: dict[str, Any], context: dict[str, Any]) -> list[Issue]:
+        issues = []
+        namespaces, access = data.get("namespaces"), data.get("access")
+        if isinstance(namespaces, list):
+            if access == "cluster-admin":
+                issues.append(
+                    Issue(
+                        "namespaces",
+                        namespaces,
+                        "cannot scope cluster-admin to namespaces",
+                        "use access: admin for namespace-scoped administrators, or drop namespaces",
+                    )
+                )
+            if not namespaces:
+                issues.append(Issue("namespaces", [], "is empty", "list namespaces or remove the field"))
+            for i, ns in enumerate(namespaces):
+                if not isinstance(ns, str) or not DNS1123_LABEL.match(ns) or len(ns) > 63:
+                    issues.append(
+                        Issue(
+                            f"namespaces[{i}]",
+                            ns,
+                            "is not a valid namespace name (DNS-1123 label)",
+                            "use lowercase letters, digits and '-'",
+                        )
+                    )
+        username = data.get("username")
+        if isinstance(username, str) and username.lower().startswith(RESERVED_USERNAME_PREFIXES):
+            issues.append(
+                Issue(
+                    "username",
+                    username,
+                    "starts with a prefix EKS reserves",
+                    f"choose a name not starting with {', '.join(RESERVED_USERNAME_PREFIXES)}",
+                )
+            )
+        if data.get("creator") is True and (access != "cluster-admin" or namespaces):
+            issues.append(
+                Issue(
+                    "creator",
+                    True,
+                    "is set on a principal without cluster-wide cluster-admin "
+                    "(EKS gives the creator cluster-admin whatever is written here)",
+                    "give the creator access: cluster-admin and no namespaces",
+                )
+            )
+        return issues  # fmt: skip
+
+
+def _arn_key(arn: str) -> str:
+    """IAM names are case-insensitive and aws-auth ignores role paths: compare on this."""
+    head, _, name = arn.rpartition("/")
+    kind = "role" if ":role/" in arn else "user"
+    return f"{arn.split(':')[4]}:{kind}:{name}".lower()
+
+
+class AccessConfig(Model):
+    """`slipway:access` — who can use the cluster."""
+
+    principals: list[PrincipalConfig] = []
+
+    @classmethod
+    def raw_checks(cls, data: dict[str, Any], context: dict[str, Any]) -> list[Issue]:
+        issues = []
+        principals = [_dict(p) for p in data.get("principals", [])] if isinstance(data.get("principals"), list) else []
+        seen: dict[str, int] = {}
+        for i, p in enumerate(principals):
+            arn = p.get("arn")
+            if not isinstance(arn, str) or not IAM_PRINCIPAL_ARN.match(arn):
+                continue
+            key = _arn_key(arn)
+            if key in seen:
+                issues.append(
+                    Issue(
+                        f"principals[{i}].arn",
+                        arn,
+                        f"is the same IAM identity as principals[{seen[key]}] (names are case-insensitive and "
+                        "aws-auth ignores role paths)",
+                        "list each principal once with the access it needs",
+                    )
+                )
+            seen.setdefault(key, i)
+        creators = [i for i, p in enumerate(principals) if p.get("creator") is True]
+        for i in creators[1:]:
+            issues.append(
+                Issue(
+                    f"principals[{i}].creator",
+                    True,
+                    f"is set twice (also principals[{creators[0]}])",
+                    "mark only the identity that runs the first `pulumi up`",
+                )
+            )
+        return issues  # fmt: skip
+
+
+class IdentityConfig(Model):
+    """`slipway:identity` — the identity the kubeconfig (and slipway's Kubernetes
+    provider) authenticate as.
+
+    Leave it empty to use the credentials that run `pulumi up` (aws:profile or the
+    environment): then deploying and kubectl are one identity, and the cause of
+    "You must be logged in to the server (Unauthorized)" cannot arise.
+    """
+
+    profile: str | None = None
+    """AWS CLI profile for `aws eks get-token` (default: aws:profile)."""
+    role_arn: str | None = None
+    """Role the kubeconfig assumes (`aws eks get-token --role`). It must be mapped:
+    the creator, or a cluster-admin principal."""
+
+    @field_validator("role_arn")
+    @classmethod
+    def _role(cls, v: str | None) -> str | None:
+        if v is not None and not (IAM_PRINCIPAL_ARN.match(v) and ":role/" in v):
+            raise invalid("is not an IAM role ARN", "write arn:aws:iam::<account>:role/<name>")
+        return v
+
+
+# --------------------------------------------------------------------------- stack
+
+
+class StackConfig(Model):
+    """The whole `slipway:` namespace of one stack."""
+
+    environment: Literal["dev", "staging", "prod"] = "dev"
+    """`prod` turns on the production guards: protection, deletion protection, no open endpoint."""
+    cluster_name: str | None = None
+    """EKS cluster name (default `slipway-<stack>`). Also used in subnet discovery tags."""
+    tags: dict[str, str] = {}
+    """Tags on every AWS resource."""
+    network: NetworkConfig = NetworkConfig()
+    cluster: ClusterConfig = ClusterConfig()
+    node_pools: dict[str, NodePoolConfig] = {"general": NodePoolConfig()}
+    access: AccessConfig = AccessConfig()
+    identity: IdentityConfig = IdentityConfig()
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "prod"
+
+    @field_validator("cluster_name")
+    @classmethod
+    def _cluster_name(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}", v):
+            raise invalid(
+                "is not a valid EKS cluster name",
+                "use 1–100 letters, digits, '-' or '_', starting with a letter or digit",
+            )
+        return v
+
+    @classmethod
+    def raw_checks(cls, data: dict[str, Any], context: dict[str, Any]) -> list[Issue]:
+        issues = []
+        pools = data.get("nodePools", {"general": {}})
+        if isinstance(pools, dict):
+            if not pools:
+                issues.append(
+                    Issue(
+                        "nodePools", {}, "is empty; pods would stay Pending with no nodes", "define at least one pool"
+                    )
+                )
+            for name in pools:
+                if not DNS1123_LABEL.match(str(name)) or len(str(name)) > 40:
+                    issues.append(
+                        Issue(
+                            f"nodePools.{name}",
+                            name,
+                            "is not a pool name (a DNS-1123 label of at most 40 characters)",
+                            "use lowercase letters, digits and '-', e.g. general",
+                        )
+                    )
+        issues += _identity_checks(data)
+        return issues  # fmt: skip
+
+
+def _identity_checks(data: dict[str, Any]) -> list[Issue]:
+    """The kubeconfig's role must be able to get in, in the cluster's authentication mode."""
+    role = _dict(data.get("identity")).get("roleArn")
+    if not isinstance(role, str) or not IAM_PRINCIPAL_ARN.match(role) or ":role/" not in role:
+        return []
+    mode = _dict(data.get("cluster")).get("authenticationMode", "API")
+    raw = _dict(data.get("access")).get("principals", [])
+    principals = [_dict(p) for p in raw] if isinstance(raw, list) else []
+    match = next((p for p in principals if isinstance(p.get("arn"), str) and _arn_key(p["arn"]) == _arn_key(role)),
+                 None)  # fmt: skip
+    if mode in ("CONFIG_MAP", "API_AND_CONFIG_MAP") and not (match and match.get("creator") is True):
+        return [
+            Issue(
+                "identity.roleArn",
+                role,
+                f"is not the cluster's creator, but with authenticationMode {mode} pulumi-eks writes aws-auth as this "
+                "role before aws-auth maps it (Unauthorized on the first `pulumi up`)",
+                "use the creator's role here (mark it `creator: true` under access.principals), or remove roleArn",
+            )
+        ]
+    if mode == "API" and not (match and (match.get("creator") is True or match.get("access") == "cluster-admin")):
+        return [
+            Issue(
+                "identity.roleArn",
+                role,
+                "has no cluster-admin access entry, so slipway's own Kubernetes calls (and kubectl) would be "
+                "Unauthorized or Forbidden",
+                "add it to access.principals with access: cluster-admin (or creator: true), or remove roleArn",
+            )
+        ]
+    return []
