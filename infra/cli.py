@@ -141,6 +141,132 @@ def check(
         raise typer.Exit(1)
 
 
+@app.command()
+def size(
+    stack: str = typer.Argument(..., help="Stack whose node pools to size."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Show each node pool's plan: type, nodes, pods, CPU/memory use, $/month, and alternatives."""
+    from infra.capacity import plan_cluster
+    from infra.stackfile import load_stack_file
+
+    try:
+        stackfile = load_stack_file(stack, ROOT)
+        cfg = stackfile.parse()
+        plan = plan_cluster(cfg, stackfile.region, zones=cfg.network.availability_zones, stack=stack)
+    except ConfigError as exc:
+        exc.stack = exc.stack or stack
+        _fail_config(exc)
+    sizes = plan.sizes(cfg)
+    if as_json:
+        doc = {
+            "stack": stack,
+            "catalog": {"region": plan.catalog.region, "priceDate": plan.catalog.price_date},
+            "pools": {
+                name: {
+                    **r.plan.as_dict(),
+                    "minSize": sizes[name][1],
+                    "desiredSize": sizes[name][2],
+                    "maxSize": sizes[name][3],
+                    "lowerBoundUsd": round(r.lower_bound_usd, 2),
+                    "alternatives": [a.as_dict() for a in r.alternatives],
+                }
+                for name, r in plan.pools.items()
+            },
+            "totalMonthlyUsd": round(sum(r.plan.monthly_usd for r in plan.pools.values()), 2),
+        }
+        print(json.dumps(doc, indent=2, sort_keys=True))
+        return
+    for name, r in plan.pools.items():
+        out.print(_pool_table(name, r, sizes[name]))
+    total = sum(r.plan.monthly_usd for r in plan.pools.values())
+    note = (
+        ""
+        if plan.catalog.region == stackfile.region
+        else (f"; prices are {plan.catalog.region}'s — `slipway catalog refresh --region {stackfile.region}` for yours")
+    )
+    out.print(f"nodes: ${total:,.2f}/month on demand (prices of {plan.catalog.price_date}{note})")
+
+
+def _pool_table(name: str, r, sized: tuple) -> Table:
+    types, low, want, high = sized
+    p = r.plan
+    table = Table(title=f"pool {name}: {want} × {p.instance_type.name} (min {low}, max {high})", title_justify="left")
+    for col in ("plan", "nodes", "pods", "CPU requested", "memory requested", "pod slots", "$/month"):
+        table.add_column(col, justify="left" if col == "plan" else "right")
+
+    def row(label: str, plan, style: str | None = None) -> None:
+        table.add_row(
+            label,
+            str(plan.nodes),
+            str(plan.pods_used - plan.nodes * plan.daemonset_pods_per_node),
+            f"{plan.cpu_used_m / 1000:.2f} / {plan.cpu_alloc_m / 1000:.2f} vCPU ({plan.cpu_utilization:.0%})",
+            f"{plan.mem_used_mib / 1024:.1f} / {plan.mem_alloc_mib / 1024:.1f} GiB ({plan.memory_utilization:.0%})",
+            f"{plan.pods_used} / {plan.pods_max} ({plan.pod_utilization:.0%})",
+            f"${plan.monthly_usd:,.2f}",
+            style=style,
+        )
+
+    row(f"{p.instance_type.name} (chosen)", p, "bold")
+    for alt in r.alternatives:
+        row(alt.instance_type.name, alt, "dim")
+    if r.lower_bound_usd:
+        table.add_row("lower bound", "", "", "", "", "", f"${r.lower_bound_usd:,.2f}", style="italic")
+        table.caption = (
+            f"plan ÷ lower bound = {r.efficiency:.2f}× (bound: requests at the cheapest $/vCPU and $/GiB; "
+            "CPU/memory include DaemonSets)"
+        )
+    return table
+
+
+catalog_app = typer.Typer(help="The instance catalog the capacity planner uses.", no_args_is_help=True)
+app.add_typer(catalog_app, name="catalog")
+
+
+@catalog_app.command("refresh")
+def catalog_refresh(
+    region: str = typer.Option(..., "--region", help="Region to read instance types, offerings and prices for."),
+    out_file: Path = typer.Option(None, "--out", help="Where to write (default: the catalog slipway ships)."),
+    profile: str = typer.Option(None, "--profile", help="AWS profile (default: the environment's credentials)."),
+) -> None:
+    """Rebuild the catalog from EC2 DescribeInstanceTypes/Offerings and the Pricing API."""
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+    from rich.progress import Progress
+
+    from components.capacity.catalog import DATA_FILE
+    from components.capacity.refresh import refresh_catalog
+    from infra.config import EKS_REGIONS
+
+    if region not in EKS_REGIONS:
+        err.print(f"error: --region {region!r} is not a region EKS serves — use e.g. us-east-1")
+        raise typer.Exit(2)
+    session = boto3.Session(profile_name=profile, region_name=region)
+    target = out_file or DATA_FILE
+    try:
+        with Progress(console=err) as progress:
+            task = progress.add_task("instance types", total=None)
+
+            def report(what: str, done: int, total: int) -> None:
+                progress.update(task, description=what, completed=done, total=total)
+
+            doc = refresh_catalog(
+                region,
+                session.client("ec2"),
+                # The Pricing API is served from us-east-1 for every region.
+                session.client("pricing", region_name="us-east-1"),
+                progress=report,
+            )
+    except (BotoCoreError, ClientError) as exc:
+        err.print(f"error: AWS refused the catalog refresh: {exc} — check credentials (aws sts get-caller-identity) "
+                  "and that they allow ec2:DescribeInstanceTypes, ec2:DescribeInstanceTypeOfferings, "
+                  "ec2:DescribeAvailabilityZones and pricing:GetProducts")  # fmt: skip
+        raise typer.Exit(1) from None
+    target.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
+    priced = sum(1 for t in doc["types"].values() if t.get("hourlyUsd"))
+    out.print(f"wrote {len(doc['types'])} instance types ({priced} priced) for {region} to {target}")
+
+
 def _markdown(stack: str, findings) -> str:
     limit = 60000  # GitHub rejects comments over 65,536 characters
     lines = [

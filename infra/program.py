@@ -17,6 +17,7 @@ from components.access import AwsAuthBindings, AwsAuthBindingsArgs, Principal, u
 from components.cluster import EksCluster, EksClusterArgs, NodePoolArgs
 from components.namespaces import Namespaces, NamespacesArgs
 from components.network import Network, NetworkArgs
+from infra.capacity import ClusterPlan, plan_cluster
 from infra.config import NAMESPACE, ConfigError, StackConfig, parse_config_values
 
 
@@ -101,15 +102,16 @@ def availability_zones(cfg: StackConfig) -> list[str]:
     return letters_ok[: cfg.network.az_count]
 
 
-def node_pool_args(cfg: StackConfig) -> dict[str, NodePoolArgs]:
-    """The node groups to build, keyed by pool name."""
+def node_pool_args(cfg: StackConfig, plan: ClusterPlan) -> dict[str, NodePoolArgs]:
+    """The node groups to build, keyed by pool name, sized by the capacity plan."""
+    sizes = plan.sizes(cfg)
     return {
         name: NodePoolArgs(
-            instance_types=list(p.instance_types),
+            instance_types=sizes[name][0],
             capacity_type=p.capacity_type,
-            min_size=p.min_size,
-            desired_size=p.desired_size,
-            max_size=p.max_size,
+            min_size=sizes[name][1],
+            desired_size=sizes[name][2],
+            max_size=sizes[name][3],
             disk_size=p.disk_size,
             ami_type=p.ami_type,
             release_version=p.release_version,
@@ -137,6 +139,8 @@ def main() -> None:
     prod = cfg.is_production
     azs = availability_zones(cfg)
     people = principals(cfg)
+    # Sized before any resource: a pool that cannot hold its pods is a config error.
+    plan = plan_cluster(cfg, region, zones=azs, stack=pulumi.get_stack())
 
     network = Network(
         "network",
@@ -159,7 +163,7 @@ def main() -> None:
             vpc_id=network.vpc_id,
             private_subnet_ids=network.private_subnet_ids,
             public_subnet_ids=network.public_subnet_ids,
-            node_pools=node_pool_args(cfg),
+            node_pools=node_pool_args(cfg, plan),
             authentication_mode=cfg.cluster.authentication_mode,
             principals=people,
             public_access=cfg.cluster.endpoint.public_access,
@@ -203,6 +207,19 @@ def main() -> None:
     pulumi.export("oidcProviderArn", cluster.oidc_provider_arn)
     pulumi.export("nodeRoleArn", cluster.node_role_arn)
     pulumi.export("kubeconfig", cluster.kubeconfig)
+    pulumi.export(
+        "nodePools",
+        {
+            name: {
+                "instanceTypes": types,
+                "minSize": lo,
+                "desiredSize": want,
+                "maxSize": hi,
+                "monthlyUsd": round(want * plan.catalog.get(types[0]).monthly_usd, 2),
+            }
+            for name, (types, lo, want, hi) in plan.sizes(cfg).items()
+        },
+    )
 
 
 def run() -> None:

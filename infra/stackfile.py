@@ -67,7 +67,15 @@ class StackFile:
         return {k: _as_config_string(v) for k, v in sorted(self.values.items())}
 
     def validate(self) -> StackConfig:
-        """Parse the `slipway:` namespace; raises ConfigError listing every issue."""
+        """Parse the `slipway:` namespace and size its pools; ConfigError lists every issue."""
+        from infra.capacity import plan_cluster
+
+        cfg = self.parse()
+        plan_cluster(cfg, self.region, zones=cfg.network.availability_zones, stack=self.name)
+        return cfg
+
+    def parse(self) -> StackConfig:
+        """Parse the `slipway:` namespace only; raises ConfigError listing every issue."""
         return parse_config_values(
             self.namespace(),
             region=self.region,

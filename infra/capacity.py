@@ -1,0 +1,221 @@
+"""From a stack's config to node pool plans (the planner itself is components/capacity).
+
+For each pool: the pods it must hold (its declared workloads, plus the cluster
+add-ons on the system pool), the DaemonSets on every node, the AZ count and its
+constraints become a `PoolDemand`; `auto` pools get the cheapest plan, named types
+are checked to hold their pods. Problems are config errors, raised before any
+resource is registered.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+from components.capacity.catalog import Catalog, InstanceType, load_catalog
+from components.capacity.planner import (
+    COREDNS,
+    DEFAULT_DAEMONSETS,
+    PoolDemand,
+    PoolPlan,
+    PoolResult,
+    Workload,
+    lower_bound,
+    plan_on,
+    plan_pool,
+)
+from infra.config import ConfigError, NodePoolConfig, StackConfig
+
+SEARCH_LIMIT = 200  # nodes; beyond this a pool is certainly misconfigured
+
+
+def system_pool(cfg: StackConfig) -> str:
+    """Where cluster add-ons run: the pool marked `system`, else `system`, `general`, the first."""
+    marked = [n for n, p in cfg.node_pools.items() if p.system]
+    if marked:
+        return marked[0]
+    for name in ("system", "general"):
+        if name in cfg.node_pools:
+            return name
+    return sorted(cfg.node_pools)[0]
+
+
+def addon_workloads(cfg: StackConfig) -> dict[str, list[Workload]]:
+    """Cluster add-on pods per pool. CoreDNS (EKS default add-on) on the system pool."""
+    return {system_pool(cfg): [COREDNS]}
+
+
+def pool_workloads(cfg: StackConfig, extra: dict[str, list[Workload]] | None = None) -> dict[str, list[Workload]]:
+    """Every workload on every pool: declared pods, add-ons, and `extra` (applications)."""
+    out: dict[str, list[Workload]] = {name: [] for name in cfg.node_pools}
+    for name, pool in cfg.node_pools.items():
+        out[name] += [Workload(p.name, p.replicas, p.cpu_m, p.memory_mib, max_surge=p.max_surge) for p in pool.pods]
+    for source in (addon_workloads(cfg), extra or {}):
+        for name, workloads in source.items():
+            out.setdefault(name, []).extend(workloads)
+    return out
+
+
+def demand_for(cfg: StackConfig, name: str, workloads: list[Workload]) -> PoolDemand:
+    pool = cfg.node_pools[name]
+    survive = pool.survive_az_loss if pool.survive_az_loss is not None else cfg.is_production
+    return PoolDemand(
+        name=name,
+        workloads=tuple(workloads),
+        daemonsets=DEFAULT_DAEMONSETS,
+        az_count=cfg.network.az_count,
+        survive_az_loss=survive,
+        min_nodes=pool.min_size or 1,
+        max_nodes=pool.max_size or SEARCH_LIMIT,
+        autoscale_max=pool.max_size,
+        prefix_delegation=cfg.cluster.prefix_delegation,
+    )
+
+
+def architecture(pool: NodePoolConfig) -> str:
+    return "arm64" if "ARM_64" in pool.ami_type else "x86_64"
+
+
+def candidates(
+    cfg: StackConfig, pool: NodePoolConfig, catalog: Catalog, region: str, zones: list[str] | None
+) -> list[InstanceType]:
+    """The instance types an `auto` pool may use."""
+    burstable = pool.allow_burstable if pool.allow_burstable is not None else not cfg.is_production
+    out = []
+    for t in catalog.types.values():
+        if t.architecture != architecture(pool) or not t.hourly_usd:
+            continue
+        if pool.families and t.family not in pool.families:
+            continue
+        if t.burstable and not burstable:
+            continue
+        # Offerings are per AZ of the catalog's region: a type must exist in every AZ used.
+        if zones and catalog.region == region and t.zones and not set(zones) <= set(t.zones):
+            continue
+        out.append(t)
+    return sorted(out, key=lambda t: t.name)
+
+
+def _misfit(t: InstanceType, demand: PoolDemand, nodes: int) -> str:
+    """Why `nodes` nodes of `t` cannot hold the pool, in the words a user needs."""
+    cpu, mem, max_pods = t.allocatable(demand.prefix_delegation)
+    ds = demand.daemonsets
+    ds_cpu, ds_mem = sum(d.cpu_m for d in ds), sum(d.memory_mib for d in ds)
+    pods = sum(w.replicas for w in demand.workloads)
+    per_node = math.ceil(pods / nodes)
+    if max_pods < len(ds) + per_node:
+        names = ", ".join(d.name for d in ds)
+        return (
+            f"{t.name} allows {max_pods} pods per node; this pool needs {len(ds) + per_node} on every node "
+            f"({names}, and {per_node} of its {pods} pods on each of {nodes} nodes)"
+        )
+    cpu_total = sum(w.replicas * w.cpu_m for w in demand.workloads)
+    if (cpu - ds_cpu) * nodes < cpu_total:
+        return (
+            f"{t.name} offers {cpu - ds_cpu}m CPU per node after kube-reserved and DaemonSets; this pool requests "
+            f"{cpu_total}m over {nodes} nodes"
+        )
+    mem_total = sum(w.replicas * w.memory_mib for w in demand.workloads)
+    if (mem - ds_mem) * nodes < mem_total:
+        return (
+            f"{t.name} offers {mem - ds_mem} MiB memory per node after kube-reserved, eviction threshold and "
+            f"DaemonSets; this pool requests {mem_total} MiB over {nodes} nodes"
+        )
+    reason = plan_on(t, replace(demand, min_nodes=nodes, max_nodes=nodes))
+    return reason if isinstance(reason, str) else f"{nodes} × {t.name} fits"
+
+
+def _smallest_fitting(t: InstanceType, demand: PoolDemand, catalog: Catalog) -> InstanceType | None:
+    """The cheapest type that holds the pool, from `t`'s family first, then its architecture."""
+    same_arch = [c for c in catalog.types.values() if c.architecture == t.architecture and c.hourly_usd]
+    for pool in ([c for c in same_arch if c.family == t.family], same_arch):
+        fitting = [c for c in pool if not isinstance(plan_on(c, demand), str)]
+        if fitting:
+            return min(fitting, key=lambda c: (c.hourly_usd, c.name))
+    return None
+
+
+@dataclass
+class ClusterPlan:
+    """The plan of every pool, and the catalog it was made from."""
+
+    pools: dict[str, PoolResult]
+    catalog: Catalog
+    region: str
+
+    def sizes(self, cfg: StackConfig) -> dict[str, tuple[list[str], int, int, int]]:
+        """Per pool: (instance types, min, desired, max) for the node group."""
+        out = {}
+        for name, result in self.pools.items():
+            pool, plan = cfg.node_pools[name], result.plan
+            types = pool.types or [plan.instance_type.name]
+            desired = pool.desired_size if pool.desired_size is not None else plan.nodes
+            low = pool.min_size if pool.min_size is not None else plan.min_nodes
+            high = pool.max_size if pool.max_size is not None else max(plan.max_nodes, desired)
+            out[name] = (types, min(low, desired), desired, high)
+        return out
+
+
+def plan_cluster(
+    cfg: StackConfig,
+    region: str,
+    zones: list[str] | None = None,
+    extra: dict[str, list[Workload]] | None = None,
+    catalog: Catalog | None = None,
+    stack: str | None = None,
+) -> ClusterPlan:
+    """Plan every pool; ConfigError lists every pool that cannot hold its pods."""
+    catalog = catalog or load_catalog()
+    errors: list[str] = []
+    results: dict[str, PoolResult] = {}
+    for name, workloads in sorted(pool_workloads(cfg, extra).items()):
+        pool = cfg.node_pools[name]
+        demand = demand_for(cfg, name, workloads)
+        if pool.is_auto:
+            pool_candidates = candidates(cfg, pool, catalog, region, zones)
+            if not pool_candidates and candidates(cfg, pool, catalog, region, None):
+                missing = sorted({z for t in candidates(cfg, pool, catalog, region, None) for z in zones or []
+                                  if z not in t.zones})  # fmt: skip
+                errors.append(
+                    f"nodePools.{name}: no candidate instance type is offered in every AZ used "
+                    f"({', '.join(zones or [])}; missing in {', '.join(missing)}) — choose other "
+                    "network.availabilityZones"
+                )
+                continue
+            result = plan_pool(demand, pool_candidates)
+            if result.plan is None:
+                why = sorted(result.rejected.items())[:1]
+                detail = f" ({why[0][1]})" if why else ""
+                errors.append(
+                    f"nodePools.{name}: no instance type among {len(pool_candidates)} candidates holds this pool"
+                    f"{detail} — widen families, allow more nodes (maxSize), or lower the pods' requests"
+                )
+                continue
+            results[name] = result
+            continue
+        named = pool.types[0]
+        t = catalog.get(named)
+        if t is None:
+            errors.append(
+                f"nodePools.{name}.instanceType: {named!r} is not in slipway's instance catalog — "
+                f"use instanceType: auto, or add it with `slipway catalog refresh --region {region}`"
+            )
+            continue
+        fixed = replace(demand, min_nodes=pool.desired_size) if pool.desired_size is not None else demand
+        if pool.desired_size is not None:
+            fixed = replace(fixed, max_nodes=pool.desired_size)
+        plan = plan_on(t, fixed)
+        if isinstance(plan, str):
+            nodes = pool.desired_size or demand.max_nodes
+            best = _smallest_fitting(t, fixed, catalog)
+            hint = f"smallest type that fits: {best.name}" if best else "use instanceType: auto or allow more nodes"
+            errors.append(f"nodePools.{name}: {_misfit(t, demand, nodes)} — {hint}")
+            continue
+        same_arch = [c for c in catalog.types.values() if c.architecture == t.architecture]
+        results[name] = PoolResult(demand, plan, [], lower_bound(demand.workloads, same_arch), {})
+    if errors:
+        raise ConfigError(errors, stack)
+    return ClusterPlan(results, catalog, region)
+
+
+__all__ = ["ClusterPlan", "PoolPlan", "plan_cluster", "pool_workloads", "system_pool"]
