@@ -45,14 +45,16 @@ def test_dev_stack_is_cheap():
 
 
 def test_desired_above_max_names_field_value_and_fix():
-    msgs = errors({"nodePools": {"general": {"desiredSize": 5, "maxSize": 3, "minSize": 1}}})
+    msgs = errors(
+        {"nodePools": {"general": {"instanceType": "t3.medium", "desiredSize": 5, "maxSize": 3, "minSize": 1}}}
+    )
     assert msgs == ["nodePools.general.desiredSize: 5 is above maxSize 3 — raise maxSize or lower desiredSize"]
 
 
 def test_all_errors_are_reported_together():
     msgs = errors(
         {
-            "nodePools": {"general": {"desiredSize": 5, "maxSize": 3, "minSize": 4}},
+            "nodePools": {"general": {"instanceType": "t3.medium", "desiredSize": 5, "maxSize": 3, "minSize": 4}},
             "network": {"cidr": "10.0.0.0/8", "natStrategy": "sometimes"},
             "cluster": {"version": "1.20"},
         },

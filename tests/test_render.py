@@ -112,13 +112,13 @@ def test_cli_config_error_exits_2_with_every_message(tmp_path):
     root = tmp_path / "proj"
     (root / "stacks").mkdir(parents=True)
     bad = (ROOT / "stacks" / "Pulumi.dev.yaml").read_text()
-    bad = bad.replace("desiredSize: 2\n      maxSize: 4", "desiredSize: 5\n      maxSize: 3")
+    bad = bad.replace("      maxSize: 6\n", "      minSize: 8\n      maxSize: 6\n")
     bad = bad.replace("natStrategy: single", "natStrategy: sometimes")
     (root / "stacks" / "Pulumi.dev.yaml").write_text(bad)
     proc = _cli("render", "dev", root=root)
     assert proc.returncode == 2, proc.stderr
     err = " ".join(proc.stderr.split())
-    assert "nodePools.general.desiredSize: 5 is above maxSize 3 — raise maxSize or lower desiredSize" in err
+    assert "nodePools.general.minSize: 8 is above maxSize 6 — lower minSize or raise maxSize" in err
     assert "network.natStrategy: 'sometimes' is not allowed" in err
     assert "Traceback" not in proc.stderr
     assert not (root / "build").exists()  # nothing rendered, nothing registered
