@@ -264,8 +264,9 @@ class WorkloadRoleArgs:
     oidc_issuer: pulumi.Input[str]
     """The cluster's OIDC issuer without https:// (pulumi-eks `oidc_issuer`)."""
     k8s_provider: k8s.Provider
-    policy_statements: list[dict[str, Any]] = field(default_factory=list)
-    """Inline identity policy statements (least privilege, no `*` actions)."""
+    policy_statements: pulumi.Input[list[dict[str, Any]]] | None = None
+    """Inline identity policy statements (least privilege, no `*` actions); may be an
+    Output when they name resources created alongside (a bucket's ARN)."""
     managed_policies: dict[str, pulumi.Input[str]] = field(default_factory=dict)
     """Managed policies to attach, keyed by a stable short name (the key names the attachment)."""
     create_service_account: bool = True
@@ -297,13 +298,9 @@ class WorkloadRole(pulumi.ComponentResource):
             description=f"IRSA role for {args.namespace}/{args.service_account}",
             opts=child,
         )
-        if args.policy_statements:
-            aws.iam.RolePolicy(
-                f"{name}-policy",
-                role=role.name,
-                policy=to_json(policy_document(args.policy_statements)),
-                opts=child,
-            )
+        if args.policy_statements is not None:
+            document = pulumi.Output.from_input(args.policy_statements).apply(lambda s: to_json(policy_document(s)))
+            aws.iam.RolePolicy(f"{name}-policy", role=role.name, policy=document, opts=child)
         for key, arn in sorted(args.managed_policies.items()):
             aws.iam.RolePolicyAttachment(f"{name}-{key}", role=role.name, policy_arn=arn, opts=child)
         if args.create_service_account:

@@ -127,6 +127,8 @@ class EksCluster(pulumi.ComponentResource):
     oidc_issuer: pulumi.Output[str]
     node_role_arn: pulumi.Output[str]
     node_group_names: list[str]
+    node_groups: list[pulumi.Resource]
+    """The managed node groups: what anything that needs running pods must wait for."""
     provider: k8s.Provider
 
     def __init__(self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None):
@@ -156,7 +158,7 @@ class EksCluster(pulumi.ComponentResource):
             self._cluster.get_kubeconfig(profile_name=args.kubeconfig_profile, role_arn=args.kubeconfig_role_arn)
         )
         self.provider = self._create_provider(access.ready)
-        self._create_node_groups()
+        self.node_groups = self._create_node_groups()
 
         self.oidc_provider_arn = self._cluster.oidc_provider_arn
         self.oidc_issuer = self._cluster.oidc_issuer
@@ -259,7 +261,8 @@ class EksCluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=access_ready),
         )
 
-    def _create_node_groups(self) -> None:
+    def _create_node_groups(self) -> list[pulumi.Resource]:
+        groups: list[pulumi.Resource] = []
         subnets = [v for _, v in sorted(self._args.private_subnet_ids.items())]
         for pool, p in sorted(self._args.node_pools.items()):
             # Our own launch template: IMDSv2 with hop limit 1 and an encrypted gp3
@@ -291,7 +294,7 @@ class EksCluster(pulumi.ComponentResource):
                 tags=self._args.tags,
                 opts=self._child,
             )
-            eks.ManagedNodeGroup(
+            group = eks.ManagedNodeGroup(
                 f"{self._name}-{pool}",
                 cluster=self._cluster,
                 node_role=self._node_role,
@@ -316,3 +319,5 @@ class EksCluster(pulumi.ComponentResource):
                 tags=self._args.tags,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=self._args.node_dependencies),
             )
+            groups.append(group)
+        return groups

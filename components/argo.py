@@ -1,0 +1,409 @@
+"""`ArgoWorkflows`: Argo Workflows from its official chart, pinned to a node pool, with
+an S3 artifact repository reached through IRSA, and WorkflowTemplates from config.
+
+Choices a platform team makes (and why):
+
+* CRDs: `crds.full: false`. Chart 1.x installs the *full* CRDs with a pre-install
+  hook Job that downloads them from GitHub, which fails on clusters without egress
+  to GitHub. The minified CRDs ship inside the chart (no download, no hook); they
+  skip the OpenAPI schema, so the API server accepts any Workflow shape and the
+  controller/CLI report mistakes instead. `crds.keep: true` keeps Workflows alive
+  if the release is uninstalled.
+* Placement: controller, server *and* every workflow pod (`workflowDefaults`) get
+  the pool's nodeSelector and tolerations: some Argo versions ignore a nodeSelector
+  set only in a WorkflowTemplate (argoproj/argo-workflows#12568).
+* Executor RBAC: workflow pods report results through `workflowtaskresults`
+  (create, patch) or fail with "forbidden" (#12351, #12783); slipway creates that
+  ServiceAccount, Role and RoleBinding and makes it the workflows' default.
+* Artifacts: an encrypted, private, TLS-only S3 bucket; the workflow and argo-server
+  ServiceAccounts each assume their own role; pods need `fsGroup: 65534` to read the
+  projected token (#6406, #12467).
+* Server auth: `client` (bearer tokens from the Kubernetes API) by default, never
+  `server` mode, which would serve the UI with the server's own permissions.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from components.access import WorkloadRole, WorkloadRoleArgs
+
+CHART = "argo-workflows"
+CHART_VERSION = "1.0.18"  # app v4.0.6
+CHART_REPO = "https://argoproj.github.io/argo-helm"
+WORKFLOW_SA = "argo-workflow"
+SERVER_SA = "argo-server"
+# Requests slipway gives Argo's pods (the chart sets none); the planner counts them.
+CONTROLLER_REQUESTS = {"cpu": "100m", "memory": "256Mi"}
+SERVER_REQUESTS = {"cpu": "50m", "memory": "128Mi"}
+NOBODY = 65534  # fsGroup that lets a non-root container read the projected IRSA token
+
+
+def executor_role_rules() -> list[dict[str, Any]]:
+    """What a workflow pod's ServiceAccount needs (Argo docs, "Workflow RBAC")."""
+    return [{"apiGroups": ["argoproj.io"], "resources": ["workflowtaskresults"], "verbs": ["create", "patch"]}]
+
+
+def bucket_tls_only_policy(bucket_arn: str) -> dict[str, Any]:
+    """Deny any request to the bucket that is not made over TLS."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "DenyInsecureTransport",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": [bucket_arn, f"{bucket_arn}/*"],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            }
+        ],
+    }
+
+
+def artifact_statements(bucket_arn: str, write: bool) -> list[dict[str, Any]]:
+    """S3 access for artifacts: workflows read and write, argo-server only reads."""
+    objects = ["s3:GetObject"] + (["s3:PutObject", "s3:DeleteObject"] if write else [])
+    return [
+        {"Sid": "ListArtifacts", "Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
+         "Resource": bucket_arn},
+        {"Sid": "Artifacts", "Effect": "Allow", "Action": objects, "Resource": f"{bucket_arn}/*"},
+    ]  # fmt: skip
+
+
+@dataclass(frozen=True, kw_only=True)
+class Parameter:
+    """A WorkflowTemplate input parameter."""
+
+    name: str
+    value: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkflowTemplateSpec:
+    """A WorkflowTemplate declared in stack config: one container step."""
+
+    name: str
+    image: str
+    command: list[str] = field(default_factory=list)
+    args: list[str] = field(default_factory=list)
+    parameters: list[Parameter] = field(default_factory=list)
+    cpu: str = "100m"
+    memory: str = "128Mi"
+
+
+def workflow_template(spec: WorkflowTemplateSpec, namespace: str) -> dict[str, Any]:
+    """The `argoproj.io/v1alpha1` WorkflowTemplate object for a spec."""
+    params = [{"name": p.name, **({"value": p.value} if p.value is not None else {})} for p in spec.parameters]
+    container: dict[str, Any] = {
+        "image": spec.image,
+        "resources": {"requests": {"cpu": spec.cpu, "memory": spec.memory}, "limits": {"memory": spec.memory}},
+        "securityContext": {
+            "runAsNonRoot": True,
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+    }
+    if spec.command:
+        container["command"] = spec.command
+    if spec.args:
+        container["args"] = spec.args
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "WorkflowTemplate",
+        "metadata": {"name": spec.name, "namespace": namespace, "labels": {"app.kubernetes.io/managed-by": "slipway"}},
+        "spec": {
+            "entrypoint": "main",
+            "arguments": {"parameters": params},
+            "templates": [
+                {"name": "main", "inputs": {"parameters": [{"name": p.name} for p in spec.parameters]},
+                 "container": container}
+            ],
+        },
+    }  # fmt: skip
+
+
+def helm_values(
+    *,
+    namespace: str,
+    node_selector: dict[str, str],
+    tolerations: list[dict[str, Any]],
+    auth_mode: str,
+    server_role_arn: Any,
+    bucket: Any,
+    region: str,
+    ingress: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The chart values slipway sets (every key exists in chart 1.0.18's values.yaml)."""
+    placement = {"nodeSelector": node_selector, "tolerations": tolerations}
+    values: dict[str, Any] = {
+        "crds": {"install": True, "full": False, "keep": True},
+        "workflow": {"serviceAccount": {"create": False, "name": WORKFLOW_SA}, "rbac": {"create": False}},
+        "controller": {
+            **placement,
+            "workflowNamespaces": [namespace],
+            "resources": {"requests": CONTROLLER_REQUESTS, "limits": {"memory": "512Mi"}},
+            "workflowDefaults": {
+                "spec": {
+                    "serviceAccountName": WORKFLOW_SA,
+                    **placement,
+                    "securityContext": {"runAsNonRoot": True, "runAsUser": 1000, "fsGroup": NOBODY},
+                    "ttlStrategy": {"secondsAfterCompletion": 7 * 24 * 3600},
+                    "podGC": {"strategy": "OnPodSuccess"},
+                }
+            },
+        },
+        "server": {
+            **placement,
+            "authModes": [auth_mode],
+            "resources": {"requests": SERVER_REQUESTS, "limits": {"memory": "256Mi"}},
+            "podSecurityContext": {"fsGroup": NOBODY},
+            "serviceAccount": {
+                "create": True,
+                "name": SERVER_SA,
+                "annotations": {"eks.amazonaws.com/role-arn": server_role_arn},
+            },
+        },
+        "useStaticCredentials": False,
+        "artifactRepository": {
+            "archiveLogs": True,
+            "s3": {
+                "bucket": bucket,
+                "endpoint": "s3.amazonaws.com",
+                "region": region,
+                "insecure": False,
+                "useSDKCreds": True,
+                "encryptionOptions": {"enableEncryption": True},
+            },
+        },
+    }
+    if ingress:
+        values["server"]["ingress"] = ingress
+    return values
+
+
+def server_ingress(*, scheme: str, group: str, host: str | None, certificate_arn: str | None) -> dict[str, Any]:
+    """argo-server behind the ALB (the chart's server.ingress), internal unless asked."""
+    annotations = {
+        "alb.ingress.kubernetes.io/scheme": scheme,
+        "alb.ingress.kubernetes.io/target-type": "ip",
+        "alb.ingress.kubernetes.io/group.name": group,
+        "alb.ingress.kubernetes.io/healthcheck-path": "/",
+        "alb.ingress.kubernetes.io/backend-protocol": "HTTP",
+    }
+    if certificate_arn:
+        annotations.update({
+            "alb.ingress.kubernetes.io/certificate-arn": certificate_arn,
+            "alb.ingress.kubernetes.io/listen-ports": '[{"HTTP": 80}, {"HTTPS": 443}]',
+            "alb.ingress.kubernetes.io/ssl-redirect": "443",
+        })  # fmt: skip
+    return {
+        "enabled": True,
+        "ingressClassName": "alb",
+        "annotations": annotations,
+        "hosts": [host] if host else [],
+        "paths": ["/"],
+        "pathType": "Prefix",
+    }
+
+
+@dataclass(frozen=True, kw_only=True)
+class ArgoWorkflowsArgs:
+    """Inputs of ArgoWorkflows."""
+
+    namespace: str
+    k8s_provider: k8s.Provider
+    oidc_provider_arn: pulumi.Input[str]
+    oidc_issuer: pulumi.Input[str]
+    region: str
+    node_selector: dict[str, str]
+    """The dedicated pool's label (slipway.dev/pool: <pool>)."""
+    tolerations: list[dict[str, Any]] = field(default_factory=list)
+    """Tolerations for the pool's taints."""
+    auth_mode: Literal["client", "sso"] = "client"
+    ingress: dict[str, Any] | None = None
+    """server.ingress values (see server_ingress); None: no Ingress (kubectl port-forward)."""
+    bucket_name: str | None = None
+    """Artifact bucket name (globally unique); default: generated."""
+    artifact_expiry_days: int = 30
+    protect: bool = False
+    workflow_templates: list[WorkflowTemplateSpec] = field(default_factory=list)
+    depends_on: list[pulumi.Resource] = field(default_factory=list)
+    """Namespace, node groups and (with an Ingress) the Load Balancer Controller release."""
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+class ArgoWorkflows(pulumi.ComponentResource):
+    """Artifact bucket + IRSA roles + executor RBAC + Helm release + WorkflowTemplates."""
+
+    release: k8s.helm.v3.Release
+    bucket_name: pulumi.Output[str]
+    workflow_role_arn: pulumi.Output[str]
+    server_role_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: ArgoWorkflowsArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("slipway:argo:ArgoWorkflows", name, None, opts)
+        self._name, self._args = name, args
+        bucket = self._create_bucket()
+        workflow_role, server_role = self._create_roles(bucket)
+        rbac = self._create_executor_rbac()
+        self.release = k8s.helm.v3.Release(
+            f"{name}-release",
+            name=CHART,
+            chart=CHART,
+            version=CHART_VERSION,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CHART_REPO),
+            namespace=args.namespace,
+            values=helm_values(
+                namespace=args.namespace,
+                node_selector=args.node_selector,
+                tolerations=args.tolerations,
+                auth_mode=args.auth_mode,
+                server_role_arn=server_role.role_arn,
+                bucket=bucket.bucket,
+                region=args.region,
+                ingress=args.ingress,
+            ),
+            skip_await=False,
+            atomic=True,
+            cleanup_on_fail=True,
+            timeout=600,
+            max_history=10,
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                provider=args.k8s_provider,
+                depends_on=[workflow_role, server_role, *rbac, *args.depends_on],
+            ),
+        )
+        self._create_templates()
+        self.bucket_name = bucket.bucket
+        self.workflow_role_arn = workflow_role.role_arn
+        self.server_role_arn = server_role.role_arn
+        self.register_outputs({"bucket": self.bucket_name, "workflowRoleArn": self.workflow_role_arn})
+
+    def _create_bucket(self) -> aws.s3.Bucket:
+        a, name = self._args, self._name
+        child = pulumi.ResourceOptions(parent=self)
+        bucket = aws.s3.Bucket(
+            f"{name}-artifacts",
+            bucket=a.bucket_name,
+            force_destroy=not a.protect,
+            tags={**a.tags, "slipway/purpose": "argo-artifacts"},
+            opts=pulumi.ResourceOptions(parent=self, protect=a.protect),
+        )
+        aws.s3.BucketOwnershipControls(
+            f"{name}-artifacts",
+            bucket=bucket.id,
+            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
+            opts=child,
+        )
+        aws.s3.BucketPublicAccessBlock(
+            f"{name}-artifacts",
+            bucket=bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=child,
+        )
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-artifacts",
+            bucket=bucket.id,
+            rules=[
+                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                        sse_algorithm="aws:kms"
+                    ),
+                    bucket_key_enabled=True,
+                )
+            ],
+            opts=child,
+        )
+        aws.s3.BucketPolicy(
+            f"{name}-artifacts",
+            bucket=bucket.id,
+            policy=bucket.arn.apply(lambda arn: json.dumps(bucket_tls_only_policy(arn), sort_keys=True)),
+            opts=child,
+        )
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-artifacts",
+            bucket=bucket.id,
+            rules=[
+                aws.s3.BucketLifecycleConfigurationRuleArgs(
+                    id="expire-artifacts",
+                    status="Enabled",
+                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                    expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=a.artifact_expiry_days),
+                    abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+                        days_after_initiation=7
+                    ),
+                )
+            ],
+            opts=child,
+        )
+        return bucket
+
+    def _create_roles(self, bucket: aws.s3.Bucket) -> tuple[WorkloadRole, WorkloadRole]:
+        a = self._args
+        roles = []
+        for sa, write, create in ((WORKFLOW_SA, True, True), (SERVER_SA, False, False)):
+            roles.append(
+                WorkloadRole(
+                    f"{self._name}-{sa}",
+                    WorkloadRoleArgs(
+                        namespace=a.namespace,
+                        service_account=sa,
+                        oidc_provider_arn=a.oidc_provider_arn,
+                        oidc_issuer=a.oidc_issuer,
+                        k8s_provider=a.k8s_provider,
+                        # The statements' ARN is known once the bucket is: an Output.
+                        policy_statements=bucket.arn.apply(lambda arn, w=write: artifact_statements(arn, w)),
+                        # argo-server's ServiceAccount is the chart's, annotated from our role.
+                        create_service_account=create,
+                        labels={"app.kubernetes.io/part-of": CHART},
+                    ),
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=a.depends_on),
+                )
+            )
+        return roles[0], roles[1]
+
+    def _create_executor_rbac(self) -> list[pulumi.Resource]:
+        a = self._args
+        opts = pulumi.ResourceOptions(parent=self, provider=a.k8s_provider, depends_on=a.depends_on)
+        meta = {"namespace": a.namespace, "labels": {"app.kubernetes.io/managed-by": "slipway"}}
+        role = k8s.rbac.v1.Role(
+            f"{self._name}-executor",
+            metadata={**meta, "name": "argo-workflow-executor"},
+            rules=executor_role_rules(),
+            opts=opts,
+        )
+        binding = k8s.rbac.v1.RoleBinding(
+            f"{self._name}-executor",
+            metadata={**meta, "name": "argo-workflow-executor"},
+            role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "argo-workflow-executor"},
+            subjects=[{"kind": "ServiceAccount", "name": WORKFLOW_SA, "namespace": a.namespace}],
+            opts=opts,
+        )
+        return [role, binding]
+
+    def _create_templates(self) -> None:
+        a = self._args
+        for spec in a.workflow_templates:
+            obj = workflow_template(spec, a.namespace)
+            # After the release: the CRD comes with the chart.
+            k8s.apiextensions.CustomResource(
+                f"{self._name}-template-{spec.name}",
+                api_version=obj["apiVersion"],
+                kind=obj["kind"],
+                metadata=obj["metadata"],
+                spec=obj["spec"],
+                opts=pulumi.ResourceOptions(parent=self, provider=a.k8s_provider, depends_on=[self.release]),
+            )

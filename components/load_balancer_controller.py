@@ -1,0 +1,156 @@
+"""`LoadBalancerController`: the AWS Load Balancer Controller, from its official chart.
+
+* IAM: exactly upstream's policy for the pinned version (components/data), attached
+  to a workload role only `kube-system/aws-load-balancer-controller` can assume.
+  Copies of this policy drift (one well-known copy misses 7 actions and breaks with
+  AccessDenied after upgrades): the file is pinned with the chart and tested.
+* Helm: chart `aws-load-balancer-controller` 3.5.0 (app v3.5.0) from eks-charts, with
+  `region` and `vpcId` set — with IMDSv2 hop limit 1 the controller cannot read them
+  from instance metadata (kubernetes-sigs/aws-load-balancer-controller#3695, #4307).
+* Ordering: the release waits until the controller is ready, and everything with an
+  Ingress or LoadBalancer Service depends on `release`. So Ingresses are created after
+  the webhook has endpoints (#4140), and on destroy they are deleted first, while the
+  controller still runs to delete its ALBs; otherwise the ALB is orphaned and blocks
+  deleting the VPC.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from components.access import WorkloadRole, WorkloadRoleArgs
+
+CHART = "aws-load-balancer-controller"
+CHART_VERSION = "3.5.0"
+CHART_REPO = "https://aws.github.io/eks-charts"
+NAMESPACE = "kube-system"
+SERVICE_ACCOUNT = "aws-load-balancer-controller"
+POLICY_FILE = (
+    Path(__file__).resolve().parent / "data" / f"aws-load-balancer-controller-v{CHART_VERSION}-iam_policy.json"
+)
+
+# Requests slipway gives the controller pods (the chart sets none); the capacity
+# planner counts them on the system pool.
+REQUESTS = {"cpu": "100m", "memory": "128Mi"}
+LIMITS = {"memory": "256Mi"}
+
+
+def iam_policy() -> dict[str, Any]:
+    """Upstream's IAM policy for the pinned controller version, unchanged."""
+    return json.loads(POLICY_FILE.read_text())
+
+
+def helm_values(
+    *,
+    cluster_name: str,
+    region: str,
+    vpc_id: Any,
+    replicas: int,
+    node_selector: dict[str, str],
+    tolerations: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """The chart values slipway sets (every key exists in chart 3.5.0's values.yaml)."""
+    return {
+        "clusterName": cluster_name,
+        "region": region,
+        "vpcId": vpc_id,
+        "replicaCount": replicas,
+        "serviceAccount": {"create": False, "name": SERVICE_ACCOUNT},
+        "podDisruptionBudget": {"maxUnavailable": 1},
+        "resources": {"requests": REQUESTS, "limits": LIMITS},
+        "nodeSelector": node_selector,
+        "tolerations": tolerations,
+        "topologySpreadConstraints": [
+            {
+                "maxSkew": 1,
+                "topologyKey": "topology.kubernetes.io/zone",
+                "whenUnsatisfiable": "ScheduleAnyway",
+                "labelSelector": {"matchLabels": {"app.kubernetes.io/name": CHART}},
+            }
+        ],
+    }
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoadBalancerControllerArgs:
+    """Inputs of LoadBalancerController."""
+
+    cluster_name: pulumi.Input[str]
+    region: str
+    vpc_id: pulumi.Input[str]
+    oidc_provider_arn: pulumi.Input[str]
+    oidc_issuer: pulumi.Input[str]
+    k8s_provider: k8s.Provider
+    replicas: int = 2
+    """Two replicas with a PodDisruptionBudget: a node drain never stops ALB reconciliation."""
+    node_selector: dict[str, str] = field(default_factory=dict)
+    """Schedule on the system pool if one is configured."""
+    tolerations: list[dict[str, Any]] = field(default_factory=list)
+    depends_on: list[pulumi.Resource] = field(default_factory=list)
+    """Node groups: the release waits for ready pods, which need nodes."""
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+class LoadBalancerController(pulumi.ComponentResource):
+    """IAM policy + IRSA role + ServiceAccount + Helm release of the controller."""
+
+    release: k8s.helm.v3.Release
+    role_arn: pulumi.Output[str]
+    policy_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: LoadBalancerControllerArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("slipway:lbc:LoadBalancerController", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        policy = aws.iam.Policy(
+            f"{name}-policy",
+            description=f"AWS Load Balancer Controller v{CHART_VERSION} (upstream docs/install/iam_policy.json)",
+            policy=json.dumps(iam_policy(), indent=2),
+            tags=args.tags,
+            opts=child,
+        )
+        role = WorkloadRole(
+            f"{name}-irsa",
+            WorkloadRoleArgs(
+                namespace=NAMESPACE,
+                service_account=SERVICE_ACCOUNT,
+                oidc_provider_arn=args.oidc_provider_arn,
+                oidc_issuer=args.oidc_issuer,
+                k8s_provider=args.k8s_provider,
+                managed_policies={"controller": policy.arn},
+                labels={"app.kubernetes.io/name": CHART},
+            ),
+            opts=child,
+        )
+        self.release = k8s.helm.v3.Release(
+            f"{name}-release",
+            name=CHART,
+            chart=CHART,
+            version=CHART_VERSION,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CHART_REPO),
+            namespace=NAMESPACE,
+            values=helm_values(
+                cluster_name=args.cluster_name,
+                region=args.region,
+                vpc_id=args.vpc_id,
+                replicas=args.replicas,
+                node_selector=args.node_selector,
+                tolerations=args.tolerations,
+            ),
+            # Wait for ready pods (a webhook without endpoints rejects every Ingress).
+            skip_await=False,
+            atomic=True,
+            cleanup_on_fail=True,
+            timeout=600,
+            max_history=10,
+            opts=pulumi.ResourceOptions(parent=self, provider=args.k8s_provider, depends_on=[role, *args.depends_on]),
+        )
+        self.role_arn = role.role_arn
+        self.policy_arn = policy.arn
+        self.register_outputs({"roleArn": self.role_arn, "policyArn": self.policy_arn})
