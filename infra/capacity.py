@@ -24,6 +24,7 @@ from components.capacity.planner import (
     plan_on,
     plan_pool,
 )
+from components.capacity.quantity import cpu_millicores, memory_mib
 from infra.config import ConfigError, NodePoolConfig, StackConfig
 
 SEARCH_LIMIT = 200  # nodes; beyond this a pool is certainly misconfigured
@@ -40,9 +41,35 @@ def system_pool(cfg: StackConfig) -> str:
     return sorted(cfg.node_pools)[0]
 
 
+def argo_pool(cfg: StackConfig) -> str:
+    """Where Argo's controller, server and workflows run."""
+    return cfg.argo.node_pool or system_pool(cfg)
+
+
 def addon_workloads(cfg: StackConfig) -> dict[str, list[Workload]]:
-    """Cluster add-on pods per pool. CoreDNS (EKS default add-on) on the system pool."""
-    return {system_pool(cfg): [COREDNS]}
+    """Cluster add-on pods per pool, with the requests slipway gives them.
+
+    CoreDNS (EKS default add-on) and the Load Balancer Controller on the system pool;
+    Argo's controller and server on its pool (workflow pods come and go: size that
+    pool for them with `pods`).
+    """
+    from components import argo
+    from components import load_balancer_controller as lbc
+
+    out: dict[str, list[Workload]] = {system_pool(cfg): [COREDNS]}
+    if cfg.load_balancer_controller.enabled:
+        out[system_pool(cfg)].append(
+            Workload("aws-load-balancer-controller", cfg.load_balancer_controller.replicas,
+                     cpu_millicores(lbc.REQUESTS["cpu"]), memory_mib(lbc.REQUESTS["memory"]), max_surge=1)
+        )  # fmt: skip
+    if cfg.argo.enabled:
+        out.setdefault(argo_pool(cfg), []).extend([
+            Workload("argo-workflows-controller", 1, cpu_millicores(argo.CONTROLLER_REQUESTS["cpu"]),
+                     memory_mib(argo.CONTROLLER_REQUESTS["memory"]), max_surge=1, spread=False),
+            Workload("argo-workflows-server", 1, cpu_millicores(argo.SERVER_REQUESTS["cpu"]),
+                     memory_mib(argo.SERVER_REQUESTS["memory"]), max_surge=1, spread=False),
+        ])  # fmt: skip
+    return out
 
 
 def pool_workloads(cfg: StackConfig, extra: dict[str, list[Workload]] | None = None) -> dict[str, list[Workload]]:

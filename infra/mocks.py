@@ -203,6 +203,16 @@ class SlipwayMocks(pulumi.runtime.Mocks):
             out.update(name=pname, arn=rid, policyId=f"ANPA{_hex('pid', h, n=17).upper()}")
         elif t in ("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "aws:iam/rolePolicy:RolePolicy"):
             rid = f"{inputs.get('role', name)}-{_hex('att', h, n=20)}"
+        elif t == "aws:ecr/repository:Repository":
+            repo = self._physical_name(args)
+            rid = repo
+            out.update(name=repo, arn=self._arn("ecr", f"repository/{repo}"), registryId=self.account,
+                       repositoryUrl=f"{self.account}.dkr.ecr.{self.region}.amazonaws.com/{repo}")  # fmt: skip
+        elif t == "aws:s3/bucket:Bucket":
+            bucket = inputs.get("bucket") or f"{name}-{_hex('bucket', h, n=12)}"
+            rid = bucket
+            out.update(bucket=bucket, arn=f"arn:aws:s3:::{bucket}", region=self.region,
+                       bucketRegionalDomainName=f"{bucket}.s3.{self.region}.amazonaws.com")  # fmt: skip
         elif t == "aws:eks/accessEntry:AccessEntry":
             cluster, principal = inputs.get("clusterName"), inputs.get("principalArn")
             rid = f"{cluster}:{principal}"

@@ -14,10 +14,13 @@ import pulumi
 import pulumi_aws as aws
 
 from components.access import AwsAuthBindings, AwsAuthBindingsArgs, Principal, uses_aws_auth
+from components.argo import ArgoWorkflows, ArgoWorkflowsArgs, Parameter, WorkflowTemplateSpec, server_ingress
 from components.cluster import EksCluster, EksClusterArgs, NodePoolArgs
+from components.load_balancer_controller import LoadBalancerController, LoadBalancerControllerArgs
 from components.namespaces import Namespaces, NamespacesArgs
 from components.network import Network, NetworkArgs
-from infra.capacity import ClusterPlan, plan_cluster
+from components.registry import Registry, RegistryArgs
+from infra.capacity import ClusterPlan, argo_pool, plan_cluster, system_pool
 from infra.config import NAMESPACE, ConfigError, StackConfig, parse_config_values
 
 
@@ -130,6 +133,62 @@ def principals(cfg: StackConfig) -> list[Principal]:
     ]
 
 
+def placement(cfg: StackConfig, pool: str, only_if_dedicated: bool = False) -> dict:
+    """nodeSelector and tolerations that put pods on `pool` (empty when the pool is just
+    the default one and `only_if_dedicated`)."""
+    p = cfg.node_pools[pool]
+    if only_if_dedicated and not (p.system or pool == "system"):
+        return {"node_selector": {}, "tolerations": []}
+    tolerations = [
+        {"key": t.key, "operator": "Equal", "value": t.value, "effect": t.effect}
+        if t.value
+        else {"key": t.key, "operator": "Exists", "effect": t.effect}
+        for t in p.taints
+    ]
+    return {"node_selector": {"slipway.dev/pool": pool}, "tolerations": tolerations}
+
+
+def argo_args(cfg, cluster, namespaces, lbc, region, cluster_name, tags, prod) -> ArgoWorkflowsArgs:
+    a = cfg.argo
+    ingress = None
+    if a.ingress.enabled:
+        ingress = server_ingress(
+            scheme=a.ingress.scheme,
+            group=f"{cluster_name}-{a.ingress.scheme}",
+            host=a.ingress.host,
+            certificate_arn=a.ingress.certificate_arn,
+        )
+    # The Ingress (inside the release) must come after the controller and go before it.
+    after = [namespaces.resources[a.namespace], *cluster.node_groups] + ([lbc.release] if ingress and lbc else [])
+    return ArgoWorkflowsArgs(
+        namespace=a.namespace,
+        k8s_provider=cluster.provider,
+        oidc_provider_arn=cluster.oidc_provider_arn,
+        oidc_issuer=cluster.oidc_issuer,
+        region=region,
+        **placement(cfg, argo_pool(cfg)),
+        auth_mode=a.auth_mode,
+        ingress=ingress,
+        bucket_name=a.artifacts.bucket_name,
+        artifact_expiry_days=a.artifacts.expiry_days,
+        protect=prod,
+        workflow_templates=[
+            WorkflowTemplateSpec(
+                name=t.name,
+                image=t.image,
+                command=list(t.command),
+                args=list(t.args),
+                parameters=[Parameter(name=p.name, value=p.value) for p in t.parameters],
+                cpu=str(t.cpu),
+                memory=t.memory,
+            )
+            for t in a.workflow_templates
+        ],
+        depends_on=after,
+        tags=tags,
+    )
+
+
 def main() -> None:
     """Build the whole platform for the current stack."""
     cfg, aws_settings = load_config()
@@ -182,10 +241,10 @@ def main() -> None:
         ),
     )
 
-    namespaces = Namespaces(
-        "namespaces",
-        NamespacesArgs(names=sorted({ns for p in people for ns in p.namespaces or []}), k8s_provider=cluster.provider),
-    )
+    namespace_names = {ns for p in people for ns in p.namespaces or []}
+    if cfg.argo.enabled:
+        namespace_names.add(cfg.argo.namespace)
+    namespaces = Namespaces("namespaces", NamespacesArgs(names=sorted(namespace_names), k8s_provider=cluster.provider))
     if uses_aws_auth(cfg.cluster.authentication_mode):
         AwsAuthBindings(
             "aws-auth-bindings",
@@ -193,6 +252,39 @@ def main() -> None:
                 principals=people, k8s_provider=cluster.provider, namespaces=list(namespaces.resources.values())
             ),
         )
+
+    registry = Registry(
+        "registry",
+        RegistryArgs(
+            repositories=list(cfg.registry.repositories),
+            prefix=f"{cluster_name}/",
+            kms=prod,
+            protect=prod,
+            untagged_expiry_days=cfg.registry.untagged_expiry_days,
+            keep_tagged=cfg.registry.keep_tagged,
+            tags=tags,
+        ),
+    )
+    lbc = None
+    if cfg.load_balancer_controller.enabled:
+        lbc = LoadBalancerController(
+            "lbc",
+            LoadBalancerControllerArgs(
+                cluster_name=cluster.cluster_name,
+                region=region,
+                vpc_id=network.vpc_id,
+                oidc_provider_arn=cluster.oidc_provider_arn,
+                oidc_issuer=cluster.oidc_issuer,
+                k8s_provider=cluster.provider,
+                replicas=cfg.load_balancer_controller.replicas,
+                **placement(cfg, system_pool(cfg), only_if_dedicated=True),
+                depends_on=cluster.node_groups,
+                tags=tags,
+            ),
+        )
+    argo = None
+    if cfg.argo.enabled:
+        argo = ArgoWorkflows("argo", argo_args(cfg, cluster, namespaces, lbc, region, cluster_name, tags, prod))
 
     pulumi.export("region", region)
     pulumi.export("availabilityZones", azs)
@@ -207,6 +299,11 @@ def main() -> None:
     pulumi.export("oidcProviderArn", cluster.oidc_provider_arn)
     pulumi.export("nodeRoleArn", cluster.node_role_arn)
     pulumi.export("kubeconfig", cluster.kubeconfig)
+    pulumi.export("ecrRepositoryUrls", registry.repository_urls)
+    if lbc:
+        pulumi.export("loadBalancerControllerRoleArn", lbc.role_arn)
+    if argo:
+        pulumi.export("argoArtifactBucket", argo.bucket_name)
     pulumi.export(
         "nodePools",
         {

@@ -599,6 +599,189 @@ class IdentityConfig(Model):
         return v
 
 
+# --------------------------------------------------------------------------- add-ons
+
+ECR_NAME = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
+S3_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+ACM_ARN = re.compile(r"^arn:aws(-cn|-us-gov)?:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$")
+
+
+def image_issues(where: str, image: Any) -> list[Issue]:
+    """An image must name a tag (or digest) other than `latest`."""
+    if not isinstance(image, str) or not image:
+        return [Issue(where, image, "is empty", "name an image with a tag, e.g. ghcr.io/org/tool:1.4.2")]
+    if "@sha256:" in image:
+        return []
+    last = image.rsplit("/", 1)[-1]
+    tag = last.split(":", 1)[1] if ":" in last else ""
+    if tag in ("", "latest"):
+        return [Issue(where, image, "has no tag or the tag `latest`, so what runs changes without a deploy",
+                      "pin a version tag or a digest, e.g. python:3.12.7-slim")]  # fmt: skip
+    return []
+
+
+class RegistryConfig(Model):
+    """`slipway:registry` — ECR repositories, one per application image."""
+
+    repositories: list[str] = []
+    """Repository names (the stack's cluster name is prepended: <cluster>/<name>)."""
+    untagged_expiry_days: int = Field(14, ge=1, le=3650)
+    """Untagged images (superseded pushes) are deleted after this many days."""
+    keep_tagged: int = Field(30, ge=1, le=10000)
+    """The most recent tagged images kept; older ones expire (rollbacks go this far back)."""
+
+    @classmethod
+    def raw_checks(cls, data: dict[str, Any], context: dict[str, Any]) -> list[Issue]:
+        repos = data.get("repositories", [])
+        issues = []
+        for i, r in enumerate(repos if isinstance(repos, list) else []):
+            if not isinstance(r, str) or not ECR_NAME.match(r) or len(r) > 200:
+                issues.append(
+                    Issue(
+                        f"repositories[{i}]",
+                        r,
+                        "is not a valid ECR repository name",
+                        "use lowercase letters, digits and . _ - /, e.g. api",
+                    )
+                )
+            elif r in repos[:i]:
+                issues.append(Issue(f"repositories[{i}]", r, "is listed twice", "list each repository once"))
+        return issues  # fmt: skip
+
+
+class LoadBalancerControllerConfig(Model):
+    """`slipway:loadBalancerController` — the AWS Load Balancer Controller (ALB Ingress, NLB)."""
+
+    enabled: bool = True
+    replicas: int = Field(2, ge=1, le=5)
+    """2 with a PodDisruptionBudget keeps ALBs reconciled through node drains."""
+
+
+class ArgoIngressConfig(Model):
+    """`slipway:argo.ingress` — argo-server behind the shared ALB."""
+
+    enabled: bool = False
+    scheme: Literal["internal", "internet-facing"] = "internal"
+    host: str | None = None
+    certificate_arn: str | None = None
+    """ACM certificate for HTTPS (required for internet-facing)."""
+
+
+class ArgoArtifactsConfig(Model):
+    """`slipway:argo.artifacts` — the S3 artifact repository."""
+
+    bucket_name: str | None = None
+    """Globally unique bucket name; default: generated from the stack."""
+    expiry_days: int = Field(30, ge=1, le=3650)
+
+
+class ParameterConfig(Model):
+    name: str
+    value: str | None = None
+
+
+class WorkflowTemplateConfig(Model):
+    """`slipway:argo.workflowTemplates[]` — a one-step WorkflowTemplate."""
+
+    name: str
+    image: str
+    command: list[str] = []
+    args: list[str] = []
+    parameters: list[ParameterConfig] = []
+    cpu: str = "100m"
+    memory: str = "128Mi"
+
+    @classmethod
+    def raw_checks(cls, data: dict[str, Any], context: dict[str, Any]) -> list[Issue]:
+        issues = image_issues("image", data.get("image"))
+        name = data.get("name")
+        if isinstance(name, str) and (not DNS1123_LABEL.match(name) or len(name) > 63):
+            issues.append(Issue("name", name, "is not a DNS-1123 name", "use lowercase letters, digits and '-'"))
+        for key, parse, example in (("cpu", cpu_millicores, "250m"), ("memory", memory_mib, "256Mi")):
+            if key in data:
+                try:
+                    parse(data[key])
+                except ValueError as e:
+                    issues.append(Issue(key, data[key], str(e).split(" ", 1)[1], f"write it like {example}"))
+        return issues
+
+
+class ArgoConfig(Model):
+    """`slipway:argo` — Argo Workflows."""
+
+    enabled: bool = False
+    namespace: str = "argo"
+    node_pool: str | None = None
+    """Pool that runs the controller, server and every workflow pod (default: the system pool)."""
+    auth_mode: Literal["client", "sso"] = "client"
+    """argo-server auth: `client` (Kubernetes bearer tokens) or `sso`. Never `server`."""
+    ingress: ArgoIngressConfig = ArgoIngressConfig()
+    artifacts: ArgoArtifactsConfig = ArgoArtifactsConfig()
+    workflow_templates: list[WorkflowTemplateConfig] = []
+
+    @classmethod
+    def raw_checks(cls, data: dict[str, Any], context: dict[str, Any]) -> list[Issue]:
+        issues = []
+        if data.get("authMode") == "server":
+            issues.append(
+                Issue(
+                    "authMode",
+                    "server",
+                    "serves the Argo UI and API with the server's own "
+                    "service-account permissions to anyone who reaches it",
+                    "use client (users present Kubernetes tokens) or sso",
+                )
+            )
+        ns = data.get("namespace", "argo")
+        if isinstance(ns, str) and (not DNS1123_LABEL.match(ns) or ns in ("default", "kube-system")):
+            issues.append(
+                Issue("namespace", ns, "is not a namespace Argo should own", "use a dedicated namespace such as argo")
+            )
+        bucket = _dict(data.get("artifacts")).get("bucketName")
+        if isinstance(bucket, str) and (
+            not S3_BUCKET.match(bucket)
+            or ".." in bucket
+            or re.fullmatch(r"\d+\.\d+\.\d+\.\d+", bucket)
+            or bucket.startswith(("xn--", "sthree-"))
+            or bucket.endswith(("-s3alias", "--ol-s3"))
+        ):
+            issues.append(
+                Issue(
+                    "artifacts.bucketName",
+                    bucket,
+                    "is not a valid S3 bucket name",
+                    "use 3–63 lowercase letters, digits, '-' or '.', starting and ending with a "
+                    "letter or digit, not shaped like an IP address",
+                )
+            )
+        ingress = _dict(data.get("ingress"))
+        cert = ingress.get("certificateArn")
+        if ingress.get("enabled") is True and ingress.get("scheme") == "internet-facing" and not cert:
+            issues.append(
+                Issue(
+                    "ingress.certificateArn",
+                    None,
+                    "is missing for an internet-facing argo-server",
+                    "add an ACM certificate ARN (HTTPS with HTTP→HTTPS redirect), or use scheme internal",
+                )
+            )
+        if isinstance(cert, str) and not ACM_ARN.match(cert):
+            issues.append(
+                Issue(
+                    "ingress.certificateArn",
+                    cert,
+                    "is not an ACM certificate ARN",
+                    "write arn:aws:acm:<region>:<account>:certificate/<id>",
+                )
+            )
+        templates = data.get("workflowTemplates", [])
+        names = [t.get("name") for t in templates if isinstance(t, dict)] if isinstance(templates, list) else []
+        for i, n in enumerate(names):
+            if n in names[:i]:
+                issues.append(Issue(f"workflowTemplates[{i}].name", n, "is listed twice", "give each template a name"))
+        return issues  # fmt: skip
+
+
 # --------------------------------------------------------------------------- stack
 
 
@@ -616,6 +799,9 @@ class StackConfig(Model):
     node_pools: dict[str, NodePoolConfig] = {"general": NodePoolConfig()}
     access: AccessConfig = AccessConfig()
     identity: IdentityConfig = IdentityConfig()
+    registry: RegistryConfig = RegistryConfig()
+    load_balancer_controller: LoadBalancerControllerConfig = LoadBalancerControllerConfig()
+    argo: ArgoConfig = ArgoConfig()
 
     @property
     def is_production(self) -> bool:
@@ -653,6 +839,27 @@ class StackConfig(Model):
                         )
                     )
         issues += _identity_checks(data)
+        argo = _dict(data.get("argo"))
+        pool = argo.get("nodePool")
+        if argo.get("enabled") is True and isinstance(pools, dict) and pool is not None and pool not in pools:
+            issues.append(
+                Issue(
+                    "argo.nodePool",
+                    pool,
+                    "is not a pool in nodePools",
+                    f"name one of {', '.join(sorted(map(str, pools)))}, or add a pool of that name",
+                )
+            )
+        lbc = _dict(data.get("loadBalancerController")).get("enabled", True)
+        if argo.get("enabled") is True and _dict(argo.get("ingress")).get("enabled") is True and lbc is False:
+            issues.append(
+                Issue(
+                    "argo.ingress.enabled",
+                    True,
+                    "needs the Load Balancer Controller, which is disabled",
+                    "set loadBalancerController.enabled: true, or disable the Argo ingress",
+                )
+            )
         return issues  # fmt: skip
 
 

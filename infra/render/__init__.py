@@ -112,6 +112,8 @@ def run_program(stack: StackFile, program=None) -> RecordingMonitor:
     set_all_config(stack.pulumi_config(), stack.secret_keys)
     _sync_await(run_pulumi_func(program))
     monitor.outputs = _sync_await(_stack_outputs(monitor.unknowns))
+    if monitor.errors:
+        raise RenderError("\n".join(monitor.errors))
     if monitor.unknowns:
         listed = "\n".join(f"  - {u}" for u in sorted(set(monitor.unknowns))[:20])
         raise RenderError(

@@ -117,6 +117,9 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self.records: dict[str, Recorded] = {}
         self.outputs: dict[str, Any] = {}
         self.unknowns: list[str] = []
+        self.errors: list[str] = []
+        """Problems found while recording; raised by the caller after the run (an
+        exception raised on the monitor's executor thread is not reliably surfaced)."""
 
     def RegisterResource(self, request):  # noqa: N802 - gRPC method name
         # Reimplements MockMonitor.RegisterResource with plain-JSON inputs: the SDK's
@@ -128,8 +131,9 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             return resource_pb2.RegisterResourceResponse(urn=urn)
         if urn in self.records:
             # The engine refuses a second resource with the same URN; so does the render.
-            raise RenderError(f"duplicate resource URN {urn}: two resources of this type share the name "
+            self.errors.append(f"duplicate resource URN {urn}: two resources of this type share the name "
                               f"{request.name!r} (name children after a unique key)")  # fmt: skip
+            return resource_pb2.RegisterResourceResponse(urn=urn, id=self.records[urn].id)
         raw = json_format.MessageToDict(request.object)
         args = pulumi_mocks.MockResourceArgs(
             typ=request.type,
