@@ -204,8 +204,9 @@ def test_named_type_too_small_is_a_config_error():
     with pytest.raises(ConfigError) as exc:
         plan_cluster(cfg({"general": {"instanceType": "t3.micro", "desiredSize": 2, "pods": pods}}), REGION)
     assert exc.value.messages == [
-        "nodePools.general: t3.micro allows 4 pods per node; this pool needs 6 on every node (aws-node, "
-        "kube-proxy, and 4 of its 8 pods on each of 2 nodes) — smallest type that fits: t3.small"
+        # 6 web + CoreDNS ×2 + Load Balancer Controller ×2 on the only pool
+        "nodePools.general: t3.micro allows 4 pods per node; this pool needs 7 on every node (aws-node, "
+        "kube-proxy, and 5 of its 10 pods on each of 2 nodes) — smallest type that fits: t3.small"
     ]
 
 
@@ -257,7 +258,7 @@ def test_auto_plans_every_pool_and_puts_addons_on_the_system_pool():
                  "system": {"system": True}})  # fmt: skip
     assert system_pool(stack) == "system"
     plan = plan_cluster(stack, REGION)
-    assert {w.name for w in plan.pools["system"].demand.workloads} == {"coredns"}
+    assert {w.name for w in plan.pools["system"].demand.workloads} == {"coredns", "aws-load-balancer-controller"}
     assert {w.name for w in plan.pools["general"].demand.workloads} == {"web"}
 
 
@@ -342,7 +343,7 @@ def test_size_json_matches_the_render_plan():
     proc = _cli("size", "prod", "--json")
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
-    assert set(doc["pools"]) == {"general", "system"}
+    assert set(doc["pools"]) == {"general", "system", "argo"}
     general = doc["pools"]["general"]
     assert general["desiredSize"] >= 3 and len(general["alternatives"]) == 3  # one node per AZ at least
     assert general["lowerBoundUsd"] <= general["monthlyUsd"]

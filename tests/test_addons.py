@@ -1,0 +1,333 @@
+"""Add-ons: ECR, the AWS Load Balancer Controller and Argo Workflows, as rendered."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from components import argo
+from components import load_balancer_controller as lbc
+from components.iam import irsa_trust_policy
+from components.registry import lifecycle_policy
+from infra.capacity import plan_cluster
+from infra.config import ConfigError, parse_config_values
+from infra.render import render_stack
+
+CHARTS = Path(__file__).parent / "data" / "charts"
+ISSUER_PREFIX = "oidc.eks.us-east-1.amazonaws.com/id/"
+
+
+@pytest.fixture(scope="module")
+def prod(tmp_path_factory):
+    return render_stack("prod", tmp_path_factory.mktemp("addons") / "prod")
+
+
+@pytest.fixture(scope="module")
+def dev(tmp_path_factory):
+    return render_stack("dev", tmp_path_factory.mktemp("addons") / "dev")
+
+
+def release(result, chart: str):
+    (rec,) = [r for r in result.by_type("kubernetes:helm.sh/v3:Release") if r.inputs["chart"] == chart]
+    return rec
+
+
+# ------------------------------------------------------------------ charts pinned, values real
+
+
+def test_charts_are_pinned(prod):
+    lb, wf = release(prod, lbc.CHART), release(prod, argo.CHART)
+    assert (lb.inputs["chart"], lb.inputs["version"], lb.inputs["repositoryOpts"]["repo"]) == (
+        "aws-load-balancer-controller",
+        "3.5.0",
+        "https://aws.github.io/eks-charts",
+    )
+    assert (wf.inputs["chart"], wf.inputs["version"], wf.inputs["repositoryOpts"]["repo"]) == (
+        "argo-workflows",
+        "1.0.18",
+        "https://argoproj.github.io/argo-helm",
+    )
+    assert lb.inputs["namespace"] == "kube-system" and wf.inputs["namespace"] == "argo"
+    assert lb.inputs["skipAwait"] is False and wf.inputs["skipAwait"] is False  # wait until ready
+
+
+# Maps whose keys are the user's own (label keys, annotation keys), whatever the default holds.
+FREE_FORM = {"nodeSelector", "annotations", "labels", "podAnnotations", "podLabels", "serviceAnnotations"}
+
+
+def unknown_keys(values: Any, defaults: Any, path: str = "") -> list[str]:
+    """Keys we set that the chart's values.yaml does not have.
+
+    Below a key whose default is an empty map (or null/""), the chart takes free-form
+    content (workflowDefaults, artifactRepository.s3 …), as it does for label and
+    annotation maps: anything goes there.
+    """
+    if not isinstance(values, dict) or path.rstrip(".").rsplit(".", 1)[-1] in FREE_FORM:
+        return []
+    if not isinstance(defaults, dict) or not defaults:
+        return []
+    missing = []
+    for key, value in values.items():
+        if key not in defaults:
+            missing.append(f"{path}{key}")
+        else:
+            missing += unknown_keys(value, defaults[key], f"{path}{key}.")
+    return missing
+
+
+@pytest.mark.parametrize(
+    "chart, file",
+    [(lbc.CHART, "aws-load-balancer-controller-chart-3.5.0-values.yaml"),
+     (argo.CHART, "argo-workflows-chart-1.0.18-values.yaml")],
+)  # fmt: skip
+def test_every_helm_value_is_a_real_key_of_the_pinned_chart(prod, chart, file):
+    defaults = yaml.safe_load((CHARTS / file).read_text())
+    assert file.split("-chart-")[1].removesuffix("-values.yaml") == release(prod, chart).inputs["version"]
+    assert unknown_keys(release(prod, chart).inputs["values"], defaults) == []
+
+
+def test_the_key_check_catches_a_typo():
+    defaults = yaml.safe_load((CHARTS / "argo-workflows-chart-1.0.18-values.yaml").read_text())
+    assert unknown_keys({"server": {"authMode": ["client"]}}, defaults) == []  # exists (deprecated single form)
+    assert unknown_keys({"server": {"authModez": ["client"]}}, defaults) == ["server.authModez"]
+    assert unknown_keys({"crds": {"ful": False}}, defaults) == ["crds.ful"]
+
+
+# ------------------------------------------------------------------ Load Balancer Controller
+
+
+def test_lbc_policy_is_exactly_upstream(prod):
+    (policy,) = [r for r in prod.by_type("aws:iam/policy:Policy") if r.name == "lbc-policy"]
+    assert json.loads(policy.inputs["policy"]) == lbc.iam_policy()
+    doc = lbc.iam_policy()
+    assert len(doc["Statement"]) == 16
+    assert "elasticloadbalancing:DescribeListenerAttributes" in json.dumps(doc)  # the action stale copies miss
+
+
+def test_lbc_policy_file_follows_the_chart_pin():
+    # Moving CHART_VERSION without adding that version's upstream policy fails here.
+    assert lbc.POLICY_FILE.name == f"aws-load-balancer-controller-v{lbc.CHART_VERSION}-iam_policy.json"
+    assert lbc.POLICY_FILE.exists()
+
+
+def test_lbc_values(prod):
+    v = release(prod, lbc.CHART).inputs["values"]
+    assert v["clusterName"] == "slipway-prod" and v["region"] == "us-east-1"
+    (vpc,) = prod.by_type("aws:ec2/vpc:Vpc")
+    assert v["vpcId"] == vpc.id  # required with IMDS hop limit 1
+    assert v["serviceAccount"] == {"create": False, "name": "aws-load-balancer-controller"}
+    assert v["replicaCount"] == 2 and v["podDisruptionBudget"] == {"maxUnavailable": 1}
+    assert v["nodeSelector"] == {"slipway.dev/pool": "system"}  # prod has a system pool
+    assert v["tolerations"] == [{"key": "CriticalAddonsOnly", "operator": "Equal", "value": "true",
+                                 "effect": "NoSchedule"}]  # fmt: skip
+
+
+def test_lbc_without_a_dedicated_system_pool_runs_anywhere(dev):
+    v = release(dev, lbc.CHART).inputs["values"]
+    assert v["nodeSelector"] == {} and v["tolerations"] == []
+
+
+def _trust(result, role_name: str) -> dict:
+    (role,) = [r for r in result.by_type("aws:iam/role:Role") if r.name == role_name]
+    return json.loads(role.inputs["assumeRolePolicy"])
+
+
+def _oidc(result) -> tuple[str, str]:
+    (eks,) = result.by_type("eks:index:Cluster")
+    arn = next(r for r in result.records if r.urn == eks.urn).state["oidcProviderArn"]
+    return arn, arn.split("oidc-provider/")[1]
+
+
+def test_exact_trust_policies(prod):
+    arn, issuer = _oidc(prod)
+    assert issuer.startswith(ISSUER_PREFIX)
+    assert _trust(prod, "lbc-irsa-role") == irsa_trust_policy(
+        arn, issuer, "kube-system", "aws-load-balancer-controller"
+    )
+    assert _trust(prod, "argo-argo-workflow-role") == irsa_trust_policy(arn, issuer, "argo", "argo-workflow")
+    assert _trust(prod, "argo-argo-server-role") == irsa_trust_policy(arn, issuer, "argo", "argo-server")
+
+
+def test_lbc_service_account_and_release_order(prod):
+    (sa,) = [r for r in prod.by_type("kubernetes:core/v1:ServiceAccount") if r.name == "lbc-irsa-sa"]
+    role = next(r for r in prod.by_type("aws:iam/role:Role") if r.name == "lbc-irsa-role")
+    assert sa.inputs["metadata"]["annotations"]["eks.amazonaws.com/role-arn"] == role.state["arn"]
+    rel = release(prod, lbc.CHART)
+    groups = {r.urn for r in prod.by_type("eks:index:ManagedNodeGroup")}
+    assert groups <= set(rel.dependencies)  # pods need nodes before the release can be ready
+
+
+# ------------------------------------------------------------------ Argo
+
+
+def test_argo_is_pinned_to_its_pool_everywhere(prod):
+    v = release(prod, argo.CHART).inputs["values"]
+    selector = {"slipway.dev/pool": "argo"}
+    toleration = [{"key": "dedicated", "operator": "Equal", "value": "argo", "effect": "NoSchedule"}]
+    for where in (v["controller"], v["server"], v["controller"]["workflowDefaults"]["spec"]):
+        assert where["nodeSelector"] == selector and where["tolerations"] == toleration
+
+
+def test_argo_crds_need_no_github(prod):
+    assert release(prod, argo.CHART).inputs["values"]["crds"] == {"install": True, "full": False, "keep": True}
+
+
+def test_argo_auth_and_ingress(prod, dev):
+    p = release(prod, argo.CHART).inputs["values"]["server"]
+    assert p["authModes"] == ["sso"]
+    ann = p["ingress"]["annotations"]
+    assert ann["alb.ingress.kubernetes.io/scheme"] == "internal"
+    assert ann["alb.ingress.kubernetes.io/ssl-redirect"] == "443"
+    assert p["ingress"]["ingressClassName"] == "alb"
+    d = release(dev, argo.CHART).inputs["values"]["server"]
+    assert d["authModes"] == ["client"] and "ingress" not in d
+
+
+def test_argo_release_waits_for_the_controller_when_it_has_an_ingress(prod, dev):
+    assert release(prod, lbc.CHART).urn in release(prod, argo.CHART).dependencies
+    assert release(dev, lbc.CHART).urn not in release(dev, argo.CHART).dependencies  # no Ingress in dev
+
+
+def test_executor_rbac(prod):
+    (role,) = prod.by_type("kubernetes:rbac.authorization.k8s.io/v1:Role")
+    assert {
+        "apiGroups": ["argoproj.io"],
+        "resources": ["workflowtaskresults"],
+        "verbs": ["create", "patch"],
+    } in role.inputs["rules"]
+    (binding,) = [b for b in prod.by_type("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding")
+                  if b.inputs["metadata"]["namespace"] == "argo"]  # fmt: skip
+    assert binding.inputs["subjects"] == [{"kind": "ServiceAccount", "name": "argo-workflow", "namespace": "argo"}]
+    v = release(prod, argo.CHART).inputs["values"]
+    assert v["controller"]["workflowDefaults"]["spec"]["serviceAccountName"] == "argo-workflow"
+    assert v["workflow"] == {"serviceAccount": {"create": False, "name": "argo-workflow"}, "rbac": {"create": False}}
+
+
+def test_artifacts_through_irsa_with_fsgroup(prod):
+    v = release(prod, argo.CHART).inputs["values"]
+    assert v["useStaticCredentials"] is False
+    s3 = v["artifactRepository"]["s3"]
+    (bucket,) = prod.by_type("aws:s3/bucket:Bucket")
+    assert s3["bucket"] == bucket.state["bucket"] and s3["useSDKCreds"] is True
+    assert v["controller"]["workflowDefaults"]["spec"]["securityContext"]["fsGroup"] == 65534
+    assert v["server"]["podSecurityContext"]["fsGroup"] == 65534
+    server_role = next(r for r in prod.by_type("aws:iam/role:Role") if r.name == "argo-argo-server-role")
+    assert v["server"]["serviceAccount"]["annotations"]["eks.amazonaws.com/role-arn"] == server_role.state["arn"]
+    policies = {r.name: json.loads(r.inputs["policy"]) for r in prod.by_type("aws:iam/rolePolicy:RolePolicy")}
+    actions = {n: {a for s in p["Statement"] for a in s["Action"]} for n, p in policies.items()}
+    assert "s3:PutObject" in actions["argo-argo-workflow-policy"]
+    assert "s3:PutObject" not in actions["argo-argo-server-policy"]  # the server only reads
+
+
+def test_bucket_is_private_encrypted_tls_only_and_expires(prod):
+    (pab,) = prod.by_type("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
+    assert all(pab.inputs[k] is True for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls",
+                                                "restrictPublicBuckets"))  # fmt: skip
+    (sse,) = prod.by_type("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
+    assert sse.inputs["rules"][0]["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "aws:kms"
+    (policy,) = prod.by_type("aws:s3/bucketPolicy:BucketPolicy")
+    statement = json.loads(policy.inputs["policy"])["Statement"][0]
+    assert statement["Effect"] == "Deny" and statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    (lifecycle,) = prod.by_type("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
+    assert lifecycle.inputs["rules"][0]["expiration"] == {"days": 90}
+    (bucket,) = prod.by_type("aws:s3/bucket:Bucket")
+    assert bucket.options.get("protect") is True and bucket.inputs["forceDestroy"] is False
+
+
+def test_workflow_templates_after_the_release(prod):
+    templates = {
+        r.inputs["metadata"]["name"]: r for r in prod.by_type("kubernetes:argoproj.io/v1alpha1:WorkflowTemplate")
+    }
+    assert set(templates) == {"run-python", "db-backup"}
+    backup = templates["db-backup"]
+    assert release(prod, argo.CHART).urn in backup.dependencies
+    spec = backup.inputs["spec"]
+    container = spec["templates"][0]["container"]
+    assert container["image"].endswith("/slipway-prod/worker:1.8.3")
+    assert container["args"] == ["--target", "{{inputs.parameters.target}}"]
+    assert container["resources"] == {"requests": {"cpu": "500m", "memory": "512Mi"}, "limits": {"memory": "512Mi"}}
+    assert spec["arguments"]["parameters"] == [{"name": "target"}]
+
+
+# ------------------------------------------------------------------ ECR
+
+
+def test_ecr_per_stack(dev, prod):
+    for result, kms, protected in ((dev, "AES256", False), (prod, "KMS", True)):
+        repos = {r.inputs["name"]: r for r in result.by_type("aws:ecr/repository:Repository")}
+        cluster = "slipway-prod" if protected else "slipway-dev"
+        assert set(repos) == {f"{cluster}/{n}" for n in ("web", "api", "worker")}
+        for r in repos.values():
+            assert r.inputs["imageTagMutability"] == "IMMUTABLE", r.urn
+            assert r.inputs["imageScanningConfiguration"] == {"scanOnPush": True}, r.urn
+            assert r.inputs["encryptionConfigurations"] == [{"encryptionType": kms}], r.urn
+            assert r.inputs["forceDelete"] is (not protected), r.urn
+            assert bool(r.options.get("protect")) is protected, r.urn
+    outputs = prod.outputs["ecrRepositoryUrls"]
+    assert outputs["api"] == "123456789012.dkr.ecr.us-east-1.amazonaws.com/slipway-prod/api"
+
+
+def test_ecr_lifecycle_policy():
+    rules = lifecycle_policy(7, 20)["rules"]
+    assert rules[0]["selection"] == {"tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days",
+                                     "countNumber": 7}  # fmt: skip
+    assert rules[1]["selection"]["countType"] == "imageCountMoreThan" and rules[1]["selection"]["countNumber"] == 20
+
+
+# ------------------------------------------------------------------ planner and config
+
+
+def test_addon_pods_are_planned_on_their_pools(prod):
+    values = {k.split(":", 1)[1]: v for k, v in _prod_values().items() if k.startswith("slipway:")}
+    cfg = parse_config_values(values, region="us-east-1")
+    plan = plan_cluster(cfg, "us-east-1")
+    names = {pool: {w.name for w in r.demand.workloads} for pool, r in plan.pools.items()}
+    assert {"coredns", "aws-load-balancer-controller"} <= names["system"]
+    assert {"argo-workflows-controller", "argo-workflows-server"} <= names["argo"]
+
+
+def _prod_values() -> dict:
+    from infra.render import ROOT
+    from infra.stackfile import load_stack_file
+
+    return load_stack_file("prod", ROOT).values
+
+
+def errors(values: dict) -> list[str]:
+    with pytest.raises(ConfigError) as exc:
+        parse_config_values(values, region="us-east-1")
+    return exc.value.messages
+
+
+def test_argo_config_errors():
+    msgs = errors({
+        "argo": {
+            "enabled": True, "nodePool": "gpu", "authMode": "server",
+            "artifacts": {"bucketName": "My_Bucket"},
+            "ingress": {"enabled": True, "scheme": "internet-facing"},
+            "workflowTemplates": [{"name": "x", "image": "python:latest"}],
+        },
+        "loadBalancerController": {"enabled": False},
+    })  # fmt: skip
+    text = "\n".join(msgs)
+    assert "argo.nodePool: 'gpu' is not a pool in nodePools — name one of general, or add a pool of that name" in text
+    assert "argo.authMode: 'server' serves the Argo UI and API with the server's own service-account" in text
+    assert "argo.artifacts.bucketName: 'My_Bucket' is not a valid S3 bucket name" in text
+    assert "argo.ingress.certificateArn: null is missing for an internet-facing argo-server" in text
+    assert "argo.ingress.enabled: true needs the Load Balancer Controller, which is disabled" in text
+    assert "argo.workflowTemplates[0].image: 'python:latest' has no tag or the tag `latest`" in text
+
+
+@pytest.mark.parametrize("name", ["ab", "a" * 64, "192.168.1.10", "xn--bucket", "bucket-s3alias", "-bucket"])
+def test_bad_bucket_names(name):
+    (msg,) = errors({"argo": {"enabled": True, "artifacts": {"bucketName": name}}})
+    assert "is not a valid S3 bucket name" in msg
+
+
+def test_bad_repository_names():
+    (msg,) = errors({"registry": {"repositories": ["API"]}})
+    assert msg.startswith("registry.repositories[0]: 'API' is not a valid ECR repository name")
