@@ -77,3 +77,19 @@ def mocked() -> Mocked:
     m = setup_mocks()
     yield m
     assert not m.monitor.unknowns, f"unknown values reached resource inputs: {sorted(set(m.monitor.unknowns))}"
+
+
+@pytest.fixture(scope="session")
+def dev(tmp_path_factory):
+    """The shipped dev stack, rendered once for the whole session (read-only for tests)."""
+    from infra.render import render_stack
+
+    return render_stack("dev", tmp_path_factory.mktemp("session") / "dev")
+
+
+@pytest.fixture(scope="session")
+def prod(tmp_path_factory):
+    """The shipped prod stack, rendered once for the whole session (read-only for tests)."""
+    from infra.render import render_stack
+
+    return render_stack("prod", tmp_path_factory.mktemp("session") / "prod")

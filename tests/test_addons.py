@@ -15,20 +15,9 @@ from components.iam import irsa_trust_policy
 from components.registry import lifecycle_policy
 from infra.capacity import plan_cluster
 from infra.config import ConfigError, parse_config_values
-from infra.render import render_stack
 
 CHARTS = Path(__file__).parent / "data" / "charts"
 ISSUER_PREFIX = "oidc.eks.us-east-1.amazonaws.com/id/"
-
-
-@pytest.fixture(scope="module")
-def prod(tmp_path_factory):
-    return render_stack("prod", tmp_path_factory.mktemp("addons") / "prod")
-
-
-@pytest.fixture(scope="module")
-def dev(tmp_path_factory):
-    return render_stack("dev", tmp_path_factory.mktemp("addons") / "dev")
 
 
 def release(result, chart: str):

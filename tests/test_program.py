@@ -6,18 +6,8 @@ import pytest
 import yaml
 
 from infra.checks import kubernetes_findings, parliament_findings, policy_findings
-from infra.render import ROOT, render_stack, run_program, write_render
+from infra.render import ROOT, run_program, write_render
 from infra.stackfile import load_stack_file
-
-
-@pytest.fixture(scope="module")
-def prod(tmp_path_factory):
-    return render_stack("prod", tmp_path_factory.mktemp("prod") / "prod")
-
-
-@pytest.fixture(scope="module")
-def dev(tmp_path_factory):
-    return render_stack("dev", tmp_path_factory.mktemp("dev") / "dev")
 
 
 def test_dev_is_cheap(dev):
