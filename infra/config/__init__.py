@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from infra.config.apps import AppConfig
 from infra.config.errors import ConfigError, Issue, format_errors, show
 from infra.config.schema import (
     DNS1123_LABEL,
@@ -25,8 +26,8 @@ from infra.config.schema import (
     NetworkConfig,
     NodePoolConfig,
     PrincipalConfig,
-    StackConfig,
 )
+from infra.config.stack import StackConfig
 
 NAMESPACE = "slipway"
 
@@ -89,7 +90,14 @@ def parse_config_values(
     secret = {k.split(":", 1)[-1] for k in secret_keys}
     data = {k: _decode(v) for k, v in values.items() if not (k in secret and k not in SCHEMA_KEYS)}
     messages = _region_messages(region)
-    context = {"environment": data.get("environment", "dev"), "region": region}
+    context = {
+        "environment": data.get("environment", "dev"),
+        "region": region,
+        "stack": stack or "stack",
+        # What app secrets may refer to: slipway: keys that are set, and which are secrets.
+        "config_keys": set(values),
+        "secret_keys": secret,
+    }
     parsed: StackConfig | None = None
     try:
         parsed = StackConfig.model_validate(data, context=context)
@@ -108,6 +116,7 @@ def parse_config_values(
 
 
 __all__ = [
+    "AppConfig",
     "DNS1123_LABEL",
     "EKS_REGIONS",
     "NAMESPACE",

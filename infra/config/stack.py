@@ -1,0 +1,146 @@
+"""`StackConfig`: the whole `slipway:` namespace of one stack, and rules across sections."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import field_validator
+
+from infra.config.apps import AppConfig, cross_app_checks
+from infra.config.errors import Issue, invalid
+from infra.config.schema import (
+    DNS1123_LABEL,
+    IAM_PRINCIPAL_ARN,
+    AccessConfig,
+    ArgoConfig,
+    ClusterConfig,
+    IdentityConfig,
+    LoadBalancerControllerConfig,
+    Model,
+    NetworkConfig,
+    NodePoolConfig,
+    RegistryConfig,
+    _arn_key,
+    _dict,
+)
+
+# --------------------------------------------------------------------------- stack
+
+
+class StackConfig(Model):
+    """The whole `slipway:` namespace of one stack."""
+
+    environment: Literal["dev", "staging", "prod"] = "dev"
+    """`prod` turns on the production guards: protection, deletion protection, no open endpoint."""
+    cluster_name: str | None = None
+    """EKS cluster name (default `slipway-<stack>`). Also used in subnet discovery tags."""
+    tags: dict[str, str] = {}
+    """Tags on every AWS resource."""
+    network: NetworkConfig = NetworkConfig()
+    cluster: ClusterConfig = ClusterConfig()
+    node_pools: dict[str, NodePoolConfig] = {"general": NodePoolConfig()}
+    access: AccessConfig = AccessConfig()
+    identity: IdentityConfig = IdentityConfig()
+    registry: RegistryConfig = RegistryConfig()
+    load_balancer_controller: LoadBalancerControllerConfig = LoadBalancerControllerConfig()
+    argo: ArgoConfig = ArgoConfig()
+    apps: dict[str, AppConfig] = {}
+    """Applications, keyed by name."""
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "prod"
+
+    @field_validator("cluster_name")
+    @classmethod
+    def _cluster_name(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}", v):
+            raise invalid(
+                "is not a valid EKS cluster name",
+                "use 1–100 letters, digits, '-' or '_', starting with a letter or digit",
+            )
+        return v
+
+    @classmethod
+    def raw_checks(cls, data: dict[str, Any], context: dict[str, Any]) -> list[Issue]:
+        issues = []
+        pools = data.get("nodePools", {"general": {}})
+        if isinstance(pools, dict):
+            if not pools:
+                issues.append(
+                    Issue(
+                        "nodePools", {}, "is empty; pods would stay Pending with no nodes", "define at least one pool"
+                    )
+                )
+            for name in pools:
+                if not DNS1123_LABEL.match(str(name)) or len(str(name)) > 40:
+                    issues.append(
+                        Issue(
+                            f"nodePools.{name}",
+                            name,
+                            "is not a pool name (a DNS-1123 label of at most 40 characters)",
+                            "use lowercase letters, digits and '-', e.g. general",
+                        )
+                    )
+        issues += _identity_checks(data)
+        argo = _dict(data.get("argo"))
+        pool = argo.get("nodePool")
+        if argo.get("enabled") is True and isinstance(pools, dict) and pool is not None and pool not in pools:
+            issues.append(
+                Issue(
+                    "argo.nodePool",
+                    pool,
+                    "is not a pool in nodePools",
+                    f"name one of {', '.join(sorted(map(str, pools)))}, or add a pool of that name",
+                )
+            )
+        lbc = _dict(data.get("loadBalancerController")).get("enabled", True)
+        if argo.get("enabled") is True and _dict(argo.get("ingress")).get("enabled") is True and lbc is False:
+            issues.append(
+                Issue(
+                    "argo.ingress.enabled",
+                    True,
+                    "needs the Load Balancer Controller, which is disabled",
+                    "set loadBalancerController.enabled: true, or disable the Argo ingress",
+                )
+            )
+        apps = data.get("apps")
+        if isinstance(apps, dict):
+            cluster = data.get("clusterName") or f"slipway-{context.get('stack', 'stack')}"
+            pool_names = sorted(map(str, pools)) if isinstance(pools, dict) else []
+            issues += cross_app_checks(apps, str(cluster), pool_names)
+        return issues  # fmt: skip
+
+
+def _identity_checks(data: dict[str, Any]) -> list[Issue]:
+    """The kubeconfig's role must be able to get in, in the cluster's authentication mode."""
+    role = _dict(data.get("identity")).get("roleArn")
+    if not isinstance(role, str) or not IAM_PRINCIPAL_ARN.match(role) or ":role/" not in role:
+        return []
+    mode = _dict(data.get("cluster")).get("authenticationMode", "API")
+    raw = _dict(data.get("access")).get("principals", [])
+    principals = [_dict(p) for p in raw] if isinstance(raw, list) else []
+    match = next((p for p in principals if isinstance(p.get("arn"), str) and _arn_key(p["arn"]) == _arn_key(role)),
+                 None)  # fmt: skip
+    if mode in ("CONFIG_MAP", "API_AND_CONFIG_MAP") and not (match and match.get("creator") is True):
+        return [
+            Issue(
+                "identity.roleArn",
+                role,
+                f"is not the cluster's creator, but with authenticationMode {mode} pulumi-eks writes aws-auth as this "
+                "role before aws-auth maps it (Unauthorized on the first `pulumi up`)",
+                "use the creator's role here (mark it `creator: true` under access.principals), or remove roleArn",
+            )
+        ]
+    if mode == "API" and not (match and (match.get("creator") is True or match.get("access") == "cluster-admin")):
+        return [
+            Issue(
+                "identity.roleArn",
+                role,
+                "has no cluster-admin access entry, so slipway's own Kubernetes calls (and kubectl) would be "
+                "Unauthorized or Forbidden",
+                "add it to access.principals with access: cluster-admin (or creator: true), or remove roleArn",
+            )
+        ]
+    return []
