@@ -25,7 +25,7 @@ from components.capacity.planner import (
     plan_pool,
 )
 from components.capacity.quantity import cpu_millicores, memory_mib
-from infra.config import ConfigError, NodePoolConfig, StackConfig
+from infra.config import AppConfig, ConfigError, NodePoolConfig, StackConfig
 
 SEARCH_LIMIT = 200  # nodes; beyond this a pool is certainly misconfigured
 
@@ -72,12 +72,43 @@ def addon_workloads(cfg: StackConfig) -> dict[str, list[Workload]]:
     return out
 
 
+def app_pool(cfg: StackConfig, app: AppConfig) -> str:
+    """Where an application runs: its nodePool, else `general`, else the first pool."""
+    if app.node_pool:
+        return app.node_pool
+    return "general" if "general" in cfg.node_pools else sorted(cfg.node_pools)[0]
+
+
+def surge(app: AppConfig, replicas: int) -> int:
+    """Extra pods a rolling update adds (maxSurge as a number or a percentage, rounded up)."""
+    if app.strategy.type == "Recreate":
+        return 0
+    value = app.strategy.max_surge
+    if isinstance(value, str) and value.endswith("%"):
+        return math.ceil(replicas * int(value[:-1]) / 100)
+    return int(value)
+
+
+def app_workloads(cfg: StackConfig) -> dict[str, list[Workload]]:
+    """Each application's pods on its pool (at least the autoscaler's minimum)."""
+    out: dict[str, list[Workload]] = {}
+    for name, app in sorted(cfg.apps.items()):
+        replicas = max(app.replicas, app.autoscaling.min_replicas) if app.autoscaling else app.replicas
+        if replicas == 0:
+            continue
+        out.setdefault(app_pool(cfg, app), []).append(
+            Workload(name, replicas, cpu_millicores(app.resources.requests["cpu"]),
+                     memory_mib(app.resources.requests["memory"]), max_surge=surge(app, replicas))
+        )  # fmt: skip
+    return out
+
+
 def pool_workloads(cfg: StackConfig, extra: dict[str, list[Workload]] | None = None) -> dict[str, list[Workload]]:
-    """Every workload on every pool: declared pods, add-ons, and `extra` (applications)."""
+    """Every workload on every pool: declared pods, add-ons, applications, and `extra`."""
     out: dict[str, list[Workload]] = {name: [] for name in cfg.node_pools}
     for name, pool in cfg.node_pools.items():
         out[name] += [Workload(p.name, p.replicas, p.cpu_m, p.memory_mib, max_surge=p.max_surge) for p in pool.pods]
-    for source in (addon_workloads(cfg), extra or {}):
+    for source in (addon_workloads(cfg), app_workloads(cfg), extra or {}):
         for name, workloads in source.items():
             out.setdefault(name, []).extend(workloads)
     return out

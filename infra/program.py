@@ -14,14 +14,16 @@ import pulumi
 import pulumi_aws as aws
 
 from components.access import AwsAuthBindings, AwsAuthBindingsArgs, Principal, uses_aws_auth
+from components.app import App, AppArgs
 from components.argo import ArgoWorkflows, ArgoWorkflowsArgs, Parameter, WorkflowTemplateSpec, server_ingress
 from components.cluster import EksCluster, EksClusterArgs, NodePoolArgs
 from components.load_balancer_controller import LoadBalancerController, LoadBalancerControllerArgs
 from components.namespaces import Namespaces, NamespacesArgs
 from components.network import Network, NetworkArgs
 from components.registry import Registry, RegistryArgs
-from infra.capacity import ClusterPlan, argo_pool, plan_cluster, system_pool
+from infra.capacity import ClusterPlan, app_pool, argo_pool, plan_cluster, system_pool
 from infra.config import NAMESPACE, ConfigError, StackConfig, parse_config_values
+from infra.config.apps import app_namespace
 
 
 def runtime_config() -> dict[str, str]:
@@ -244,7 +246,16 @@ def main() -> None:
     namespace_names = {ns for p in people for ns in p.namespaces or []}
     if cfg.argo.enabled:
         namespace_names.add(cfg.argo.namespace)
-    namespaces = Namespaces("namespaces", NamespacesArgs(names=sorted(namespace_names), k8s_provider=cluster.provider))
+    app_namespaces = {app_namespace(name, app) for name, app in cfg.apps.items()}
+    namespaces = Namespaces(
+        "namespaces",
+        NamespacesArgs(
+            names=sorted(namespace_names | app_namespaces),
+            k8s_provider=cluster.provider,
+            # slipway's application pods meet Pod Security "restricted": enforce it there.
+            enforce={ns: "restricted" for ns in app_namespaces - namespace_names},
+        ),
+    )
     if uses_aws_auth(cfg.cluster.authentication_mode):
         AwsAuthBindings(
             "aws-auth-bindings",
@@ -256,7 +267,7 @@ def main() -> None:
     registry = Registry(
         "registry",
         RegistryArgs(
-            repositories=list(cfg.registry.repositories),
+            repositories=sorted(set(cfg.registry.repositories) | {a.image.repository for a in cfg.apps.values()}),
             prefix=f"{cluster_name}/",
             kms=prod,
             protect=prod,
@@ -286,6 +297,27 @@ def main() -> None:
     if cfg.argo.enabled:
         argo = ArgoWorkflows("argo", argo_args(cfg, cluster, namespaces, lbc, region, cluster_name, tags, prod))
 
+    apps = {
+        name: App(
+            name,
+            AppArgs(
+                config=app,
+                namespace=app_namespace(name, app),
+                image=registry.repository_urls[app.image.repository].apply(lambda url, t=app.image.tag: f"{url}:{t}"),
+                part_of=cluster_name,
+                cluster_name=cluster_name,
+                k8s_provider=cluster.provider,
+                secrets={env: secret_config(key) for env, key in app.secrets.items()},
+                placement=placement(cfg, app_pool(cfg, app)),
+                oidc_provider_arn=cluster.oidc_provider_arn,
+                oidc_issuer=cluster.oidc_issuer,
+                after=[namespaces.resources[app_namespace(name, app)], *cluster.node_groups],
+                load_balancer=[lbc.release] if lbc else [],
+            ),
+        )
+        for name, app in sorted(cfg.apps.items())
+    }
+
     pulumi.export("region", region)
     pulumi.export("availabilityZones", azs)
     pulumi.export("vpcId", network.vpc_id)
@@ -304,6 +336,15 @@ def main() -> None:
         pulumi.export("loadBalancerControllerRoleArn", lbc.role_arn)
     if argo:
         pulumi.export("argoArtifactBucket", argo.bucket_name)
+    pulumi.export(
+        "ingressHosts",
+        {
+            name: list(app.ingress.hosts) or ["(any host)"]
+            for name, app in sorted(cfg.apps.items())
+            if app.ingress.enabled
+        },
+    )
+    pulumi.export("albGroups", sorted({a.ingress_group for a in apps.values() if a.ingress_group}))
     pulumi.export(
         "nodePools",
         {

@@ -44,6 +44,16 @@ class Recorded:
     """The physical id the mocks gave it (as AWS would)."""
 
 
+def _mask(value: Any) -> Any:
+    """A secret with its shape kept: mapping keys and list lengths stay, every leaf is masked
+    (a Secret's `stringData` keeps its keys, so the manifest still validates)."""
+    if isinstance(value, dict) and rpc._special_sig_key not in value:
+        return {k: _mask(v) for k, v in sorted(value.items())}
+    if isinstance(value, list):
+        return [_mask(v) for v in value]
+    return SECRET
+
+
 def _clean(value: Any, where: str, unknowns: list[str]) -> Any:
     """Turn a protobuf-JSON value into plain JSON: secrets masked, references as URNs.
 
@@ -54,7 +64,7 @@ def _clean(value: Any, where: str, unknowns: list[str]) -> Any:
         if sig == rpc._special_secret_sig:
             inner = value.get("value")
             _clean(inner, where, unknowns)  # still detect unknowns behind the mask
-            return SECRET
+            return _mask(inner)
         if sig == rpc._special_resource_sig:
             return {"$ref": value.get("urn")}
         if sig == rpc._special_output_value_sig:
