@@ -271,19 +271,18 @@ def test_ecr_lifecycle_policy():
 
 
 def test_addon_pods_are_planned_on_their_pools(prod):
-    values = {k.split(":", 1)[1]: v for k, v in _prod_values().items() if k.startswith("slipway:")}
-    cfg = parse_config_values(values, region="us-east-1")
+    cfg = _prod_stack().parse()
     plan = plan_cluster(cfg, "us-east-1")
     names = {pool: {w.name for w in r.demand.workloads} for pool, r in plan.pools.items()}
     assert {"coredns", "aws-load-balancer-controller"} <= names["system"]
     assert {"argo-workflows-controller", "argo-workflows-server"} <= names["argo"]
 
 
-def _prod_values() -> dict:
+def _prod_stack():
     from infra.render import ROOT
     from infra.stackfile import load_stack_file
 
-    return load_stack_file("prod", ROOT).values
+    return load_stack_file("prod", ROOT)
 
 
 def errors(values: dict) -> list[str]:

@@ -48,7 +48,8 @@ def test_prod_is_created_by_ci_and_maps_everyone_else(prod):
     assert "arn:aws:iam::123456789012:role/github-actions-deploy" not in mapped  # EKS made the creator's
     assert "arn:aws:iam::123456789012:role/platform-admins" in mapped
     namespaces = {n.inputs["metadata"]["name"]: n for n in prod.by_type("kubernetes:core/v1:Namespace")}
-    assert set(namespaces) == {"apps", "argo"}
+    assert set(namespaces) == {"apps", "argo", "web", "api", "worker"}
+    assert namespaces["api"].inputs["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
     assert namespaces["apps"].inputs["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "baseline"
 
 

@@ -1,0 +1,381 @@
+"""Applications: manifests that fit together, secure defaults, ordering, secrets, errors."""
+
+from __future__ import annotations
+
+import json
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from components.app import (
+    config_checksum,
+    deployment,
+    migration_job_name,
+    secret_checksum,
+    service,
+)
+from infra.config import ConfigError, parse_config_values
+from infra.config.apps import AppConfig
+from infra.render import ROOT, kubernetes_objects, run_program, write_render
+from infra.stackfile import load_stack_file
+
+APPS = ("web", "api", "worker")
+
+
+def manifests(result, kind: str) -> dict[str, dict]:
+    return {
+        m["metadata"]["name"]: m
+        for path, m in kubernetes_objects(result.records).items()
+        if not path.startswith("kubernetes/helm/") and m["kind"] == kind
+    }
+
+
+def record(result, kind: str, name: str):
+    (r,) = [
+        r for r in result.records if r.type.endswith(f":{kind}") and r.inputs.get("metadata", {}).get("name") == name
+    ]
+    return r
+
+
+# ------------------------------------------------------------------ manifests fit together
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_every_app_manifest_passes_strict_schema_validation(stack, request):
+    result = request.getfixturevalue(stack)
+    checked = 0
+    for path, m in kubernetes_objects(result.records).items():
+        if path.startswith("kubernetes/helm/") or m["metadata"].get("namespace") not in APPS:
+            continue
+        kubernetes_validate.validate(m, "1.34", strict=True)
+        checked += 1
+    assert checked >= 15
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_selectors_match_template_labels(stack, request):
+    result = request.getfixturevalue(stack)
+    for name, d in manifests(result, "Deployment").items():
+        if name not in APPS:
+            continue
+        pod_labels = d["spec"]["template"]["metadata"]["labels"]
+        assert d["spec"]["selector"]["matchLabels"].items() <= pod_labels.items(), name
+        svc = manifests(result, "Service").get(name)
+        if svc:
+            assert svc["spec"]["selector"].items() <= pod_labels.items(), name
+        pdb = manifests(result, "PodDisruptionBudget").get(name)
+        if pdb:
+            assert pdb["spec"]["selector"]["matchLabels"].items() <= pod_labels.items(), name
+            assert pdb["metadata"]["namespace"] == d["metadata"]["namespace"]
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_service_target_ports_are_container_ports(stack, request):
+    result = request.getfixturevalue(stack)
+    deployments = manifests(result, "Deployment")
+    for name, svc in manifests(result, "Service").items():
+        if name not in APPS:
+            continue
+        ports = deployments[name]["spec"]["template"]["spec"]["containers"][0]["ports"]
+        for p in svc["spec"]["ports"]:
+            assert p["targetPort"] in {c["name"] for c in ports} | {c["containerPort"] for c in ports}, name
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_ingress_backends_name_existing_services_and_ports(stack, request):
+    result = request.getfixturevalue(stack)
+    services = {(s["metadata"]["namespace"], n): s for n, s in manifests(result, "Service").items()}
+    ingresses = manifests(result, "Ingress")
+    assert set(ingresses) == {"web", "api"}
+    for name, ing in ingresses.items():
+        ns = ing["metadata"]["namespace"]
+        for rule in ing["spec"]["rules"]:
+            for path in rule["http"]["paths"]:
+                backend = path["backend"]["service"]
+                svc = services[(ns, backend["name"])]
+                assert backend["port"]["number"] in {p["port"] for p in svc["spec"]["ports"]}, name
+
+
+def test_hpa_and_pdb_target_the_right_objects(prod):
+    hpas = manifests(prod, "HorizontalPodAutoscaler")
+    assert set(hpas) == {"web", "api"}
+    for name, hpa in hpas.items():
+        assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": name}
+        assert hpa["metadata"]["namespace"] == name
+    assert {m["resource"]["name"] for m in hpas["api"]["spec"]["metrics"]} == {"cpu", "memory"}
+    deployment_record = record(prod, "Deployment", "api")
+    assert deployment_record.options.get("ignoreChanges") == ["spec.replicas"]  # the HPA owns replicas
+    assert set(manifests(prod, "PodDisruptionBudget")) >= {"web", "api", "worker"}
+
+
+# ------------------------------------------------------------------ routing, TLS, dev vs prod
+
+
+def test_path_and_host_routing_in_one_alb_group(dev, prod):
+    for result, scheme, cert in ((dev, "internal", False), (prod, "internet-facing", True)):
+        ing = manifests(result, "Ingress")
+        web, api = ing["web"], ing["api"]
+        group = f"{result.outputs['clusterName']}-{scheme}"
+        for i in (web, api):
+            a = i["metadata"]["annotations"]
+            assert a["alb.ingress.kubernetes.io/group.name"] == group
+            assert a["alb.ingress.kubernetes.io/scheme"] == scheme
+            assert a["alb.ingress.kubernetes.io/target-type"] == "ip"
+            assert i["spec"]["ingressClassName"] == "alb"
+            assert ("alb.ingress.kubernetes.io/certificate-arn" in a) is cert
+            if cert:
+                assert a["alb.ingress.kubernetes.io/ssl-redirect"] == "443"
+                assert json.loads(a["alb.ingress.kubernetes.io/listen-ports"]) == [{"HTTP": 80}, {"HTTPS": 443}]
+        assert api["spec"]["rules"][0]["http"]["paths"][0]["path"] == "/api"
+        assert web["spec"]["rules"][0]["http"]["paths"][0]["path"] == "/"
+        # The catch-all "/" is evaluated after the specific paths of the group.
+        assert int(web["metadata"]["annotations"]["alb.ingress.kubernetes.io/group.order"]) > int(
+            api["metadata"]["annotations"]["alb.ingress.kubernetes.io/group.order"]
+        )
+        assert api["metadata"]["annotations"]["alb.ingress.kubernetes.io/healthcheck-path"] == "/ready"
+    assert manifests(dev, "Ingress")["api"]["spec"]["rules"][0]["host"] == "api.dev.example.com"
+    assert manifests(prod, "Ingress")["api"]["spec"]["rules"][0]["host"] == "api.example.com"
+    assert prod.outputs["ingressHosts"] == {"api": ["api.example.com"], "web": ["www.example.com"]}
+
+
+def test_dev_and_prod_differ_as_a_team_would(dev, prod):
+    d, p = manifests(dev, "Deployment"), manifests(prod, "Deployment")
+    assert d["web"]["spec"]["replicas"] == 1 and p["web"]["spec"]["replicas"] == 3
+    assert not manifests(dev, "HorizontalPodAutoscaler") and manifests(prod, "HorizontalPodAutoscaler")
+
+
+def test_apps_with_an_ingress_depend_on_the_controller_release(dev, prod):
+    for result in (dev, prod):
+        (release,) = [r for r in result.by_type("kubernetes:helm.sh/v3:Release") if r.inputs["chart"] ==
+                      "aws-load-balancer-controller"]  # fmt: skip
+        for name in ("web", "api"):
+            assert release.urn in record(result, "Ingress", name).dependencies, name
+            assert release.urn in record(result, "Service", name).dependencies, name
+
+
+# ------------------------------------------------------------------ pods
+
+
+def test_secure_defaults(prod):
+    for name in APPS:
+        spec = manifests(prod, "Deployment")[name]["spec"]["template"]["spec"]
+        assert spec["securityContext"]["runAsNonRoot"] is True
+        assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+        c = spec["containers"][0]
+        assert c["securityContext"]["readOnlyRootFilesystem"] is True
+        assert c["securityContext"]["allowPrivilegeEscalation"] is False
+        assert c["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+        assert {"name": "tmp", "mountPath": "/tmp"} in c["volumeMounts"]
+        assert "cpu" in c["resources"]["requests"] and "memory" in c["resources"]["limits"]
+        assert "cpu" not in c["resources"].get("limits", {})  # no CPU throttling by default
+        assert "latest" not in c["image"] and c["image"].count(":") == 1
+        zones = [t["topologyKey"] for t in spec["topologySpreadConstraints"]]
+        assert "topology.kubernetes.io/zone" in zones
+        labels = manifests(prod, "Deployment")[name]["metadata"]["labels"]
+        assert {"app.kubernetes.io/name", "app.kubernetes.io/version", "app.kubernetes.io/managed-by"} <= set(labels)
+
+
+def test_config_and_secrets_as_environment(prod):
+    c = manifests(prod, "Deployment")["api"]["spec"]["template"]["spec"]["containers"][0]
+    assert c["envFrom"] == [{"configMapRef": {"name": "api-config"}}, {"secretRef": {"name": "api-secrets"}}]
+    assert manifests(prod, "ConfigMap")["api-config"]["data"] == {"DATABASE_HOST": "api-db.prod.internal",
+                                                                  "LOG_LEVEL": "info"}  # fmt: skip
+    assert manifests(prod, "Secret")["api-secrets"]["stringData"] == {"DATABASE_PASSWORD": "[secret]"}
+
+
+def test_probes_and_rollout_tuning(prod):
+    d = manifests(prod, "Deployment")["api"]
+    c = d["spec"]["template"]["spec"]["containers"][0]
+    assert c["readinessProbe"]["httpGet"] == {"path": "/ready", "port": "http"}
+    assert c["startupProbe"]["failureThreshold"] == 30
+    assert d["spec"]["strategy"] == {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
+    assert d["spec"]["minReadySeconds"] == 10 and d["spec"]["progressDeadlineSeconds"] == 600
+    worker = manifests(prod, "Deployment")["worker"]["spec"]["template"]["spec"]["containers"][0]
+    assert worker["livenessProbe"]["exec"] == {"command": ["/app/healthcheck"]}
+
+
+def test_cronjob(prod):
+    cj = manifests(prod, "CronJob")["worker-nightly-report"]
+    assert cj["spec"]["schedule"] == "0 3 * * *" and cj["spec"]["concurrencyPolicy"] == "Forbid"
+    assert cj["spec"]["timeZone"] == "Etc/UTC"
+    assert (cj["spec"]["successfulJobsHistoryLimit"], cj["spec"]["failedJobsHistoryLimit"]) == (3, 3)
+    c = cj["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+    assert c["command"] == ["/app/report"] and c["args"] == ["--since", "24h"]
+    assert c["image"].endswith("/slipway-prod/worker:1.8.3")
+
+
+def test_migration_runs_before_each_new_tag(prod):
+    job_name = migration_job_name("worker", "1.8.3")
+    job = manifests(prod, "Job")[job_name]
+    assert job["spec"]["template"]["spec"]["containers"][0]["command"] == ["/app/migrate", "up"]
+    assert job["spec"]["template"]["spec"]["restartPolicy"] == "Never"
+    assert record(prod, "Job", job_name).urn in record(prod, "Deployment", "worker").dependencies
+    assert migration_job_name("worker", "1.8.4") != job_name  # a new tag is a new Job: it runs again
+
+
+def test_a_config_change_rolls_the_pods():
+    base = {"image": {"repository": "api", "tag": "1"}, "resources": {"requests": {"cpu": "1", "memory": "1Gi"},
+            "limits": {"memory": "1Gi"}}}  # fmt: skip
+    a = AppConfig.model_validate({**base, "config": {"A": "1"}})
+    b = AppConfig.model_validate({**base, "config": {"A": "2"}})
+    assert config_checksum(a) != config_checksum(b)
+    assert secret_checksum("api", {"X": "1"}) != secret_checksum("api", {"X": "2"})
+    dep = deployment("api", "api", a, "img:1", part_of="p", placement={}, service_account=None,
+                     checksums={"slipway.dev/config-checksum": config_checksum(a)})  # fmt: skip
+    assert dep["spec"]["template"]["metadata"]["annotations"]["slipway.dev/config-checksum"] == config_checksum(a)
+
+
+def test_service_types():
+    base = {"image": {"repository": "api", "tag": "1"}, "ports": [{"name": "http", "containerPort": 8080}],
+            "resources": {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"memory": "1Gi"}}}  # fmt: skip
+    cluster_ip = service("a", "a", AppConfig.model_validate(base), part_of="p")
+    assert cluster_ip["spec"]["type"] == "ClusterIP" and cluster_ip["spec"]["ports"][0]["targetPort"] == "http"
+    node = service("a", "a", AppConfig.model_validate({**base, "service": {"type": "NodePort", "nodePort": 30080}}),
+                   part_of="p")  # fmt: skip
+    assert node["spec"]["ports"][0]["nodePort"] == 30080
+    lb = service("a", "a", AppConfig.model_validate({**base, "service": {"type": "LoadBalancer",
+                 "scheme": "internet-facing", "externalTrafficPolicy": "Local"}}), part_of="p")  # fmt: skip
+    ann = lb["metadata"]["annotations"]
+    assert ann["service.beta.kubernetes.io/aws-load-balancer-type"] == "external"
+    assert ann["service.beta.kubernetes.io/aws-load-balancer-nlb-target-type"] == "ip"
+    assert ann["service.beta.kubernetes.io/aws-load-balancer-scheme"] == "internet-facing"
+    assert lb["spec"]["loadBalancerClass"] == "service.k8s.aws/nlb"
+    assert lb["spec"]["externalTrafficPolicy"] == "Local"
+    kubernetes_validate.validate(lb, "1.34", strict=True)
+
+
+def test_workload_role_for_the_app(prod):
+    sa = manifests(prod, "ServiceAccount")["api"]
+    role = next(r for r in prod.by_type("aws:iam/role:Role") if r.name == "api-irsa-role")
+    assert sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"] == role.state["arn"]
+    assert manifests(prod, "Deployment")["api"]["spec"]["template"]["spec"]["serviceAccountName"] == "api"
+
+
+# ------------------------------------------------------------------ secrets never in clear
+
+
+def test_secret_values_never_appear_in_the_render(tmp_path):
+    stack = load_stack_file("prod", ROOT)
+    clear = "Tr0ub4dor-and-3-clear-test-value"
+    stack.values = stack.values | {"slipway:apiDatabasePassword": clear}
+    result = write_render(stack, run_program(stack), tmp_path / "out")
+    text = "\n".join(p.read_text() for p in result.out_dir.rglob("*") if p.is_file())
+    assert clear not in text
+    secret = yaml.safe_load((result.out_dir / "kubernetes/api/secret-api-secrets.yaml").read_text())
+    assert secret["stringData"] == {"DATABASE_PASSWORD": "[secret]"}
+
+
+# ------------------------------------------------------------------ config errors
+
+APP = {
+    "image": {"repository": "api", "tag": "2.7.0"},
+    "ports": [{"name": "http", "containerPort": 8000}],
+    "resources": {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"memory": "512Mi"}},
+    "probes": {"readiness": {"httpGet": {"path": "/ready", "port": "http"}}},
+}
+
+
+def errors(apps: dict, **extra) -> list[str]:
+    with pytest.raises(ConfigError) as exc:
+        parse_config_values({"apps": apps, **extra}, region="us-east-1", secret_keys=extra.pop("_secret", []))
+    return exc.value.messages
+
+
+def test_the_example_app_is_valid():
+    parse_config_values({"apps": {"api": APP}}, region="us-east-1")
+
+
+@pytest.mark.parametrize(
+    "patch, expected",
+    [
+        ({"image": {"repository": "api", "tag": "latest"}},
+         "apps.api.image.tag: 'latest' is empty or `latest`"),
+        ({"image": {"repository": "api", "tag": ""}}, "apps.api.image.tag: '' (empty) is empty or `latest`"),
+        ({"ports": [{"name": "http", "containerPort": 70000}]},
+         "apps.api.ports[0].containerPort: 70000 is out of range — use a value ≤ 65535"),
+        ({"resources": {"requests": {"cpu": "2", "memory": "1Gi"}, "limits": {"memory": "512Mi", "cpu": "1"}}},
+         "apps.api.resources.requests.cpu: '2' is above the limit 1 — lower the request or raise the limit"),
+        ({"resources": {"requests": {"cpu": "250m"}, "limits": {"memory": "512Mi"}}},
+         "apps.api.resources.requests.memory: null is missing"),
+        ({"probes": {"readiness": {"httpGet": {"path": "ready", "port": "http"}}}},
+         "apps.api.probes.readiness.httpGet.path: 'ready' does not start with '/' — write /ready"),
+        ({"probes": {"readiness": {"httpGet": {"path": "/ready", "port": "metrics"}}}},
+         "apps.api.probes.readiness.httpGet.port: 'metrics' is not one of the app's ports"),
+        ({"autoscaling": {"minReplicas": 5, "maxReplicas": 2}},
+         "apps.api.autoscaling.minReplicas: 5 is above maxReplicas 2"),
+        ({"resources": {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"memory": "512Mi"}},
+          "autoscaling": {"targetCpuUtilization": None, "targetMemoryUtilization": 80}}, None),
+        ({"ingress": {"enabled": True, "hosts": ["API.example.com"]}},
+         "apps.api.ingress.hosts[0]: 'API.example.com' is not a valid host name"),
+        ({"ingress": {"enabled": True, "scheme": "internet-facing"}},
+         "apps.api.ingress.certificateArn: null is missing on an internet-facing ALB"),
+        ({"cronJobs": [{"name": "r", "schedule": "every day", "command": ["x"]}]},
+         "apps.api.cronJobs[0].schedule: 'every day' is not a cron schedule"),
+        ({"service": {"type": "ClusterIP", "targetPort": "grpc"}},
+         "apps.api.service.targetPort: 'grpc' is not one of the app's ports"),
+    ],
+)  # fmt: skip
+def test_app_config_errors(patch, expected):
+    app = {**APP, **patch}
+    if expected is None:
+        parse_config_values({"apps": {"api": app}}, region="us-east-1")
+        return
+    msgs = errors({"api": app})
+    assert any(m.startswith(expected) for m in msgs), msgs
+
+
+def test_hpa_needs_requests_for_its_target():
+    app = {**APP, "autoscaling": {"targetMemoryUtilization": 80, "targetCpuUtilization": None}}
+    app["resources"] = {"requests": {"cpu": "250m"}, "limits": {"memory": "512Mi"}}
+    assert any(m.startswith("apps.api.autoscaling.targetMemoryUtilization: 80 needs a memory request")
+               for m in errors({"api": app}))  # fmt: skip
+
+
+def test_names_must_be_dns_1123():
+    msgs = errors({"API_Server": APP})
+    assert any(m.startswith("apps.API_Server: 'API_Server' is not an app name") for m in msgs)
+
+
+def test_conflicting_group_annotations_and_routes():
+    cert = "arn:aws:acm:us-east-1:123456789012:certificate/7c1e2d3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f"
+    web = {**APP, "ingress": {"enabled": True, "group": "shared", "scheme": "internal", "paths": ["/"]}}
+    api = {**APP, "ingress": {"enabled": True, "group": "shared", "scheme": "internet-facing",
+                              "certificateArn": cert, "paths": ["/"]}}  # fmt: skip
+    text = "\n".join(errors({"web": web, "api": api}))
+    assert 'ingress.scheme: ["internal", "internet-facing"] differs within ALB group shared' in text
+    assert "one mismatching Ingress blocks the whole group" in text
+    assert "is set on some apps of ALB group shared but not others" in text
+    assert "apps.api.ingress.paths: '/' on host * is already routed to web in ALB group shared" in text
+
+
+def test_secrets_never_in_plain_config_and_never_echoed():
+    app = {**APP, "secrets": {"DATABASE_PASSWORD": "hunter2 is my password"}}
+    msgs = errors({"api": app})
+    text = "\n".join(msgs)
+    assert "apps.api.secrets.DATABASE_PASSWORD: '(value hidden)' is not the name of a config key" in text
+    assert "hunter2" not in text
+    plain = {**APP, "secrets": {"DATABASE_PASSWORD": "dbPassword"}}
+    (msg,) = [m for m in errors({"api": plain}, dbPassword="x") if "secrets" in m]
+    assert "names slipway:dbPassword, which is stored in plain text" in msg
+    (msg,) = [m for m in errors({"api": plain}) if "secrets" in m]
+    assert "names slipway:dbPassword, which is not set" in msg
+    parse_config_values({"apps": {"api": plain}, "dbPassword": "x"}, region="us-east-1",
+                        secret_keys=["slipway:dbPassword"])  # fmt: skip
+
+
+def test_unknown_pool():
+    msgs = errors({"api": {**APP, "nodePool": "gpu"}})
+    assert any(m.startswith("apps.api.nodePool: 'gpu' is not a pool in nodePools") for m in msgs)
+
+
+def test_apps_feed_the_capacity_planner():
+    from infra.capacity import plan_cluster
+
+    many = {f"svc{i}": {**APP, "replicas": 4} for i in range(6)}
+    cfg = parse_config_values({"apps": many}, region="us-east-1")
+    plan = plan_cluster(cfg, "us-east-1")
+    names = {w.name for w in plan.pools["general"].demand.workloads}
+    assert {f"svc{i}" for i in range(6)} <= names
+    small = parse_config_values({"apps": {"svc0": APP}}, region="us-east-1")
+    assert plan.pools["general"].plan.monthly_usd > plan_cluster(small, "us-east-1").pools["general"].plan.monthly_usd
