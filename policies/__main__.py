@@ -1,9 +1,12 @@
 """Pulumi policy pack entry point: `pulumi preview --policy-pack policies`.
 
-The rules live in policies/rules.py as plain functions (tested without Pulumi and
+The rules live in policies/*_rules.py as plain functions (tested without Pulumi and
 reused offline by `slipway check`); this file only wraps them for pulumi-policy.
+Per-stack settings: `--policy-pack-config policies/config/<environment>.json`.
 Constructing the PolicyPack starts the analyzer server the Pulumi CLI talks to.
 """
+
+from typing import Any
 
 from pulumi_policy import (
     EnforcementLevel,
@@ -12,33 +15,67 @@ from pulumi_policy import (
     ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
 )
 
-from policies.rules import RULES, Rule
+from policies.base import Resource, Rule, StackRule
+from policies.rules import RULES, STACK_RULES
 
 LEVELS = {"mandatory": EnforcementLevel.MANDATORY, "advisory": EnforcementLevel.ADVISORY}
 
 
-def _policy(rule: Rule) -> ResourceValidationPolicy:
+def _schema(defaults: dict[str, Any]) -> PolicyConfigSchema | None:
+    if not defaults:
+        return None
+    props = {}
+    for key, value in defaults.items():
+        if isinstance(value, bool):
+            props[key] = {"type": "boolean", "default": value}
+        elif isinstance(value, int):
+            props[key] = {"type": "integer", "default": value}
+        else:
+            props[key] = {"type": "array", "items": {"type": "string"}, "default": value}
+    return PolicyConfigSchema(properties=props)
+
+
+def _resource_policy(rule: Rule) -> ResourceValidationPolicy:
     def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-        config = args.get_config() if rule.config_defaults else {}
-        for v in rule.evaluate(args.resource_type, args.props, config):
+        config = dict(args.get_config()) if rule.config_defaults else {}
+        options = {"protect": bool(getattr(args.opts, "protect", False))}
+        for v in rule.evaluate(args.resource_type, dict(args.props), config, options):
             report_violation(f"{v.message} — {v.fix}", args.urn)
 
-    schema = None
-    if rule.config_defaults:
-        props = {
-            k: {"type": "array" if isinstance(d, list) else "integer", "default": d}
-            for k, d in rule.config_defaults.items()
-        }
-        schema = PolicyConfigSchema(properties=props)
     return ResourceValidationPolicy(
         name=rule.name,
         description=rule.description,
         enforcement_level=LEVELS[rule.enforcement],
         validate=validate,
-        config_schema=schema,
+        config_schema=_schema(rule.config_defaults),
     )
 
 
-PolicyPack(name="slipway", policies=[_policy(r) for r in RULES], enforcement_level=EnforcementLevel.ADVISORY)
+def _stack_policy(rule: StackRule) -> StackValidationPolicy:
+    def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+        config = dict(args.get_config()) if rule.config_defaults else {}
+        resources = [
+            Resource(r.urn, r.resource_type, dict(r.props), {"protect": bool(getattr(r.opts, "protect", False))})
+            for r in args.resources
+        ]
+        for urn, v in rule.evaluate(resources, config):
+            report_violation(f"{v.message} — {v.fix}", urn)
+
+    return StackValidationPolicy(
+        name=rule.name,
+        description=rule.description,
+        enforcement_level=LEVELS[rule.enforcement],
+        validate=validate,
+        config_schema=_schema(rule.config_defaults),
+    )
+
+
+PolicyPack(
+    name="slipway",
+    policies=[*(_resource_policy(r) for r in RULES), *(_stack_policy(r) for r in STACK_RULES)],
+    enforcement_level=EnforcementLevel.ADVISORY,
+)

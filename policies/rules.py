@@ -1,181 +1,114 @@
-"""slipway's guardrails as plain functions: (resource type, properties) → violations.
+"""slipway's guardrails: every rule, its enforcement, and its per-stack configuration.
 
-The same functions run in two places:
+The same rule functions run in two places:
 
-* in a real `pulumi preview --policy-pack policies` (policies/__main__.py wraps them
-  in pulumi-policy ResourceValidationPolicies), where pulumi-eks's *child*
-  resources are visible (`aws:eks/cluster:Cluster`, …);
-* offline in `slipway check`, over the render, where only the component's *inputs*
-  are visible (`eks:index:Cluster`).
+* in a real `pulumi preview --policy-pack policies` (policies/__main__.py serves them
+  through pulumi-policy), where pulumi-eks's *child* resources are visible
+  (`aws:eks/cluster:Cluster`, `aws:eks/nodeGroup:NodeGroup`, …);
+* offline in `slipway check`, over the render, where only the components' *inputs*
+  are visible (`eks:index:Cluster`, `eks:index:ManagedNodeGroup`).
 
-Every rule covers both shapes, so it cannot be bypassed either way. Properties use
-the engine's camelCase names.
+Rules cover both shapes, so neither path can be used to bypass one. Properties use
+the engine's camelCase names. Sources: the security baseline in the README
+(EKS Best Practices Guide, CIS EKS Benchmark 1.8, checkov ids).
 """
 
 from __future__ import annotations
 
-import ipaddress
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from collections.abc import Iterable, Iterator
+from typing import Any
 
-Enforcement = Literal["mandatory", "advisory"]
-CONTROL_PLANE_LOGS = {"api", "audit", "authenticator", "controllerManager", "scheduler"}
-
-
-@dataclass(frozen=True)
-class Violation:
-    """A rule's finding on one resource: what is wrong and how to fix it."""
-
-    message: str
-    fix: str
-
-
-@dataclass(frozen=True)
-class Rule:
-    """One guardrail."""
-
-    name: str
-    description: str
-    enforcement: Enforcement
-    types: frozenset[str]
-    check: Callable[[str, dict[str, Any], dict[str, Any]], Iterable[Violation]]
-    config_defaults: dict[str, Any] = field(default_factory=dict)
-
-    def evaluate(self, type_: str, props: dict[str, Any], config: dict[str, Any] | None = None) -> list[Violation]:
-        if type_ not in self.types:
-            return []
-        return list(self.check(type_, props or {}, {**self.config_defaults, **(config or {})}))
-
-
-def _eks_endpoint(type_: str, props: dict) -> tuple[bool, list[str]]:
-    if type_ == "eks:index:Cluster":
-        return props.get("endpointPublicAccess", True), props.get("publicAccessCidrs") or []
-    vpc = props.get("vpcConfig") or {}
-    return vpc.get("endpointPublicAccess", True), vpc.get("publicAccessCidrs") or []
-
-
-def _check_endpoint(type_: str, props: dict, config: dict) -> Iterable[Violation]:
-    public, cidrs = _eks_endpoint(type_, props)
-    if not public:
-        return
-    if not cidrs:
-        yield Violation(
-            "the API endpoint is public with no CIDR allowlist (EKS then allows 0.0.0.0/0)",
-            "set cluster.endpoint.publicAccessCidrs to your VPN/office/CI ranges, or publicAccess: false",
-        )
-        return
-    allowed = config.get("allowedPublicCidrs") or []
-    for cidr in cidrs:
-        try:
-            net = ipaddress.ip_network(cidr, strict=False)
-        except ValueError:
-            continue
-        if net.prefixlen == 0:
-            yield Violation(
-                f"the API endpoint is open to {cidr} (CIS EKS 5.4.2)",
-                "list only the CIDRs that need kubectl access, or set publicAccess: false",
-            )
-        elif allowed and not any(net.subnet_of(ipaddress.ip_network(a)) for a in allowed):
-            yield Violation(
-                f"public endpoint CIDR {cidr} is outside this stack's allowedPublicCidrs {allowed}",
-                "use an allowed range, or add it to the policy config's allowedPublicCidrs",
-            )
-
-
-def _check_secrets_encryption(type_: str, props: dict, config: dict) -> Iterable[Violation]:
-    if type_ == "eks:index:Cluster":
-        ok = bool(props.get("encryptionConfigKeyArn"))
-    else:
-        enc = props.get("encryptionConfig") or {}
-        ok = "secrets" in (enc.get("resources") or []) and bool((enc.get("provider") or {}).get("keyArn"))
-    if not ok:
-        yield Violation(
-            "Kubernetes Secrets are not envelope-encrypted with a KMS key (CIS EKS 5.3.1)",
-            "pass encryption_config_key_arn (slipway's EksCluster creates a rotating key)",
-        )
-
-
-def _check_logs(type_: str, props: dict, config: dict) -> Iterable[Violation]:
-    enabled = set(props.get("enabledClusterLogTypes") or [])
-    missing = sorted(CONTROL_PLANE_LOGS - enabled)
-    if missing:
-        yield Violation(
-            f"control-plane log types missing: {', '.join(missing)} (CIS EKS 2.1.1)",
-            "enable all five: api, audit, authenticator, controllerManager, scheduler",
-        )
-
-
-def _check_auth_mode(type_: str, props: dict, config: dict) -> Iterable[Violation]:
-    mode = props.get("authenticationMode") or (props.get("accessConfig") or {}).get("authenticationMode")
-    if mode in (None, "CONFIG_MAP"):
-        yield Violation(
-            f"authentication mode is {mode or 'CONFIG_MAP (default)'}: only the deprecated aws-auth ConfigMap",
-            "use API (access entries) or API_AND_CONFIG_MAP while migrating; the mode only moves forward",
-        )
-
-
-def _check_kms_rotation(type_: str, props: dict, config: dict) -> Iterable[Violation]:
-    if props.get("customerMasterKeySpec", props.get("keySpec", "SYMMETRIC_DEFAULT")) != "SYMMETRIC_DEFAULT":
-        return  # AWS rotates only symmetric keys
-    if not props.get("enableKeyRotation"):
-        yield Violation("KMS key rotation is off (CKV_AWS_7)", "set enable_key_rotation=True")
-
-
-def _check_imds(type_: str, props: dict, config: dict) -> Iterable[Violation]:
-    meta = props.get("metadataOptions") or {}
-    if meta.get("httpTokens") != "required":
-        yield Violation(
-            "instance metadata allows IMDSv1 (CKV_AWS_79): pods can steal the node role's credentials",
-            "set metadata_options.http_tokens='required' (slipway's node pools do)",
-        )
-
-
-def _check_imds_hop(type_: str, props: dict, config: dict) -> Iterable[Violation]:
-    hop = (props.get("metadataOptions") or {}).get("httpPutResponseHopLimit")
-    limit = config.get("maxHopLimit", 1)
-    if hop is None or hop > limit:
-        yield Violation(
-            f"IMDS hop limit is {hop if hop is not None else 'unset (AWS default 1, EKS AMIs 2)'}, above {limit}: "
-            "pods can reach the node role's credentials (CKV_AWS_341)",
-            "use metadataHopLimit: 1 on the pool unless a pod truly needs instance metadata",
-        )
-
-
-def _check_nodes_private(type_: str, props: dict, config: dict) -> Iterable[Violation]:
-    if props.get("nodeAssociatePublicIpAddress", True) is not False:
-        yield Violation(
-            "worker nodes may get public IP addresses",
-            "set node_associate_public_ip_address=False and place nodes in private subnets",
-        )
-
-
-EKS_CLUSTER = frozenset({"eks:index:Cluster", "aws:eks/cluster:Cluster"})
+from policies import cluster_rules as c
+from policies import iam_rules as i
+from policies import kubernetes_rules as k
+from policies import platform_rules as p
+from policies.base import Resource, Rule, StackRule, Violation
 
 RULES: list[Rule] = [
+    # cluster
     Rule("eks-endpoint-restricted", "The EKS API endpoint is private or allow-listed, never 0.0.0.0/0.",
-         "mandatory", EKS_CLUSTER, _check_endpoint, {"allowedPublicCidrs": []}),
+         "mandatory", c.EKS_CLUSTER, c.check_endpoint, {"allowedPublicCidrs": []}),
     Rule("eks-secrets-encrypted", "Kubernetes Secrets are envelope-encrypted with KMS.",
-         "mandatory", EKS_CLUSTER, _check_secrets_encryption),
+         "mandatory", c.EKS_CLUSTER, c.check_secrets_encryption),
     Rule("eks-control-plane-logs", "All five control-plane log types are enabled.",
-         "mandatory", EKS_CLUSTER, _check_logs),
+         "mandatory", c.EKS_CLUSTER, c.check_logs),
     Rule("eks-access-entries", "The cluster uses access entries (API or API_AND_CONFIG_MAP).",
-         "advisory", EKS_CLUSTER, _check_auth_mode),
+         "advisory", c.EKS_CLUSTER, c.check_auth_mode),
     Rule("eks-nodes-private", "Nodes get no public IP addresses.",
-         "mandatory", frozenset({"eks:index:Cluster"}), _check_nodes_private),
+         "mandatory", frozenset({"eks:index:Cluster"}), c.check_nodes_private),
+    Rule("nodes-no-public-ip", "Node launch templates do not request public IPs.",
+         "mandatory", c.LAUNCH_TEMPLATE, c.check_launch_template_public_ip),
     Rule("kms-key-rotation", "Customer KMS keys rotate yearly.",
-         "mandatory", frozenset({"aws:kms/key:Key"}), _check_kms_rotation),
+         "mandatory", frozenset({"aws:kms/key:Key"}), c.check_kms_rotation),
     Rule("nodes-imdsv2", "Node launch templates require IMDSv2.",
-         "mandatory", frozenset({"aws:ec2/launchTemplate:LaunchTemplate"}), _check_imds),
+         "mandatory", c.LAUNCH_TEMPLATE, c.check_imds),
     Rule("nodes-imds-hop-limit", "Node IMDS hop limit is 1 so pods cannot reach node credentials.",
-         "advisory", frozenset({"aws:ec2/launchTemplate:LaunchTemplate"}), _check_imds_hop, {"maxHopLimit": 1}),
+         "advisory", c.LAUNCH_TEMPLATE, c.check_imds_hop, {"maxHopLimit": 1}),
+    # IAM
+    Rule("irsa-trust-exact", "IRSA roles trust exactly one ServiceAccount and the STS audience.",
+         "mandatory", i.ROLE, i.check_irsa_trust),
+    Rule("iam-no-wildcard-actions", "Identity policies name their actions; no escalation on `*`.",
+         "mandatory", i.IDENTITY_POLICIES, i.check_identity_actions, {"allowedWildcardActions": []}),
+    Rule("iam-no-admin", "No AdministratorAccess or IAMFullAccess attachments.",
+         "mandatory", i.ATTACHMENTS, i.check_no_admin),
+    # Kubernetes
+    Rule("pod-security-context", "Pods run non-root, read-only, without privilege escalation or capabilities.",
+         "mandatory", k.WORKLOADS, k.check_pod_security),
+    Rule("container-resources", "Every container has cpu/memory requests and a memory limit.",
+         "mandatory", k.WORKLOADS, k.check_resources),
+    Rule("container-probes", "Long-running containers have liveness and readiness probes.",
+         "mandatory", k.LONG_RUNNING, k.check_probes),
+    Rule("image-pinned", "Images are pinned to a tag or digest, never latest.",
+         "mandatory", k.WORKLOADS, k.check_images),
+    Rule("no-default-namespace", "Nothing is deployed into the default namespace.",
+         "mandatory", None, k.check_namespace),
+    Rule("alb-ingress-https", "Internet-facing ALB Ingresses use HTTPS with an HTTP→HTTPS redirect.",
+         "mandatory", frozenset({"kubernetes:networking.k8s.io/v1:Ingress"}), k.check_alb_https),
+    Rule("alb-internal-https", "Internal ALB Ingresses use HTTPS too.",
+         "advisory", frozenset({"kubernetes:networking.k8s.io/v1:Ingress"}), k.check_alb_internal_https),
+    # platform
+    Rule("ecr-hardened", "ECR repositories are immutable and scanned on push (KMS in prod).",
+         "mandatory", p.ECR_REPOSITORY, p.check_ecr, {"requireKms": False}),
+    Rule("node-pool-max-pods", "A node pool's max pods can hold more than its DaemonSets.",
+         "mandatory", p.NODE_GROUPS, p.check_node_pool_pods, {"daemonsets": 2, "prefixDelegation": False}),
+    Rule("data-safety-protected", "Prod clusters, repositories, buckets and keys are protected.",
+         "mandatory", p.STATEFUL, p.check_protected, {"requireProtection": False}),
 ]  # fmt: skip
 
+STACK_RULES: list[StackRule] = [
+    StackRule("ecr-lifecycle", "Every ECR repository has a lifecycle policy.", "mandatory", p.check_ecr_lifecycle),
+    StackRule("ha-replicas-and-pdb", "Prod Deployments run ≥ 2 replicas with a PodDisruptionBudget.",
+              "mandatory", p.check_ha, {"requireHighAvailability": False}),
+]  # fmt: skip
 
-def evaluate(resources: Iterable[tuple[str, str, dict]], config: dict[str, dict] | None = None):
-    """Run every rule over (urn, type, props) triples: yields (rule, urn, violation)."""
+ALL = {r.name: r for r in [*RULES, *STACK_RULES]}
+
+
+def stack_policy_config(environment: str, prefix_delegation: bool = False) -> dict[str, dict[str, Any]]:
+    """The policy configuration for a stack: prod turns on the data-safety and HA rules.
+
+    `pulumi preview --policy-pack policies --policy-pack-config policies/config/<env>.json`
+    passes the same values to a real preview.
+    """
+    prod = environment == "prod"
+    return {
+        "data-safety-protected": {"requireProtection": prod},
+        "ha-replicas-and-pdb": {"requireHighAvailability": prod},
+        "ecr-hardened": {"requireKms": prod},
+        "node-pool-max-pods": {"daemonsets": 2, "prefixDelegation": prefix_delegation},
+    }
+
+
+def evaluate(
+    resources: Iterable[Resource], config: dict[str, dict] | None = None
+) -> Iterator[tuple[Rule | StackRule, str, Violation]]:
+    """Run every rule: yields (rule, urn, violation)."""
     config = config or {}
-    for urn, type_, props in resources:
+    resources = list(resources)
+    for res in resources:
         for rule in RULES:
-            for v in rule.evaluate(type_, props, config.get(rule.name)):
-                yield rule, urn, v
+            for v in rule.evaluate(res.type, res.props, config.get(rule.name), res.options):
+                yield rule, res.urn, v
+    for stack_rule in STACK_RULES:
+        for urn, v in stack_rule.evaluate(resources, config.get(stack_rule.name)):
+            yield stack_rule, urn, v

@@ -1,0 +1,163 @@
+"""Kubernetes guardrails: pod security, resources, probes, pinned images, namespaces, ALB TLS.
+
+Kubernetes objects look the same offline and in a preview (pulumi-kubernetes sends
+the manifest as the resource's properties), so each check reads one shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from policies.base import Violation
+
+WORKLOADS = frozenset({
+    "kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet", "kubernetes:apps/v1:DaemonSet",
+    "kubernetes:apps/v1:ReplicaSet", "kubernetes:batch/v1:Job", "kubernetes:batch/v1:CronJob",
+    "kubernetes:core/v1:Pod",
+})  # fmt: skip
+LONG_RUNNING = frozenset({"kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet",
+                          "kubernetes:apps/v1:DaemonSet"})  # fmt: skip
+CLUSTER_SCOPED_KINDS = frozenset({
+    "Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "StorageClass",
+    "PersistentVolume", "PriorityClass", "IngressClass", "ValidatingWebhookConfiguration",
+    "MutatingWebhookConfiguration", "APIService", "Node", "CSIDriver", "RuntimeClass",
+})  # fmt: skip
+# Namespaces where EKS and chart-installed system components live (their manifests are not ours).
+SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease"})
+
+
+def pod_spec(type_: str, props: dict) -> dict | None:
+    """The pod template's spec of a workload (or a Pod's own spec)."""
+    spec = props.get("spec") or {}
+    if type_ == "kubernetes:core/v1:Pod":
+        return spec
+    if type_ == "kubernetes:batch/v1:CronJob":
+        spec = (spec.get("jobTemplate") or {}).get("spec") or {}
+    return ((spec.get("template") or {}).get("spec")) or None
+
+
+def _containers(spec: dict) -> list[dict]:
+    return [c for c in (spec.get("containers") or []) + (spec.get("initContainers") or []) if isinstance(c, dict)]
+
+
+def check_pod_security(type_: str, props: dict, config: dict, options: dict) -> Iterable[Violation]:
+    spec = pod_spec(type_, props)
+    if not spec:
+        return
+    pod = spec.get("securityContext") or {}
+    for key in ("hostNetwork", "hostPID", "hostIPC"):
+        if spec.get(key) is True:
+            yield Violation(f"the pod uses {key}", f"remove {key}: pods must not share the node's namespaces")
+    for c in _containers(spec):
+        sc = c.get("securityContext") or {}
+        name = c.get("name", "?")
+        problems = []
+        if sc.get("runAsNonRoot", pod.get("runAsNonRoot")) is not True:
+            problems.append("runAsNonRoot is not true")
+        if sc.get("readOnlyRootFilesystem") is not True:
+            problems.append("readOnlyRootFilesystem is not true")
+        if sc.get("allowPrivilegeEscalation") is not False:
+            problems.append("allowPrivilegeEscalation is not false")
+        if "ALL" not in ((sc.get("capabilities") or {}).get("drop") or []):
+            problems.append("capabilities do not drop ALL")
+        seccomp = (sc.get("seccompProfile") or pod.get("seccompProfile") or {}).get("type")
+        if seccomp not in ("RuntimeDefault", "Localhost"):
+            problems.append("no seccomp RuntimeDefault profile")
+        if sc.get("privileged") is True:
+            problems.append("privileged is true")
+        if problems:
+            yield Violation(f"container {name}: {'; '.join(problems)}",
+                            "set the container securityContext (slipway's apps do this by default)")  # fmt: skip
+
+
+def check_resources(type_: str, props: dict, config: dict, options: dict) -> Iterable[Violation]:
+    spec = pod_spec(type_, props)
+    if not spec:
+        return
+    for c in _containers(spec):
+        res = c.get("resources") or {}
+        req, lim = res.get("requests") or {}, res.get("limits") or {}
+        missing = [f"requests.{k}" for k in ("cpu", "memory") if k not in req]
+        if "memory" not in lim:
+            missing.append("limits.memory")
+        if missing:
+            yield Violation(f"container {c.get('name', '?')} has no {', '.join(missing)}",
+                            "set cpu/memory requests and a memory limit (no CPU limit needed)")  # fmt: skip
+
+
+def check_probes(type_: str, props: dict, config: dict, options: dict) -> Iterable[Violation]:
+    spec = pod_spec(type_, props)
+    if not spec:
+        return
+    for c in spec.get("containers") or []:
+        missing = [p for p in ("livenessProbe", "readinessProbe") if p not in c]
+        if missing:
+            yield Violation(f"container {c.get('name', '?')} has no {' or '.join(missing)}",
+                            "add probes: readiness keeps it out of the Service until ready, liveness restarts "
+                            "it when hung")  # fmt: skip
+
+
+def _tag(image: str) -> str | None:
+    if "@sha256:" in image:
+        return "digest"
+    last = image.rsplit("/", 1)[-1]
+    return last.split(":", 1)[1] if ":" in last else None
+
+
+def check_images(type_: str, props: dict, config: dict, options: dict) -> Iterable[Violation]:
+    spec = pod_spec(type_, props)
+    if not spec:
+        return
+    for c in _containers(spec):
+        image = str(c.get("image", ""))
+        if _tag(image) in (None, "latest"):
+            yield Violation(f"container {c.get('name', '?')} runs {image or '(no image)'} without a pinned tag",
+                            "use a version tag or a digest, never latest (CKV_K8S_14/43)")  # fmt: skip
+
+
+def check_namespace(type_: str, props: dict, config: dict, options: dict) -> Iterable[Violation]:
+    if type_ == "kubernetes:helm.sh/v3:Release":
+        if props.get("namespace", "default") == "default":
+            yield Violation("the Helm release installs into the default namespace", "give it a dedicated namespace")
+        return
+    kind = props.get("kind")
+    if not kind or kind in CLUSTER_SCOPED_KINDS or not type_.startswith("kubernetes:"):
+        return
+    ns = (props.get("metadata") or {}).get("namespace")
+    if ns in (None, "", "default"):
+        yield Violation(f"{kind} {(props.get('metadata') or {}).get('name', '?')} is in the default namespace",
+                        "set metadata.namespace to a dedicated namespace")  # fmt: skip
+
+
+def _annotation(props: dict, key: str) -> Any:
+    return ((props.get("metadata") or {}).get("annotations") or {}).get(f"alb.ingress.kubernetes.io/{key}")
+
+
+def check_alb_https(type_: str, props: dict, config: dict, options: dict) -> Iterable[Violation]:
+    meta = props.get("metadata") or {}
+    klass = (props.get("spec") or {}).get("ingressClassName") or (meta.get("annotations") or {}).get(
+        "kubernetes.io/ingress.class"
+    )
+    if klass != "alb":
+        return
+    if _annotation(props, "scheme") != "internet-facing":
+        return  # internal: reported by the advisory rule
+    if not _annotation(props, "certificate-arn"):
+        yield Violation(
+            "an internet-facing ALB Ingress serves plain HTTP (CIS EKS 5.4.5)",
+            "add alb.ingress.kubernetes.io/certificate-arn and ssl-redirect: '443'",
+        )
+    elif str(_annotation(props, "ssl-redirect")) != "443":
+        yield Violation("an internet-facing ALB Ingress does not redirect HTTP to HTTPS",
+                        "add alb.ingress.kubernetes.io/ssl-redirect: '443'")  # fmt: skip
+
+
+def check_alb_internal_https(type_: str, props: dict, config: dict, options: dict) -> Iterable[Violation]:
+    if (
+        (props.get("spec") or {}).get("ingressClassName") == "alb"
+        and _annotation(props, "scheme") != ("internet-facing")
+        and not _annotation(props, "certificate-arn")
+    ):
+        yield Violation("an internal ALB Ingress serves plain HTTP",
+                        "add an ACM certificate if traffic crosses untrusted networks")  # fmt: skip

@@ -1,0 +1,103 @@
+"""Platform guardrails: ECR repositories, node pool capacity, data safety, availability."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from policies.base import Resource, Violation
+
+ECR_REPOSITORY = frozenset({"aws:ecr/repository:Repository"})
+NODE_GROUPS = frozenset({"eks:index:ManagedNodeGroup", "aws:eks/nodeGroup:NodeGroup"})
+# Resources whose loss loses data or service: protected (or retained) in prod.
+STATEFUL = frozenset({
+    "eks:index:Cluster", "aws:eks/cluster:Cluster", "aws:ecr/repository:Repository", "aws:s3/bucket:Bucket",
+    "aws:s3/bucketV2:BucketV2", "aws:kms/key:Key",
+})  # fmt: skip
+
+
+def check_ecr(type_: str, props: dict, config: dict, options: dict) -> Iterable[Violation]:
+    if props.get("imageTagMutability") not in ("IMMUTABLE", "IMMUTABLE_WITH_EXCLUSION"):
+        yield Violation(
+            "image tags are mutable: a tag can silently point to another image (CKV_AWS_51)",
+            "set image_tag_mutability='IMMUTABLE'",
+        )
+    if not (props.get("imageScanningConfiguration") or {}).get("scanOnPush"):
+        yield Violation("images are not scanned on push (CKV_AWS_163)", "enable scan_on_push")
+    if config.get("requireKms") and not any(
+        e.get("encryptionType") == "KMS" for e in props.get("encryptionConfigurations") or []
+    ):
+        yield Violation("the repository is not encrypted with KMS (CKV_AWS_136)", "set encryption_type='KMS'")
+
+
+def check_node_pool_pods(type_: str, props: dict, config: dict, options: dict) -> Iterable[Violation]:
+    """A pool whose max pods cannot even hold the DaemonSets never runs a workload pod."""
+    from components.capacity.catalog import load_catalog
+
+    catalog = load_catalog()
+    daemonsets = int(config.get("daemonsets", 2))
+    prefix = bool(config.get("prefixDelegation", False))
+    for name in props.get("instanceTypes") or []:
+        t = catalog.get(str(name))
+        if t is not None and t.max_pods(prefix) <= daemonsets:
+            yield Violation(f"{name} allows {t.max_pods(prefix)} pods per node and the {daemonsets} DaemonSets take "
+                            "them all: workload pods would stay Pending", "use a larger instance type (slipway size "
+                            "<stack> shows what fits)")  # fmt: skip
+
+
+def check_protected(type_: str, props: dict, config: dict, options: dict) -> Iterable[Violation]:
+    if not config.get("requireProtection"):
+        return
+    if not (options.get("protect") or options.get("retainOnDelete")):
+        yield Violation("a stateful production resource is not protected: `pulumi destroy` would delete it",
+                        "set protect=True (slipway does in prod) or retain_on_delete=True")  # fmt: skip
+
+
+def check_ecr_lifecycle(resources: list[Resource], config: dict[str, Any]) -> Iterable[tuple[str, Violation]]:
+    covered = {str(r.props.get("repository")) for r in resources if r.type == "aws:ecr/lifecyclePolicy:LifecyclePolicy"}
+    for r in resources:
+        if r.type in ECR_REPOSITORY and str(r.props.get("name")) not in covered:
+            yield r.urn, Violation("the repository has no lifecycle policy: images accumulate forever",
+                                   "add a LifecyclePolicy (expire untagged, keep the last N tagged)")  # fmt: skip
+
+
+def _matches(selector: dict, labels: dict) -> bool:
+    return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
+
+
+def check_ha(resources: list[Resource], config: dict[str, Any]) -> Iterable[tuple[str, Violation]]:
+    """In prod: every Deployment runs ≥ 2 replicas (or an HPA keeps ≥ 2) and has a PDB."""
+    if not config.get("requireHighAvailability"):
+        return
+    pdbs = [r for r in resources if r.type == "kubernetes:policy/v1:PodDisruptionBudget"]
+    hpas = [r for r in resources if r.type == "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"]
+    for r in resources:
+        if r.type != "kubernetes:apps/v1:Deployment":
+            continue
+        meta, spec = r.props.get("metadata") or {}, r.props.get("spec") or {}
+        ns, name = meta.get("namespace"), meta.get("name")
+        if ns in ("kube-system",):
+            continue
+        hpa_min = [
+            (h.props.get("spec") or {}).get("minReplicas", 1)
+            for h in hpas
+            if (h.props.get("metadata") or {}).get("namespace") == ns
+            and ((h.props.get("spec") or {}).get("scaleTargetRef") or {}).get("name") == name
+        ]
+        replicas = max([spec.get("replicas", 1), *hpa_min])
+        if replicas < 2:
+            yield (
+                r.urn,
+                Violation(
+                    f"Deployment {ns}/{name} runs {replicas} replica in prod: one node loss is an outage",
+                    "run at least 2 replicas (or an HPA with minReplicas ≥ 2)",
+                ),
+            )
+        labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
+        if not any(
+            (p.props.get("metadata") or {}).get("namespace") == ns
+            and _matches(((p.props.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}, labels)
+            for p in pdbs
+        ):
+            yield r.urn, Violation(f"Deployment {ns}/{name} has no PodDisruptionBudget in prod: a node drain can "
+                                   "evict every replica at once", "add a PDB (maxUnavailable: 1)")  # fmt: skip
