@@ -150,15 +150,22 @@ def parliament_findings(result: RenderResult) -> list[Finding]:
 
 def policy_findings(result: RenderResult, config: dict[str, dict] | None = None) -> list[Finding]:
     """The policy pack's rules over the recorded resources (component inputs offline)."""
+    from policies.base import Resource
     from policies.rules import evaluate
 
-    triples = [(r.urn, r.type, r.inputs if isinstance(r.inputs, dict) else {}) for r in result.records]
+    resources = [
+        Resource(r.urn, r.type, r.inputs if isinstance(r.inputs, dict) else {}, dict(r.options)) for r in result.records
+    ]
     return [
         Finding(f"policy:{rule.name}", rule.enforcement, urn.split("::")[-1], v.message, v.fix)
-        for rule, urn, v in evaluate(triples, config)
+        for rule, urn, v in evaluate(resources, config)
     ]
 
 
-def run_checks(result: RenderResult, kubernetes_version: str) -> list[Finding]:
+def run_checks(result: RenderResult, kubernetes_version: str, policy_config: dict | None = None) -> list[Finding]:
     """All offline checks for one render: policy pack, Kubernetes schemas, IAM lint."""
-    return policy_findings(result) + kubernetes_findings(result, kubernetes_version) + parliament_findings(result)
+    return (
+        policy_findings(result, policy_config)
+        + kubernetes_findings(result, kubernetes_version)
+        + parliament_findings(result)
+    )

@@ -41,9 +41,9 @@ def _summary_table(result: RenderResult) -> Table:
     return table
 
 
-def _render(stack: str, out_dir: Path | None, quiet: bool = False) -> RenderResult:
+def _render(stack: str, out_dir: Path | None, quiet: bool = False, lenient_images: bool = False) -> RenderResult:
     try:
-        result = render_stack(stack, out_dir)
+        result = render_stack(stack, out_dir, lenient_images=lenient_images)
     except ConfigError as exc:
         exc.stack = exc.stack or stack
         _fail_config(exc)
@@ -114,11 +114,19 @@ def check(
         err.print(f"error: --format {fmt!r} is not supported — use table, markdown or json")
         raise typer.Exit(2)
     from infra.checks import run_checks
+    from infra.config import LENIENT_IMAGES
     from infra.stackfile import load_stack_file
+    from policies.rules import stack_policy_config
 
-    result = _render(stack, out_dir, quiet=fmt != "table")
-    version = load_stack_file(stack, ROOT).validate().cluster.version
-    findings = run_checks(result, version)
+    result = _render(stack, out_dir, quiet=fmt != "table", lenient_images=True)
+    token = LENIENT_IMAGES.set(True)
+    try:
+        cfg = load_stack_file(stack, ROOT).parse()
+    finally:
+        LENIENT_IMAGES.reset(token)
+    findings = run_checks(
+        result, cfg.cluster.version, stack_policy_config(cfg.environment, cfg.cluster.prefix_delegation)
+    )
     blocking = [f for f in findings if f.severity == "mandatory"]
     if fmt == "json":
         print(json.dumps([f.as_dict() for f in findings], indent=2))

@@ -186,7 +186,7 @@ class AppConfig(Model):
     @classmethod
     def raw_checks(cls, data: dict[str, Any], context: dict[str, Any]) -> list[Issue]:
         return (
-            _image_checks(data)
+            ([] if context.get("lenient_images") else _image_checks(data))
             + _port_checks(data)
             + _resource_checks(data)
             + _probe_checks(data)

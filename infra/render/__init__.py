@@ -34,7 +34,7 @@ from pulumi.runtime.config import set_all_config
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from infra.config import ConfigError
+from infra.config import LENIENT_IMAGES, ConfigError
 from infra.mocks import SlipwayMocks
 from infra.render.documents import PROJECT, iam_documents, kubernetes_objects, mermaid, summary
 from infra.render.monitor import SECRET, Recorded, RecordingMonitor, RenderError
@@ -175,12 +175,22 @@ def write_render(stack: StackFile, monitor: RecordingMonitor, out_dir: Path) -> 
     return RenderResult(stack.name, out_dir, records, monitor.outputs, sorted(files))
 
 
-def render_stack(name: str, out_dir: Path | None = None, root: Path = ROOT) -> RenderResult:
-    """Validate, run and write one stack. Raises ConfigError (exit 2) or RenderError."""
-    stack = load_stack_file(name, root)
-    stack.validate()  # config errors stop here, before any resource is registered
-    monitor = run_program(stack)
-    return write_render(stack, monitor, out_dir or root / "build" / name)
+def render_stack(
+    name: str, out_dir: Path | None = None, root: Path = ROOT, lenient_images: bool = False
+) -> RenderResult:
+    """Validate, run and write one stack. Raises ConfigError (exit 2) or RenderError.
+
+    `lenient_images` lets unpinned image tags through to the policy pack (`slipway
+    check` reports them with everything else); it is never on for `pulumi up`.
+    """
+    token = LENIENT_IMAGES.set(lenient_images)
+    try:
+        stack = load_stack_file(name, root)
+        stack.validate()  # config errors stop here, before any resource is registered
+        monitor = run_program(stack)
+        return write_render(stack, monitor, out_dir or root / "build" / name)
+    finally:
+        LENIENT_IMAGES.reset(token)
 
 
 __all__ = [

@@ -8,6 +8,7 @@ the SDK's MockMonitor does not implement.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -128,6 +129,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self.outputs: dict[str, Any] = {}
         self.unknowns: list[str] = []
         self.errors: list[str] = []
+        self._seen: set[str] = set()
+        self._lock = threading.Lock()
         """Problems found while recording; raised by the caller after the run (an
         exception raised on the monitor's executor thread is not reliably surfaced)."""
 
@@ -139,11 +142,14 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         urn = self.make_urn(request.parent, request.type, request.name)
         if request.type == "pulumi:pulumi:Stack":
             return resource_pb2.RegisterResourceResponse(urn=urn)
-        if urn in self.records:
+        with self._lock:  # registrations arrive concurrently from the SDK's executor threads
+            duplicate = urn in self._seen
+            self._seen.add(urn)
+        if duplicate:
             # The engine refuses a second resource with the same URN; so does the render.
             self.errors.append(f"duplicate resource URN {urn}: two resources of this type share the name "
                               f"{request.name!r} (name children after a unique key)")  # fmt: skip
-            return resource_pb2.RegisterResourceResponse(urn=urn, id=self.records[urn].id)
+            return resource_pb2.RegisterResourceResponse(urn=urn)
         raw = json_format.MessageToDict(request.object)
         args = pulumi_mocks.MockResourceArgs(
             typ=request.type,
