@@ -4,15 +4,24 @@ in both shapes (component inputs offline, pulumi-eks child resources in a real p
 from __future__ import annotations
 
 import json
+import os
+import runpy
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
-from infra.render import render_stack
-from policies.rules import RULES, evaluate
+from infra.checks import policy_findings
+from infra.render import ROOT
+from policies import base
+from policies.rules import ALL, RULES, STACK_RULES, evaluate, stack_policy_config
 
 RULE = {r.name: r for r in RULES}
 LOGS = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 KEY = "arn:aws:kms:us-east-1:123456789012:key/k"
+OIDC = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC"
+ISSUER = "oidc.eks.us-east-1.amazonaws.com/id/ABC"
 
 COMPONENT_OK = {
     "endpointPublicAccess": True,
@@ -30,7 +39,50 @@ CHILD_OK = {
 }
 LT_OK = {"metadataOptions": {"httpTokens": "required", "httpPutResponseHopLimit": 1}}
 
-# (rule, type, compliant props, violating props, expected message fragment)
+
+def trust(conditions: dict) -> dict:
+    return {"assumeRolePolicy": json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Federated": OIDC}, "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": conditions}]})}  # fmt: skip
+
+
+TRUST_OK = trust({"StringEquals": {f"{ISSUER}:sub": "system:serviceaccount:argo:argo-server",
+                                   f"{ISSUER}:aud": "sts.amazonaws.com"}})  # fmt: skip
+
+
+def policy(*statements) -> dict:
+    return {"policy": json.dumps({"Version": "2012-10-17", "Statement": list(statements)})}
+
+
+CONTAINER_OK = {
+    "name": "api",
+    "image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/api:2.7.0",
+    "resources": {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"memory": "512Mi"}},
+    "livenessProbe": {"httpGet": {"path": "/healthz", "port": "http"}},
+    "readinessProbe": {"httpGet": {"path": "/ready", "port": "http"}},
+    "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
+                        "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}},
+}  # fmt: skip
+
+
+def deployment(container: dict | None = None, namespace: str | None = "api", **pod) -> dict:
+    meta = {"name": "api", **({"namespace": namespace} if namespace else {})}
+    spec = {"securityContext": {"runAsNonRoot": True}, "containers": [container or CONTAINER_OK], **pod}
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta,
+            "spec": {"replicas": 2, "template": {"metadata": {"labels": {"app": "api"}}, "spec": spec}}}  # fmt: skip
+
+
+def ingress(scheme: str, **annotations) -> dict:
+    ann = {"alb.ingress.kubernetes.io/scheme": scheme, **annotations}
+    return {"kind": "Ingress", "metadata": {"name": "api", "namespace": "api", "annotations": ann},
+            "spec": {"ingressClassName": "alb"}}  # fmt: skip
+
+
+TLS = {"alb.ingress.kubernetes.io/certificate-arn": "arn:aws:acm:us-east-1:123456789012:certificate/x",
+       "alb.ingress.kubernetes.io/ssl-redirect": "443"}  # fmt: skip
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+
+# (rule, type, compliant props, violating props, fragment of the message, config, options ok/bad)
 CASES = [
     ("eks-endpoint-restricted", "eks:index:Cluster", COMPONENT_OK,
      {**COMPONENT_OK, "publicAccessCidrs": ["0.0.0.0/0"]}, "open to 0.0.0.0/0"),
@@ -53,25 +105,123 @@ CASES = [
      {k: v for k, v in CHILD_OK.items() if k != "accessConfig"}, "CONFIG_MAP (default)"),
     ("eks-nodes-private", "eks:index:Cluster", COMPONENT_OK,
      {**COMPONENT_OK, "nodeAssociatePublicIpAddress": True}, "public IP"),
+    ("nodes-no-public-ip", "aws:ec2/launchTemplate:LaunchTemplate", LT_OK,
+     {**LT_OK, "networkInterfaces": [{"associatePublicIpAddress": "true"}]}, "public IP"),
     ("kms-key-rotation", "aws:kms/key:Key", {"enableKeyRotation": True}, {}, "rotation is off"),
     ("nodes-imdsv2", "aws:ec2/launchTemplate:LaunchTemplate", LT_OK,
      {"metadataOptions": {"httpTokens": "optional"}}, "IMDSv1"),
     ("nodes-imds-hop-limit", "aws:ec2/launchTemplate:LaunchTemplate", LT_OK,
      {"metadataOptions": {"httpTokens": "required", "httpPutResponseHopLimit": 2}}, "hop limit is 2"),
+    ("irsa-trust-exact", "aws:iam/role:Role", TRUST_OK,
+     trust({"StringLike": {f"{ISSUER}:sub": "system:serviceaccount:argo:*", f"{ISSUER}:aud": "sts.amazonaws.com"}}),
+     "matches ServiceAccounts with a pattern"),
+    ("irsa-trust-exact", "aws:iam/role:Role", TRUST_OK,
+     trust({"StringEquals": {f"{ISSUER}:sub": "system:serviceaccount:argo:argo-server"}}),
+     "does not require <issuer>:aud"),
+    ("iam-no-wildcard-actions", "aws:iam/rolePolicy:RolePolicy",
+     policy({"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "arn:aws:s3:::b/*"}),
+     policy({"Effect": "Allow", "Action": "s3:*", "Resource": "*"}), "wildcard actions ['s3:*']"),
+    ("iam-no-wildcard-actions", "aws:iam/policy:Policy",
+     policy({"Effect": "Allow", "Action": ["iam:PassRole"], "Resource": "arn:aws:iam::123456789012:role/x"}),
+     policy({"Effect": "Allow", "Action": ["iam:PassRole"], "Resource": "*"}), "privilege-escalation actions"),
+    ("iam-no-admin", "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+     {"policyArn": "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy"},
+     {"policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}, "AdministratorAccess is attached"),
+    ("pod-security-context", DEPLOYMENT, deployment(),
+     deployment({**CONTAINER_OK, "securityContext": {}}), "readOnlyRootFilesystem is not true"),
+    ("pod-security-context", DEPLOYMENT, deployment(), deployment(hostNetwork=True), "uses hostNetwork"),
+    ("container-resources", DEPLOYMENT, deployment(),
+     deployment({**CONTAINER_OK, "resources": {"requests": {"cpu": "1"}}}), "no requests.memory, limits.memory"),
+    ("container-probes", DEPLOYMENT, deployment(),
+     deployment({k: v for k, v in CONTAINER_OK.items() if not k.endswith("Probe")}),
+     "no livenessProbe or readinessProbe"),
+    ("image-pinned", DEPLOYMENT, deployment(), deployment({**CONTAINER_OK, "image": "nginx:latest"}),
+     "nginx:latest without a pinned tag"),
+    ("image-pinned", "kubernetes:batch/v1:CronJob",
+     {"spec": {"jobTemplate": {"spec": {"template": {"spec": {"containers": [CONTAINER_OK]}}}}}},
+     {"spec": {"jobTemplate": {"spec": {"template": {"spec": {"containers": [{**CONTAINER_OK, "image": "nginx"}]}}}}}},
+     "nginx without a pinned tag"),
+    ("no-default-namespace", DEPLOYMENT, deployment(), deployment(namespace=None), "in the default namespace"),
+    ("no-default-namespace", "kubernetes:helm.sh/v3:Release", {"namespace": "argo"}, {"chart": "x"},
+     "installs into the default namespace"),
+    ("alb-ingress-https", "kubernetes:networking.k8s.io/v1:Ingress", ingress("internet-facing", **TLS),
+     ingress("internet-facing"), "serves plain HTTP"),
+    ("alb-internal-https", "kubernetes:networking.k8s.io/v1:Ingress", ingress("internal", **TLS),
+     ingress("internal"), "internal ALB Ingress serves plain HTTP"),
+    ("ecr-hardened", "aws:ecr/repository:Repository",
+     {"imageTagMutability": "IMMUTABLE", "imageScanningConfiguration": {"scanOnPush": True}},
+     {"imageTagMutability": "MUTABLE", "imageScanningConfiguration": {"scanOnPush": True}}, "mutable"),
 ]  # fmt: skip
+
+
+@pytest.mark.parametrize("type_", ["eks:index:ManagedNodeGroup", "aws:eks/nodeGroup:NodeGroup"])
+def test_node_pool_that_cannot_hold_its_daemonsets(type_):
+    rule = RULE["node-pool-max-pods"]
+    four = {"daemonsets": 4}  # aws-node, kube-proxy, eks-pod-identity-agent, ebs-csi-node
+    assert rule.evaluate(type_, {"instanceTypes": ["t3.medium"]}, four) == []
+    (v,) = rule.evaluate(type_, {"instanceTypes": ["t3.micro"]}, four)
+    assert "t3.micro allows 4 pods per node and the 4 DaemonSets take them all" in v.message
 
 
 @pytest.mark.parametrize("rule, type_, ok, bad, fragment", CASES, ids=[f"{c[0]}:{c[1]}" for c in CASES])
 def test_rule_fires_and_stays_silent(rule, type_, ok, bad, fragment):
     assert RULE[rule].evaluate(type_, ok) == []
     violations = RULE[rule].evaluate(type_, bad)
-    assert len(violations) == 1, violations
-    assert fragment in violations[0].message
-    assert violations[0].fix
+    assert violations, f"{rule} did not fire"
+    assert any(fragment in v.message for v in violations), violations
+    assert all(v.fix for v in violations)
+
+
+def test_data_safety_needs_protection_in_prod_only():
+    rule = RULE["data-safety-protected"]
+    prod = {"requireProtection": True}
+    assert rule.evaluate("aws:s3/bucket:Bucket", {}, prod, {"protect": True}) == []
+    assert rule.evaluate("aws:ecr/repository:Repository", {}, prod, {"retainOnDelete": True}) == []
+    (v,) = rule.evaluate("eks:index:Cluster", {}, prod, {})
+    assert "not protected" in v.message
+    assert rule.evaluate("aws:eks/cluster:Cluster", {}, {"requireProtection": False}, {}) == []
+
+
+def test_ecr_kms_in_prod():
+    props = {"imageTagMutability": "IMMUTABLE", "imageScanningConfiguration": {"scanOnPush": True}}
+    (v,) = RULE["ecr-hardened"].evaluate("aws:ecr/repository:Repository", props, {"requireKms": True})
+    assert "KMS" in v.message
 
 
 def test_every_rule_has_a_case():
-    assert {c[0] for c in CASES} == set(RULE)
+    covered = {c[0] for c in CASES} | {"data-safety-protected", "node-pool-max-pods"}
+    assert covered == set(RULE)
+
+
+def res(type_: str, props: dict, name: str = "x") -> base.Resource:
+    return base.Resource(f"urn:pulumi:s::p::{type_}::{name}", type_, props)
+
+
+def test_stack_rule_ecr_lifecycle():
+    rule = ALL["ecr-lifecycle"]
+    repo = res("aws:ecr/repository:Repository", {"name": "slipway-dev/api"}, "api")
+    lifecycle = res("aws:ecr/lifecyclePolicy:LifecyclePolicy", {"repository": "slipway-dev/api"})
+    assert rule.evaluate([repo, lifecycle]) == []
+    ((urn, v),) = rule.evaluate([repo])
+    assert urn == repo.urn and "no lifecycle policy" in v.message
+
+
+def test_stack_rule_ha_in_prod():
+    rule = ALL["ha-replicas-and-pdb"]
+    on = {"requireHighAvailability": True}
+    single = deployment()
+    single["spec"]["replicas"] = 1
+    pdb = res("kubernetes:policy/v1:PodDisruptionBudget",
+              {"metadata": {"namespace": "api"}, "spec": {"selector": {"matchLabels": {"app": "api"}}}})  # fmt: skip
+    hpa = res(
+        "kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
+        {"metadata": {"namespace": "api"}, "spec": {"minReplicas": 3, "scaleTargetRef": {"name": "api"}}},
+    )
+    assert rule.evaluate([res(DEPLOYMENT, deployment()), pdb], on) == []
+    assert rule.evaluate([res(DEPLOYMENT, single), pdb, hpa], on) == []  # the HPA keeps 3
+    messages = [v.message for _, v in rule.evaluate([res(DEPLOYMENT, single)], on)]
+    assert any("runs 1 replica" in m for m in messages) and any("no PodDisruptionBudget" in m for m in messages)
+    assert rule.evaluate([res(DEPLOYMENT, single)], {"requireHighAvailability": False}) == []
 
 
 def test_rules_ignore_other_types():
@@ -84,20 +234,93 @@ def test_endpoint_allowlist_config():
     assert "outside this stack's allowedPublicCidrs" in v.message
 
 
-def test_hop_limit_config_allows_two():
-    props = {"metadataOptions": {"httpTokens": "required", "httpPutResponseHopLimit": 2}}
-    assert (
-        RULE["nodes-imds-hop-limit"].evaluate("aws:ec2/launchTemplate:LaunchTemplate", props, {"maxHopLimit": 2}) == []
-    )
+def test_documented_wildcard_exceptions():
+    bad = policy({"Effect": "Allow", "Action": "logs:*", "Resource": "arn:aws:logs:*:*:*"})
+    rule = RULE["iam-no-wildcard-actions"]
+    assert rule.evaluate("aws:iam/policy:Policy", bad)
+    assert rule.evaluate("aws:iam/policy:Policy", bad, {"allowedWildcardActions": ["logs:*"]}) == []
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_shipped_stacks_have_no_mandatory_violations(stack, tmp_path):
-    result = render_stack(stack, tmp_path / stack)
-    resources = json.loads((result.out_dir / "resources.json").read_text())
-    found = [
-        (rule.name, urn, v.message)
-        for rule, urn, v in evaluate((r["urn"], r["type"], r["inputs"]) for r in resources)
-        if rule.enforcement == "mandatory"
-    ]
-    assert found == []
+def test_shipped_stacks_have_no_mandatory_violations(stack, request):
+    result = request.getfixturevalue(stack)
+    cfg = {"dev": stack_policy_config("dev"), "prod": stack_policy_config("prod", prefix_delegation=True)}[stack]
+    mandatory = [f for f in policy_findings(result, cfg) if f.severity == "mandatory"]
+    assert mandatory == []
+
+
+def test_prod_resources_are_protected(prod):
+    findings = [f for f in policy_findings(prod, stack_policy_config("prod", True)) if "data-safety" in f.check]
+    assert findings == []
+    assert any(r.type == "aws:s3/bucket:Bucket" and r.options.get("protect") for r in prod.records)
+
+
+@pytest.mark.parametrize("env", ["dev", "staging", "prod"])
+def test_policy_pack_config_files_match_the_code(env):
+    shipped = json.loads((ROOT / "policies" / "config" / f"{env}.json").read_text())
+    assert shipped == stack_policy_config(env, prefix_delegation=env == "prod")
+
+
+def test_the_pack_serves_every_rule(monkeypatch):
+    import pulumi_policy
+
+    built = {}
+    monkeypatch.setattr(pulumi_policy, "PolicyPack", lambda **kw: built.update(kw))
+    runpy.run_path(str(ROOT / "policies" / "__main__.py"), run_name="__main__")
+    names = {p.name: p for p in built["policies"]}
+    assert set(names) == set(ALL)
+    assert isinstance(names["ha-replicas-and-pdb"], pulumi_policy.StackValidationPolicy)
+    assert isinstance(names["pod-security-context"], pulumi_policy.ResourceValidationPolicy)
+    assert names["eks-endpoint-restricted"].config_schema.properties["allowedPublicCidrs"]["type"] == "array"
+    assert len(STACK_RULES) == 2
+
+
+def test_evaluate_runs_resource_and_stack_rules():
+    found = {rule.name for rule, _, _ in evaluate([res("aws:ecr/repository:Repository", {"name": "r"})])}
+    assert found == {"ecr-hardened", "ecr-lifecycle"}
+
+
+# ------------------------------------------------------------------ slipway check on a weakened stack
+
+
+def _weakened(tmp_path: Path) -> Path:
+    root = tmp_path / "proj"
+    (root / "stacks").mkdir(parents=True)
+    text = (ROOT / "stacks" / "Pulumi.dev.yaml").read_text()
+    text = text.replace("        - 203.0.113.0/24", "        - 0.0.0.0/0")
+    text = text.replace("      diskSize: 30\n", "      diskSize: 30\n      metadataHopLimit: 2\n", 1)
+    text = text.replace('image: {repository: worker, tag: "1.8.3"}', 'image: {repository: worker, tag: "latest"}')
+    text = text.replace("        readiness: {exec: {command: [/app/healthcheck, --ready]}, periodSeconds: 10}\n", "")
+    text = text.replace("        liveness: {exec: {command: [/app/healthcheck]}, periodSeconds: 30}\n", "")
+    text = text.replace("      probes:\n      secrets:", "      secrets:")
+    (root / "stacks" / "Pulumi.dev.yaml").write_text(text)
+    return root
+
+
+def test_a_weakened_stack_fails_check_and_names_each_problem(tmp_path):
+    root = _weakened(tmp_path)
+    env = {**os.environ, "SLIPWAY_ROOT": str(root)}
+    proc = subprocess.run([sys.executable, "-m", "infra.cli", "check", "dev", "--format", "json"],
+                          capture_output=True, text=True, env=env)  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    findings = json.loads(proc.stdout)
+    by_check = {}
+    for f in findings:
+        by_check.setdefault(f["check"], []).append(f)
+    assert any("0.0.0.0/0" in f["message"] for f in by_check["policy:eks-endpoint-restricted"])
+    assert any("hop limit is 2" in f["message"] for f in by_check["policy:nodes-imds-hop-limit"])
+    assert any(":latest without a pinned tag" in f["message"] for f in by_check["policy:image-pinned"])
+    assert any("worker has no livenessProbe or readinessProbe" in f["message"]
+               for f in by_check["policy:container-probes"])  # fmt: skip
+    # The same stack is refused at config time by `render` (and so by `pulumi up`).
+    proc = subprocess.run([sys.executable, "-m", "infra.cli", "render", "dev"], capture_output=True, text=True, env=env)
+    assert proc.returncode == 2 and "apps.worker.image.tag: 'latest'" in " ".join(proc.stderr.split())
+
+
+def test_markdown_report_stays_under_githubs_comment_limit():
+    from infra.checks import Finding
+    from infra.cli import _markdown
+
+    many = [Finding("policy:x", "mandatory", f"resource-{i}", "m" * 300, "f" * 100) for i in range(500)]
+    text = _markdown("dev", many)
+    assert len(text) < 65536 and "more finding(s) not shown" in text
