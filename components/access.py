@@ -271,6 +271,8 @@ class WorkloadRoleArgs:
     """Managed policies to attach, keyed by a stable short name (the key names the attachment)."""
     create_service_account: bool = True
     """Create the annotated ServiceAccount; False when a chart creates it from our annotation."""
+    service_account_after: list[pulumi.Resource] = field(default_factory=list)
+    """What the ServiceAccount must wait for (its namespace)."""
     labels: dict[str, str] = field(default_factory=dict)
 
 
@@ -312,7 +314,9 @@ class WorkloadRole(pulumi.ComponentResource):
                     "labels": {"app.kubernetes.io/managed-by": "slipway", **args.labels},
                     "annotations": {"eks.amazonaws.com/role-arn": role.arn},
                 },
-                opts=pulumi.ResourceOptions(parent=self, provider=args.k8s_provider),
+                opts=pulumi.ResourceOptions(
+                    parent=self, provider=args.k8s_provider, depends_on=args.service_account_after
+                ),
             )
         self.role_arn = role.arn
         self.role_name = role.name

@@ -31,14 +31,19 @@ DEFAULT_SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 
 
 def selector_labels(app: str) -> dict[str, str]:
-    """The labels selectors use: stable for the life of the app (selectors are immutable)."""
-    return {"app.kubernetes.io/name": app, "app.kubernetes.io/instance": app}
+    """The labels selectors use: stable for the life of the app (selectors are immutable).
+
+    The component keeps the app's CronJob and migration pods (component cronjob /
+    migration) out of its Service, PDB and spread constraints.
+    """
+    return {"app.kubernetes.io/name": app, "app.kubernetes.io/instance": app, "app.kubernetes.io/component": "server"}
 
 
 def labels(app: str, version: str, part_of: str, component: str = "server") -> dict[str, str]:
     """Standard `app.kubernetes.io/*` labels."""
     return {
-        **selector_labels(app),
+        "app.kubernetes.io/name": app,
+        "app.kubernetes.io/instance": app,
         "app.kubernetes.io/version": version,
         "app.kubernetes.io/component": component,
         "app.kubernetes.io/part-of": part_of,
@@ -405,6 +410,7 @@ def migration_job(
             "name": migration_job_name(app, cfg.image.tag),
             "namespace": namespace,
             "labels": labels(app, cfg.image.tag, part_of, "migration"),
+            "annotations": {"pulumi.com/replaceUnready": "true"},
         },
         "spec": {
             "backoffLimit": m.backoff_limit,
@@ -495,10 +501,9 @@ class App(pulumi.ComponentResource):
                     opts=k8s_opts,
                 )
             )
-            # A digest of secret values reveals nothing usable; unsecret it so the
-            # annotation (and the render) stay readable.
-            checksums["slipway.dev/secret-checksum"] = pulumi.Output.unsecret(
-                pulumi.Output.all(**values).apply(lambda v: secret_checksum(name, v))
+            # Stays a secret: a digest of a weak password can be brute-forced offline.
+            checksums["slipway.dev/secret-checksum"] = pulumi.Output.all(**values).apply(
+                lambda v: secret_checksum(name, v)
             )
         service_account = None
         if cfg.service_account is not None:
@@ -513,8 +518,9 @@ class App(pulumi.ComponentResource):
                     k8s_provider=args.k8s_provider,
                     policy_statements=list(cfg.service_account.policy_statements) or None,
                     labels=selector_labels(name),
+                    service_account_after=args.after,
                 ),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=args.after),
+                opts=pulumi.ResourceOptions(parent=self),
             )
             first.append(role)
         after_first = pulumi.ResourceOptions(parent=self, provider=args.k8s_provider, depends_on=first)
@@ -525,7 +531,19 @@ class App(pulumi.ComponentResource):
         if job:
             # The Deployment waits for the migration: Pulumi awaits the Job's completion,
             # and a new image tag names a new Job, so it runs before every rollout of it.
-            migration = k8s.batch.v1.Job(f"{name}-migrate", **_fields(job), opts=after_first)
+            # Pulumi waits up to the Job's own deadline (its default wait is 10 minutes)
+            # and replaces a failed Job on the next `pulumi up` (replaceUnready).
+            deadline = cfg.migration.active_deadline_seconds + 300
+            migration = k8s.batch.v1.Job(
+                f"{name}-migrate",
+                **_fields(job),
+                opts=pulumi.ResourceOptions.merge(
+                    after_first,
+                    pulumi.ResourceOptions(
+                        custom_timeouts=pulumi.CustomTimeouts(create=f"{deadline}s", update=f"{deadline}s")
+                    ),
+                ),
+            )
             rollout_after.append(migration)
         dep = k8s.apps.v1.Deployment(
             f"{name}-deployment",

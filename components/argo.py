@@ -112,6 +112,7 @@ def workflow_template(spec: WorkflowTemplateSpec, namespace: str) -> dict[str, A
             "seccompProfile": {"type": "RuntimeDefault"},
         },
     }
+    container["volumeMounts"] = [{"name": "tmp", "mountPath": "/tmp"}]  # the root filesystem is read-only
     if spec.command:
         container["command"] = spec.command
     if spec.args:
@@ -127,6 +128,7 @@ def workflow_template(spec: WorkflowTemplateSpec, namespace: str) -> dict[str, A
                 {"name": "main", "inputs": {"parameters": [{"name": p.name} for p in spec.parameters]},
                  "container": container}
             ],
+            "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}}],
         },
     }  # fmt: skip
 
@@ -140,7 +142,7 @@ def helm_values(
     server_role_arn: Any,
     bucket: Any,
     region: str,
-    ingress: dict[str, Any] | None,
+    sso: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The chart values slipway sets (every key exists in chart 1.0.18's values.yaml)."""
     placement = {"nodeSelector": node_selector, "tolerations": tolerations}
@@ -181,17 +183,40 @@ def helm_values(
                 "region": region,
                 "insecure": False,
                 "useSDKCreds": True,
-                "encryptionOptions": {"enableEncryption": True},
+                # No encryptionOptions: with enableEncryption and no KMS key id Argo sends
+                # SSE-S3 headers, overriding the bucket's aws:kms default encryption.
             },
         },
     }
-    if ingress:
-        values["server"]["ingress"] = ingress
+    if sso:
+        values["server"]["sso"] = {
+            "enabled": True,
+            "issuer": sso["issuer"],
+            "clientId": {"name": SSO_SECRET, "key": "client-id"},
+            "clientSecret": {"name": SSO_SECRET, "key": "client-secret"},
+            "redirectUrl": sso["redirect_url"],
+            "scopes": list(sso.get("scopes", [])),
+            # Users get the permissions of the ServiceAccount their groups map to
+            # (workflows.argoproj.io/rbac-rule annotations), not argo-server's own.
+            "rbac": {"enabled": True},
+        }
     return values
 
 
-def server_ingress(*, scheme: str, group: str, host: str | None, certificate_arn: str | None) -> dict[str, Any]:
-    """argo-server behind the ALB (the chart's server.ingress), internal unless asked."""
+SSO_SECRET = "argo-server-sso"
+SERVER_SERVICE = "argo-workflows-server"  # the chart's Service for release "argo-workflows"
+SERVER_PORT = 2746
+
+
+def server_ingress(
+    *, namespace: str, scheme: str, group: str, host: str | None, certificate_arn: str | None
+) -> dict[str, Any]:
+    """argo-server behind the stack's ALB group, internal unless asked.
+
+    A Pulumi-managed Ingress rather than the chart's `server.ingress`: it then depends
+    on the Load Balancer Controller release, so on destroy it is deleted (and its ALB
+    rules removed by the controller) before the controller itself goes.
+    """
     annotations = {
         "alb.ingress.kubernetes.io/scheme": scheme,
         "alb.ingress.kubernetes.io/target-type": "ip",
@@ -205,14 +230,17 @@ def server_ingress(*, scheme: str, group: str, host: str | None, certificate_arn
             "alb.ingress.kubernetes.io/listen-ports": '[{"HTTP": 80}, {"HTTPS": 443}]',
             "alb.ingress.kubernetes.io/ssl-redirect": "443",
         })  # fmt: skip
+    else:
+        annotations["alb.ingress.kubernetes.io/listen-ports"] = '[{"HTTP": 80}]'
+    backend = {"service": {"name": SERVER_SERVICE, "port": {"number": SERVER_PORT}}}
+    http = {"paths": [{"path": "/", "pathType": "Prefix", "backend": backend}]}
     return {
-        "enabled": True,
-        "ingressClassName": "alb",
-        "annotations": annotations,
-        "hosts": [host] if host else [],
-        "paths": ["/"],
-        "pathType": "Prefix",
-    }
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": {"name": "argo-server", "namespace": namespace, "annotations": annotations,
+                     "labels": {"app.kubernetes.io/part-of": CHART, "app.kubernetes.io/managed-by": "slipway"}},
+        "spec": {"ingressClassName": "alb", "rules": [{"host": host, "http": http} if host else {"http": http}]},
+    }  # fmt: skip
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -229,8 +257,13 @@ class ArgoWorkflowsArgs:
     tolerations: list[dict[str, Any]] = field(default_factory=list)
     """Tolerations for the pool's taints."""
     auth_mode: Literal["client", "sso"] = "client"
+    sso: dict[str, Any] | None = None
+    """With auth_mode sso: {issuer, redirect_url, scopes, client_id, client_secret} (the last
+    two secret Outputs), stored in the Secret argo-server-sso that the chart reads."""
     ingress: dict[str, Any] | None = None
-    """server.ingress values (see server_ingress); None: no Ingress (kubectl port-forward)."""
+    """argo-server's Ingress manifest (see server_ingress); None: no Ingress (kubectl port-forward)."""
+    load_balancer: list[pulumi.Resource] = field(default_factory=list)
+    """The Load Balancer Controller release: the Ingress comes after it and goes before it."""
     bucket_name: str | None = None
     """Artifact bucket name (globally unique); default: generated."""
     artifact_expiry_days: int = 30
@@ -255,6 +288,16 @@ class ArgoWorkflows(pulumi.ComponentResource):
         bucket = self._create_bucket()
         workflow_role, server_role = self._create_roles(bucket)
         rbac = self._create_executor_rbac()
+        if args.sso:
+            rbac.append(
+                k8s.core.v1.Secret(
+                    f"{name}-sso",
+                    metadata={"name": SSO_SECRET, "namespace": args.namespace},
+                    type="Opaque",
+                    string_data={"client-id": args.sso["client_id"], "client-secret": args.sso["client_secret"]},
+                    opts=pulumi.ResourceOptions(parent=self, provider=args.k8s_provider, depends_on=args.depends_on),
+                )
+            )
         self.release = k8s.helm.v3.Release(
             f"{name}-release",
             name=CHART,
@@ -270,7 +313,7 @@ class ArgoWorkflows(pulumi.ComponentResource):
                 server_role_arn=server_role.role_arn,
                 bucket=bucket.bucket,
                 region=args.region,
-                ingress=args.ingress,
+                sso=args.sso,
             ),
             skip_await=False,
             atomic=True,
@@ -284,6 +327,15 @@ class ArgoWorkflows(pulumi.ComponentResource):
             ),
         )
         self._create_templates()
+        if args.ingress:
+            k8s.networking.v1.Ingress(
+                f"{name}-server-ingress",
+                metadata=args.ingress["metadata"],
+                spec=args.ingress["spec"],
+                opts=pulumi.ResourceOptions(
+                    parent=self, provider=args.k8s_provider, depends_on=[self.release, *args.load_balancer]
+                ),
+            )
         self.bucket_name = bucket.bucket
         self.workflow_role_arn = workflow_role.role_arn
         self.server_role_arn = server_role.role_arn
@@ -305,7 +357,7 @@ class ArgoWorkflows(pulumi.ComponentResource):
             rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
             opts=child,
         )
-        aws.s3.BucketPublicAccessBlock(
+        public_access = aws.s3.BucketPublicAccessBlock(
             f"{name}-artifacts",
             bucket=bucket.id,
             block_public_acls=True,
@@ -331,7 +383,8 @@ class ArgoWorkflows(pulumi.ComponentResource):
             f"{name}-artifacts",
             bucket=bucket.id,
             policy=bucket.arn.apply(lambda arn: json.dumps(bucket_tls_only_policy(arn), sort_keys=True)),
-            opts=child,
+            # S3 rejects concurrent policy and public-access-block changes (OperationAborted).
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access]),
         )
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-artifacts",
@@ -369,8 +422,9 @@ class ArgoWorkflows(pulumi.ComponentResource):
                         # argo-server's ServiceAccount is the chart's, annotated from our role.
                         create_service_account=create,
                         labels={"app.kubernetes.io/part-of": CHART},
+                        service_account_after=a.depends_on,
                     ),
-                    opts=pulumi.ResourceOptions(parent=self, depends_on=a.depends_on),
+                    opts=pulumi.ResourceOptions(parent=self),
                 )
             )
         return roles[0], roles[1]

@@ -53,6 +53,9 @@ class NodePoolArgs:
     """[{key, value, effect}] with Kubernetes effect names (NoSchedule, …)."""
     metadata_hop_limit: int = 1
     """IMDSv2 hop limit: 1 keeps pods from reaching the node role's credentials."""
+    external_autoscaler: bool = False
+    """An autoscaler owns desiredSize after creation: ignore drift there (pulumi/pulumi-eks#321).
+    Without one, each `pulumi up` applies the planned size."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -305,8 +308,10 @@ class EksCluster(pulumi.ComponentResource):
                 scaling_config=aws.eks.NodeGroupScalingConfigArgs(
                     min_size=p.min_size, desired_size=p.desired_size, max_size=p.max_size
                 ),
-                # An autoscaler owns desiredSize after creation (pulumi/pulumi-eks#321).
-                ignore_scaling_changes=True,
+                # Only when an autoscaler owns desiredSize (pulumi/pulumi-eks#321); otherwise
+                # a grown plan must reach the group (and a raised minSize must not exceed a
+                # stale desiredSize, which EKS rejects).
+                ignore_scaling_changes=p.external_autoscaler,
                 subnet_ids=subnets,
                 labels={**p.labels, "slipway.dev/pool": pool},
                 taints=[

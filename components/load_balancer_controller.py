@@ -63,6 +63,10 @@ def helm_values(
         "vpcId": vpc_id,
         "replicaCount": replicas,
         "serviceAccount": {"create": False, "name": SERVICE_ACCOUNT},
+        # The chart's Service mutator webhook (failurePolicy Fail) intercepts every
+        # Service CREATE and fails while the controller is not ready; slipway sets
+        # loadBalancerClass on its NLB Services itself, so it is not needed.
+        "enableServiceMutatorWebhook": False,
         "podDisruptionBudget": {"maxUnavailable": 1},
         "resources": {"requests": REQUESTS, "limits": LIMITS},
         "nodeSelector": node_selector,

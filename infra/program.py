@@ -123,6 +123,7 @@ def node_pool_args(cfg: StackConfig, plan: ClusterPlan) -> dict[str, NodePoolArg
             labels=dict(p.labels),
             taints=[t.model_dump() for t in p.taints],
             metadata_hop_limit=p.metadata_hop_limit,
+            external_autoscaler=p.autoscaler == "external",
         )
         for name, p in cfg.node_pools.items()
     }
@@ -155,13 +156,14 @@ def argo_args(cfg, cluster, namespaces, lbc, region, cluster_name, tags, prod) -
     ingress = None
     if a.ingress.enabled:
         ingress = server_ingress(
+            namespace=a.namespace,
             scheme=a.ingress.scheme,
             group=f"{cluster_name}-{a.ingress.scheme}",
             host=a.ingress.host,
             certificate_arn=a.ingress.certificate_arn,
         )
-    # The Ingress (inside the release) must come after the controller and go before it.
-    after = [namespaces.resources[a.namespace], *cluster.node_groups] + ([lbc.release] if ingress and lbc else [])
+    # After the controller: its webhooks must have endpoints for the chart's objects.
+    after = [namespaces.resources[a.namespace], *cluster.node_groups] + ([lbc.release] if lbc else [])
     return ArgoWorkflowsArgs(
         namespace=a.namespace,
         k8s_provider=cluster.provider,
@@ -170,7 +172,17 @@ def argo_args(cfg, cluster, namespaces, lbc, region, cluster_name, tags, prod) -
         region=region,
         **placement(cfg, argo_pool(cfg)),
         auth_mode=a.auth_mode,
+        sso=None
+        if a.sso is None
+        else {
+            "issuer": a.sso.issuer,
+            "redirect_url": a.sso.redirect_url or f"https://{a.ingress.host}/oauth2/callback",
+            "scopes": list(a.sso.scopes),
+            "client_id": secret_config(a.sso.client_id_key),
+            "client_secret": secret_config(a.sso.client_secret_key),
+        },
         ingress=ingress,
+        load_balancer=[lbc.release] if lbc else [],
         bucket_name=a.artifacts.bucket_name,
         artifact_expiry_days=a.artifacts.expiry_days,
         protect=prod,

@@ -97,10 +97,17 @@ def test_lbc_policy_is_exactly_upstream(prod):
     assert "elasticloadbalancing:DescribeListenerAttributes" in json.dumps(doc)  # the action stale copies miss
 
 
-def test_lbc_policy_file_follows_the_chart_pin():
-    # Moving CHART_VERSION without adding that version's upstream policy fails here.
+# sha256 of kubernetes-sigs/aws-load-balancer-controller docs/install/iam_policy.json per
+# release tag: moving CHART_VERSION needs that release's file and digest here.
+UPSTREAM_POLICY_SHA256 = {"3.5.0": "16f232c9d9f79366fe949c4550ad517a202380058a9e48d45a4e215044a20a6a"}
+
+
+def test_lbc_policy_file_is_upstreams_for_the_chart_pin():
+    import hashlib
+
     assert lbc.POLICY_FILE.name == f"aws-load-balancer-controller-v{lbc.CHART_VERSION}-iam_policy.json"
-    assert lbc.POLICY_FILE.exists()
+    digest = hashlib.sha256(lbc.POLICY_FILE.read_bytes()).hexdigest()
+    assert digest == UPSTREAM_POLICY_SHA256[lbc.CHART_VERSION], "the policy file differs from upstream's"
 
 
 def test_lbc_values(prod):
@@ -168,17 +175,36 @@ def test_argo_crds_need_no_github(prod):
 def test_argo_auth_and_ingress(prod, dev):
     p = release(prod, argo.CHART).inputs["values"]["server"]
     assert p["authModes"] == ["sso"]
-    ann = p["ingress"]["annotations"]
+    assert p["sso"] == {
+        "enabled": True,
+        "issuer": "https://login.example.com",
+        "clientId": {"name": "argo-server-sso", "key": "client-id"},
+        "clientSecret": {"name": "argo-server-sso", "key": "client-secret"},
+        "redirectUrl": "https://argo.internal.example.com/oauth2/callback",
+        "scopes": ["groups"],
+        "rbac": {"enabled": True},
+    }
+    (secret,) = [
+        r for r in prod.by_type("kubernetes:core/v1:Secret") if r.inputs["metadata"]["name"] == "argo-server-sso"
+    ]
+    assert secret.inputs["stringData"] == {"client-id": "[secret]", "client-secret": "[secret]"}
+    assert secret.urn in release(prod, argo.CHART).dependencies
+    (ing,) = [r for r in prod.by_type("kubernetes:networking.k8s.io/v1:Ingress") if r.name == "argo-server-ingress"]
+    ann = ing.inputs["metadata"]["annotations"]
     assert ann["alb.ingress.kubernetes.io/scheme"] == "internal"
     assert ann["alb.ingress.kubernetes.io/ssl-redirect"] == "443"
-    assert p["ingress"]["ingressClassName"] == "alb"
+    backend = ing.inputs["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
+    assert backend == {"name": "argo-workflows-server", "port": {"number": 2746}}
+    # A Pulumi Ingress after the controller: on destroy it goes first, and the ALB with it.
+    assert release(prod, lbc.CHART).urn in ing.dependencies and release(prod, argo.CHART).urn in ing.dependencies
     d = release(dev, argo.CHART).inputs["values"]["server"]
-    assert d["authModes"] == ["client"] and "ingress" not in d
+    assert d["authModes"] == ["client"] and "sso" not in d
 
 
-def test_argo_release_waits_for_the_controller_when_it_has_an_ingress(prod, dev):
+def test_argo_release_waits_for_the_controller(prod, dev):
+    # The chart creates Services: the controller's webhooks must have endpoints first.
     assert release(prod, lbc.CHART).urn in release(prod, argo.CHART).dependencies
-    assert release(dev, lbc.CHART).urn not in release(dev, argo.CHART).dependencies  # no Ingress in dev
+    assert release(dev, lbc.CHART).urn in release(dev, argo.CHART).dependencies
 
 
 def test_executor_rbac(prod):

@@ -86,7 +86,7 @@ def test_service_target_ports_are_container_ports(stack, request):
 def test_ingress_backends_name_existing_services_and_ports(stack, request):
     result = request.getfixturevalue(stack)
     services = {(s["metadata"]["namespace"], n): s for n, s in manifests(result, "Service").items()}
-    ingresses = manifests(result, "Ingress")
+    ingresses = {n: i for n, i in manifests(result, "Ingress").items() if n in APPS}  # argo-server's: test_addons
     assert set(ingresses) == {"web", "api"}
     for name, ing in ingresses.items():
         ns = ing["metadata"]["namespace"]
@@ -359,7 +359,7 @@ def test_secrets_never_in_plain_config_and_never_echoed():
     (msg,) = [m for m in errors({"api": plain}, dbPassword="x") if "secrets" in m]
     assert "names slipway:dbPassword, which is stored in plain text" in msg
     (msg,) = [m for m in errors({"api": plain}) if "secrets" in m]
-    assert "names slipway:dbPassword, which is not set" in msg
+    assert "names a config key that is not set" in msg and "dbPassword" not in msg
     parse_config_values({"apps": {"api": plain}, "dbPassword": "x"}, region="us-east-1",
                         secret_keys=["slipway:dbPassword"])  # fmt: skip
 
@@ -379,3 +379,29 @@ def test_apps_feed_the_capacity_planner():
     assert {f"svc{i}" for i in range(6)} <= names
     small = parse_config_values({"apps": {"svc0": APP}}, region="us-east-1")
     assert plan.pools["general"].plan.monthly_usd > plan_cluster(small, "us-east-1").pools["general"].plan.monthly_usd
+
+
+@pytest.mark.parametrize(
+    "strategy, expected",
+    [({"maxSurge": 0, "maxUnavailable": 0}, "apps.api.strategy.maxUnavailable: 0 is 0 while maxSurge is 0"),
+     ({"maxSurge": "abc"}, "apps.api.strategy.maxSurge: 'abc' is not a pod count or a percentage"),
+     ({"maxSurge": "150%"}, "apps.api.strategy.maxSurge: '150%' is not a pod count or a percentage")],
+)  # fmt: skip
+def test_rollout_strategy_errors(strategy, expected):
+    msgs = errors({"api": {**APP, "strategy": strategy}})
+    assert any(m.startswith(expected) for m in msgs), msgs
+
+
+def test_app_names_name_services_and_cronjobs_fit():
+    assert any(m.startswith("apps.1api: '1api' is not an app name (a DNS-1035 label") for m in errors({"1api": APP}))
+    job = {"name": "a-very-long-nightly-report-job-name-x", "schedule": "@daily", "command": ["x"]}
+    msgs = errors({"api-with-a-rather-long-name": {**APP, "cronJobs": [job]}})
+    assert any("longer than the 52 characters Kubernetes allows" in m for m in msgs)
+
+
+def test_job_pods_stay_out_of_the_apps_selectors(prod):
+    selector = manifests(prod, "Deployment")["worker"]["spec"]["selector"]["matchLabels"]
+    cron = manifests(prod, "CronJob")["worker-nightly-report"]["spec"]["jobTemplate"]["spec"]["template"]
+    job = manifests(prod, "Job")[migration_job_name("worker", "1.8.3")]["spec"]["template"]
+    for pod_labels in (cron["metadata"]["labels"], job["metadata"]["labels"]):
+        assert not selector.items() <= pod_labels.items()  # the Service/PDB/HPA never pick them up

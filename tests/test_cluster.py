@@ -124,7 +124,7 @@ def test_node_pools_keyed_and_scaled(mocked):
     role_urn = mocked.one("aws:iam/role:Role", "c-node-role").urn
     for r in groups.values():
         assert r.inputs["subnetIds"] == ["subnet-priv-a", "subnet-priv-b"], r.urn  # private only
-        assert r.inputs["ignoreScalingChanges"] is True, r.urn
+        assert r.inputs["ignoreScalingChanges"] is False, r.urn  # no autoscaler: the plan is applied
         assert r.inputs["amiType"] == "AL2023_x86_64_STANDARD", r.urn
         assert r.inputs["nodeRole"] == {"$ref": role_urn}, r.urn
         assert "diskSize" not in r.inputs, r.urn  # lives in the launch template
@@ -243,3 +243,9 @@ def test_bottlerocket_pools_size_the_data_volume(mocked):
     lt = mocked.one("aws:ec2/launchTemplate:LaunchTemplate", "c-br")
     assert lt.inputs["blockDeviceMappings"][0]["deviceName"] == "/dev/xvdb"
     assert lt.inputs["blockDeviceMappings"][0]["ebs"]["volumeSize"] == 60
+
+
+def test_an_external_autoscaler_owns_desired_size(mocked):
+    pools = {"general": NodePoolArgs(instance_types=["m6i.large"], external_autoscaler=True)}
+    build_cluster(mocked, node_pools=pools)
+    assert mocked.one("eks:index:ManagedNodeGroup", "c-general").inputs["ignoreScalingChanges"] is True

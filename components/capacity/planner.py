@@ -355,6 +355,8 @@ def plan_on(t: InstanceType, demand: PoolDemand) -> PoolPlan | str:
         1,
     )
     start = max(need, demand.min_nodes, demand.az_count)
+    if demand.survive_az_loss and demand.az_count < 2:
+        return "surviving an AZ loss needs at least 2 AZs"
     if demand.survive_az_loss:
         while _nodes_after_az_loss(start, demand.az_count) < need:
             start += 1

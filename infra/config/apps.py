@@ -194,6 +194,7 @@ class AppConfig(Model):
             + _service_checks(data)
             + _ingress_checks(data)
             + _autoscaling_checks(data)
+            + _strategy_checks(data)
             + _cron_checks(data)
         )
 
@@ -355,12 +356,13 @@ def _env_checks(data: dict, context: dict) -> list[Issue]:
         if keys is None:
             continue
         if ref not in keys:
+            # Not echoed: a secret written here by mistake can look like a key name.
             issues.append(
                 Issue(
                     where,
-                    ref,
-                    f"names slipway:{ref}, which is not set",
-                    f"run `pulumi config set --secret slipway:{ref} <value>`",
+                    "(value hidden)",
+                    "names a config key that is not set",
+                    "set it with `pulumi config set --secret slipway:<key> <value>`, or fix the key's name",
                 )
             )
         elif ref not in (secret_keys or set()):
@@ -497,6 +499,47 @@ def _autoscaling_checks(data: dict) -> list[Issue]:
     return issues  # fmt: skip
 
 
+def _surge_value(value: Any) -> int | None:
+    """An int ≥ 0, or "N%" with 0 ≤ N ≤ 100 (as a percentage); None when invalid."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value >= 0 else None
+    if isinstance(value, str) and re.fullmatch(r"\d{1,3}%", value) and int(value[:-1]) <= 100:
+        return int(value[:-1])
+    return None
+
+
+def _strategy_checks(data: dict) -> list[Issue]:
+    strategy = _dict(data.get("strategy"))
+    if strategy.get("type", "RollingUpdate") != "RollingUpdate":
+        return []
+    issues = []
+    values = {}
+    for key, default in (("maxSurge", "25%"), ("maxUnavailable", 0)):
+        value = strategy.get(key, default)
+        values[key] = _surge_value(value)
+        if values[key] is None:
+            issues.append(
+                Issue(
+                    f"strategy.{key}",
+                    value,
+                    "is not a pod count or a percentage",
+                    "write a whole number (1) or a percentage ('25%')",
+                )
+            )
+    if values.get("maxSurge") == 0 and values.get("maxUnavailable") == 0:
+        issues.append(
+            Issue(
+                "strategy.maxUnavailable",
+                0,
+                "is 0 while maxSurge is 0, so a rollout can never start (Kubernetes rejects it)",
+                "allow maxSurge: 1 (or maxUnavailable: 1)",
+            )
+        )
+    return issues  # fmt: skip
+
+
 def _cron_checks(data: dict) -> list[Issue]:
     issues = []
     jobs = data.get("cronJobs", [])
@@ -539,15 +582,27 @@ def cross_app_checks(apps: dict[str, dict], cluster: str, pools: list[str]) -> l
     routes: dict[tuple[str, str, str], str] = {}
     for name, app in apps.items():
         app = _dict(app)
-        if not DNS1123_LABEL.match(str(name)) or len(str(name)) > 40:
+        # The name names the Service too: DNS-1035 (it starts with a letter).
+        if not re.fullmatch(r"[a-z]([-a-z0-9]*[a-z0-9])?", str(name)) or len(str(name)) > 40:
             issues.append(
                 Issue(
                     f"apps.{name}",
                     name,
-                    "is not an app name (a DNS-1123 label of at most 40 characters)",
-                    "use lowercase letters, digits and '-'",
+                    "is not an app name (a DNS-1035 label of at most 40 characters, starting with a letter)",
+                    "use lowercase letters, digits and '-', e.g. api",
                 )
             )
+        for i, job in enumerate(app.get("cronJobs") or []):
+            full = f"{name}-{_dict(job).get('name', '')}"
+            if len(full) > 52:
+                issues.append(
+                    Issue(
+                        f"apps.{name}.cronJobs[{i}].name",
+                        _dict(job).get("name"),
+                        f"makes the CronJob name {full!r} longer than the 52 characters Kubernetes allows",
+                        "shorten the job (or the app) name",
+                    )
+                )
         pool = app.get("nodePool")
         if pool is not None and pool not in pools:
             issues.append(

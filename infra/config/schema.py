@@ -334,6 +334,9 @@ class NodePoolConfig(Model):
     taints: list[Taint] = []
     metadata_hop_limit: int = Field(1, ge=1, le=2)
     """IMDSv2 hop limit. 1 keeps pods away from the node role's credentials; 2 only if a pod needs IMDS."""
+    autoscaler: Literal["none", "external"] = "none"
+    """`external`: a Cluster Autoscaler (or similar) owns the node count after creation, and
+    `pulumi up` leaves desiredSize alone. `none`: every `pulumi up` applies the plan."""
 
     @property
     def is_auto(self) -> bool:
@@ -706,6 +709,20 @@ class WorkflowTemplateConfig(Model):
         return issues
 
 
+class ArgoSsoConfig(Model):
+    """`slipway:argo.sso` — argo-server login through your OIDC provider."""
+
+    issuer: str
+    """The provider's issuer URL (https://…)."""
+    client_id_key: str
+    """`slipway:` config key (a secret) holding the OIDC client id."""
+    client_secret_key: str
+    """`slipway:` config key (a secret) holding the OIDC client secret."""
+    redirect_url: str | None = None
+    """Default: https://<argo.ingress.host>/oauth2/callback."""
+    scopes: list[str] = ["groups"]
+
+
 class ArgoConfig(Model):
     """`slipway:argo` — Argo Workflows."""
 
@@ -716,6 +733,8 @@ class ArgoConfig(Model):
     auth_mode: Literal["client", "sso"] = "client"
     """argo-server auth: `client` (Kubernetes bearer tokens) or `sso`. Never `server`."""
     ingress: ArgoIngressConfig = ArgoIngressConfig()
+    sso: ArgoSsoConfig | None = None
+    """Required with authMode sso."""
     artifacts: ArgoArtifactsConfig = ArgoArtifactsConfig()
     workflow_templates: list[WorkflowTemplateConfig] = []
 
@@ -732,6 +751,51 @@ class ArgoConfig(Model):
                     "use client (users present Kubernetes tokens) or sso",
                 )
             )
+        sso = _dict(data.get("sso"))
+        if data.get("authMode") == "sso" and not sso:
+            issues.append(
+                Issue(
+                    "sso",
+                    None,
+                    "is missing while authMode is sso (argo-server would not start)",
+                    "add sso: {issuer, clientIdKey, clientSecretKey}, or use authMode: client",
+                )
+            )
+        if sso and data.get("authMode", "client") != "sso":
+            issues.append(
+                Issue(
+                    "authMode",
+                    data.get("authMode", "client"),
+                    "is not sso while an sso block is set",
+                    "set authMode: sso, or remove sso",
+                )
+            )
+        if sso:
+            issuer = sso.get("issuer")
+            if isinstance(issuer, str) and not issuer.startswith("https://"):
+                issues.append(Issue("sso.issuer", issuer, "is not an https URL", "write https://login.example.com"))
+            host = _dict(data.get("ingress")).get("host")
+            if not sso.get("redirectUrl") and not host:
+                issues.append(
+                    Issue(
+                        "sso.redirectUrl",
+                        None,
+                        "is missing and there is no ingress host to derive it from",
+                        "set redirectUrl: https://<argo host>/oauth2/callback, or ingress.host",
+                    )
+                )
+            keys, secret_keys = context.get("config_keys"), context.get("secret_keys") or set()
+            for field in ("clientIdKey", "clientSecretKey"):
+                ref = sso.get(field)
+                if keys is not None and isinstance(ref, str) and (ref not in keys or ref not in secret_keys):
+                    issues.append(
+                        Issue(
+                            f"sso.{field}",
+                            "(value hidden)",
+                            "names a config key that is not set as a secret",
+                            "run `pulumi config set --secret slipway:<key> <value>`",
+                        )
+                    )
         ns = data.get("namespace", "argo")
         if isinstance(ns, str) and (not DNS1123_LABEL.match(ns) or ns in ("default", "kube-system")):
             issues.append(
