@@ -55,12 +55,18 @@ def addon_workloads(cfg: StackConfig) -> dict[str, list[Workload]]:
     """
     from components import argo
     from components import load_balancer_controller as lbc
+    from components import metrics_server as metrics
 
     out: dict[str, list[Workload]] = {system_pool(cfg): [COREDNS]}
     if cfg.load_balancer_controller.enabled:
         out[system_pool(cfg)].append(
             Workload("aws-load-balancer-controller", cfg.load_balancer_controller.replicas,
                      cpu_millicores(lbc.REQUESTS["cpu"]), memory_mib(lbc.REQUESTS["memory"]), max_surge=1)
+        )  # fmt: skip
+    if cfg.wants_metrics_server:
+        out[system_pool(cfg)].append(
+            Workload("metrics-server", metrics.REPLICAS, cpu_millicores(metrics.REQUESTS["cpu"]),
+                     memory_mib(metrics.REQUESTS["memory"]), max_surge=1)
         )  # fmt: skip
     if cfg.argo.enabled:
         out.setdefault(argo_pool(cfg), []).extend([

@@ -18,6 +18,7 @@ from components.app import App, AppArgs
 from components.argo import ArgoWorkflows, ArgoWorkflowsArgs, Parameter, WorkflowTemplateSpec, server_ingress
 from components.cluster import EksCluster, EksClusterArgs, NodePoolArgs
 from components.load_balancer_controller import LoadBalancerController, LoadBalancerControllerArgs
+from components.metrics_server import MetricsServer, MetricsServerArgs
 from components.namespaces import Namespaces, NamespacesArgs
 from components.network import Network, NetworkArgs
 from components.registry import Registry, RegistryArgs
@@ -303,6 +304,15 @@ def main() -> None:
                 **placement(cfg, system_pool(cfg), only_if_dedicated=True),
                 depends_on=cluster.node_groups,
                 tags=tags,
+            ),
+        )
+    if cfg.wants_metrics_server:
+        MetricsServer(
+            "metrics-server",
+            MetricsServerArgs(
+                k8s_provider=cluster.provider,
+                **placement(cfg, system_pool(cfg), only_if_dedicated=True),
+                depends_on=cluster.node_groups,
             ),
         )
     argo = None

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from components import argo
+from components import argo, metrics_server
 from components import load_balancer_controller as lbc
 from components.iam import irsa_trust_policy
 from components.registry import lifecycle_policy
@@ -44,8 +44,10 @@ def test_charts_are_pinned(prod):
     assert lb.inputs["skipAwait"] is False and wf.inputs["skipAwait"] is False  # wait until ready
 
 
-# Maps whose keys are the user's own (label keys, annotation keys), whatever the default holds.
-FREE_FORM = {"nodeSelector", "annotations", "labels", "podAnnotations", "podLabels", "serviceAnnotations"}
+# Maps whose keys are the user's own (label keys, annotation keys), whatever the default holds,
+# and `resources`, a Kubernetes ResourceRequirements the charts pass through verbatim
+# (metrics-server's default shows only `requests`, its `limits` commented out).
+FREE_FORM = {"resources", "nodeSelector", "annotations", "labels", "podAnnotations", "podLabels", "serviceAnnotations"}
 
 
 def unknown_keys(values: Any, defaults: Any, path: str = "") -> list[str]:
@@ -71,7 +73,8 @@ def unknown_keys(values: Any, defaults: Any, path: str = "") -> list[str]:
 @pytest.mark.parametrize(
     "chart, file",
     [(lbc.CHART, "aws-load-balancer-controller-chart-3.5.0-values.yaml"),
-     (argo.CHART, "argo-workflows-chart-1.0.18-values.yaml")],
+     (argo.CHART, "argo-workflows-chart-1.0.18-values.yaml"),
+     (metrics_server.CHART, "metrics-server-chart-3.13.1-values.yaml")],
 )  # fmt: skip
 def test_every_helm_value_is_a_real_key_of_the_pinned_chart(prod, chart, file):
     defaults = yaml.safe_load((CHARTS / file).read_text())
@@ -302,6 +305,44 @@ def test_addon_pods_are_planned_on_their_pools(prod):
     names = {pool: {w.name for w in r.demand.workloads} for pool, r in plan.pools.items()}
     assert {"coredns", "aws-load-balancer-controller"} <= names["system"]
     assert {"argo-workflows-controller", "argo-workflows-server"} <= names["argo"]
+
+
+def test_metrics_server_is_installed_where_an_hpa_needs_it(prod, dev):
+    ms = release(prod, "metrics-server")
+    assert (ms.inputs["version"], ms.inputs["repositoryOpts"]["repo"], ms.inputs["namespace"]) == (
+        "3.13.1", "https://kubernetes-sigs.github.io/metrics-server/", "kube-system")  # fmt: skip
+    values = ms.inputs["values"]
+    assert values["replicas"] == 2 and values["podDisruptionBudget"] == {"enabled": True, "maxUnavailable": 1}
+    assert values["nodeSelector"] == {"slipway.dev/pool": "system"}  # prod's system pool is tainted: tolerate it
+    assert {"key": "CriticalAddonsOnly", "operator": "Equal", "value": "true", "effect": "NoSchedule"} in values[
+        "tolerations"
+    ]
+    assert prod.by_type("kubernetes:autoscaling/v2:HorizontalPodAutoscaler")  # the reason it is there
+    assert not dev.by_type("kubernetes:autoscaling/v2:HorizontalPodAutoscaler")
+    assert not [r for r in dev.by_type("kubernetes:helm.sh/v3:Release") if r.inputs["chart"] == "metrics-server"]
+
+
+def test_metrics_server_follows_autoscaling_unless_configured():
+    plain_app = {
+        "web": {
+            "image": {"repository": "web", "tag": "1.0.0"},
+            "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}},
+        }
+    }
+    hpa_app = {"web": {**plain_app["web"], "autoscaling": {"minReplicas": 2, "maxReplicas": 4}}}
+    assert parse_config_values({"apps": hpa_app}, region="us-east-1").wants_metrics_server
+    assert not parse_config_values({"apps": plain_app}, region="us-east-1").wants_metrics_server
+    assert parse_config_values(
+        {"apps": plain_app, "metricsServer": {"enabled": True}}, region="us-east-1"
+    ).wants_metrics_server
+    off = parse_config_values({"apps": hpa_app, "metricsServer": {"enabled": False}}, region="us-east-1")
+    assert not off.wants_metrics_server
+
+
+def test_metrics_server_pods_are_planned_on_the_system_pool():
+    plan = plan_cluster(_prod_stack().parse(), "us-east-1")
+    (ms,) = [w for w in plan.pools["system"].demand.workloads if w.name == "metrics-server"]
+    assert (ms.replicas, ms.cpu_m, ms.memory_mib) == (2, 100, 200)
 
 
 def _prod_stack():

@@ -314,6 +314,10 @@ def test_the_example_app_is_valid():
          "apps.api.cronJobs[0].schedule: 'every day' is not a cron schedule"),
         ({"service": {"type": "ClusterIP", "targetPort": "grpc"}},
          "apps.api.service.targetPort: 'grpc' is not one of the app's ports"),
+        ({"image": "api:2.7.0"},
+         "apps.api.image: 'api:2.7.0' is not a mapping (key: value lines) — write it as a mapping with keys "
+         "repository, tag"),
+        ({"replica": 3}, "apps.api.replica: unknown key — remove it (did you mean 'replicas'?)"),
     ],
 )  # fmt: skip
 def test_app_config_errors(patch, expected):

@@ -89,8 +89,10 @@ def _path(loc: Iterable[Any]) -> str:
 def _allowed_fields(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     """The camelCase keys valid at `loc` (for 'did you mean' on unknown keys)."""
     current: Any = model
+    in_mapping = False  # the previous step entered a dict[str, X]: this part is one of its keys
     for part in loc[:-1]:
-        if isinstance(part, int):
+        if isinstance(part, int) or in_mapping:
+            in_mapping = False
             continue
         if isinstance(current, type) and issubclass(current, BaseModel):
             field = next((f for n, f in current.model_fields.items() if (f.alias or n) == part), None)
@@ -99,6 +101,8 @@ def _allowed_fields(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
             current = field.annotation
         # dict[str, X] / list[X] / X | None: step into the model type inside
         while not (isinstance(current, type) and issubclass(current, BaseModel)):
+            if getattr(current, "__origin__", None) is dict:
+                in_mapping = True
             args = [a for a in getattr(current, "__args__", ()) if a is not type(None)]
             if not args:
                 return []
@@ -144,6 +148,10 @@ def format_errors(exc: ValidationError, model: type[BaseModel]) -> list[str]:
             op = {"greater_than_equal": "≥", "less_than_equal": "≤", "greater_than": ">", "less_than": "<"}[kind]
             bound = next(iter(ctx.values()))
             messages.append(f"{path}: {show(err['input'])} is out of range — use a value {op} {bound}")
+        elif kind == "model_type":
+            keys = _allowed_fields(model, (*loc, "_"))
+            fix = f"write it as a mapping with keys {', '.join(keys)}" if keys else "write a mapping here"
+            messages.append(f"{path}: {show(err['input'])} is not a mapping (key: value lines) — {fix}")
         elif kind.endswith(("_type", "_parsing")):
             want = next((w for k, w in _TYPE_WORDS.items() if kind.startswith(k)), kind.split("_")[0])
             messages.append(f"{path}: {show(err['input'])} is not {want} — write {want} here")

@@ -652,6 +652,13 @@ class RegistryConfig(Model):
         return issues  # fmt: skip
 
 
+class MetricsServerConfig(Model):
+    """`slipway:metricsServer` — the resource metrics API (HorizontalPodAutoscalers need it)."""
+
+    enabled: bool | None = None
+    """Default: installed when an app has autoscaling."""
+
+
 class LoadBalancerControllerConfig(Model):
     """`slipway:loadBalancerController` — the AWS Load Balancer Controller (ALB Ingress, NLB)."""
 

@@ -17,6 +17,7 @@ from infra.config.schema import (
     ClusterConfig,
     IdentityConfig,
     LoadBalancerControllerConfig,
+    MetricsServerConfig,
     Model,
     NetworkConfig,
     NodePoolConfig,
@@ -45,8 +46,15 @@ class StackConfig(Model):
     registry: RegistryConfig = RegistryConfig()
     load_balancer_controller: LoadBalancerControllerConfig = LoadBalancerControllerConfig()
     argo: ArgoConfig = ArgoConfig()
+    metrics_server: MetricsServerConfig = MetricsServerConfig()
     apps: dict[str, AppConfig] = {}
     """Applications, keyed by name."""
+
+    @property
+    def wants_metrics_server(self) -> bool:
+        if self.metrics_server.enabled is not None:
+            return self.metrics_server.enabled
+        return any(a.autoscaling is not None for a in self.apps.values())
 
     @property
     def is_production(self) -> bool:

@@ -1,0 +1,63 @@
+"""`MetricsServer`: the resource metrics API HorizontalPodAutoscalers read.
+
+EKS does not run metrics-server by default; without it an HPA reports
+`<unknown>` utilization and never scales. Chart `metrics-server` 3.13.1
+(app v0.8.1, Kubernetes 1.31+) from kubernetes-sigs, two replicas with a PodDisruptionBudget.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+CHART = "metrics-server"
+CHART_VERSION = "3.13.1"
+CHART_REPO = "https://kubernetes-sigs.github.io/metrics-server/"
+REPLICAS = 2
+REQUESTS = {"cpu": "100m", "memory": "200Mi"}  # the chart's defaults, sized for ~100 nodes
+
+
+def helm_values(node_selector: dict[str, str], tolerations: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "replicas": REPLICAS,
+        "podDisruptionBudget": {"enabled": True, "maxUnavailable": 1},
+        "resources": {"requests": REQUESTS, "limits": {"memory": "400Mi"}},
+        "nodeSelector": node_selector,
+        "tolerations": tolerations,
+    }
+
+
+@dataclass(frozen=True, kw_only=True)
+class MetricsServerArgs:
+    k8s_provider: k8s.Provider
+    node_selector: dict[str, str] = field(default_factory=dict)
+    tolerations: list[dict[str, Any]] = field(default_factory=list)
+    depends_on: list[pulumi.Resource] = field(default_factory=list)
+
+
+class MetricsServer(pulumi.ComponentResource):
+    """Helm release of metrics-server in kube-system."""
+
+    release: k8s.helm.v3.Release
+
+    def __init__(self, name: str, args: MetricsServerArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("slipway:metrics:MetricsServer", name, None, opts)
+        self.release = k8s.helm.v3.Release(
+            f"{name}-release",
+            name=CHART,
+            chart=CHART,
+            version=CHART_VERSION,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CHART_REPO),
+            namespace="kube-system",
+            values=helm_values(args.node_selector, args.tolerations),
+            skip_await=False,
+            atomic=True,
+            cleanup_on_fail=True,
+            timeout=600,
+            max_history=10,
+            opts=pulumi.ResourceOptions(parent=self, provider=args.k8s_provider, depends_on=args.depends_on),
+        )
+        self.register_outputs({})
