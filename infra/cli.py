@@ -1,7 +1,8 @@
-"""`slipway` command line: render and check stacks offline.
+"""`slipway` command line: render, size and check stacks offline; diagnose them on AWS.
 
-Exit codes: 0 ok · 1 a check found a mandatory problem · 2 the stack config (or a
-flag) is wrong · 3 the render itself failed (a mock is missing, a value is unknown).
+Exit codes: 0 ok · 1 a check (or doctor) found a problem, or AWS refused · 2 the stack
+config (or a flag) is wrong · 3 the render itself failed (a mock is missing, a value
+is unknown).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from infra.backend import backend_app
 from infra.config import ConfigError
 from infra.render import ROOT, RenderError, RenderResult, render_stack, summary
 
@@ -196,6 +198,87 @@ def size(
     out.print(f"nodes: ${total:,.2f}/month on demand (prices of {plan.catalog.price_date}{note})")
 
 
+@app.command()
+def doctor(
+    stack: str = typer.Argument(..., help="Stack to diagnose (before `pulumi up`: preflight; after: live checks)."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+    profile: str = typer.Option(None, "--profile", help="AWS profile (default: identity.profile, then aws:profile)."),
+    only: list[str] = typer.Option(None, "--only", help="Run only these checks (repeatable), e.g. --only subnet-tags."),
+) -> None:
+    """Diagnose the stack from AWS's side: access, cluster, nodes, subnets, images, ALBs, quotas.
+
+    Exit code 1 when a check fails.
+    """
+    from botocore.exceptions import BotoCoreError, NoCredentialsError, ProfileNotFound
+    from rich.progress import Progress
+
+    from infra.doctor import run
+
+    checks = run.all_checks()
+    names = [run.check_name(c) for c in checks]
+    unknown = [o for o in only or [] if o not in names]
+    if unknown:
+        err.print(f"error: --only {unknown[0]!r} is not a doctor check — use one of {', '.join(names)}")
+        raise typer.Exit(2)
+    if only:
+        checks = [c for c in checks if run.check_name(c) in only]
+    try:
+        ctx = run.build_context(stack, ROOT, profile)
+    except ConfigError as exc:
+        exc.stack = exc.stack or stack
+        _fail_config(exc)
+    except ProfileNotFound as exc:
+        err.print(f"error: AWS profile not found ({exc}) — fix --profile, slipway:identity.profile or aws:profile, "
+                  "or configure it: aws configure sso --profile <name>")  # fmt: skip
+        raise typer.Exit(2) from None
+    try:
+        with Progress(console=err, transient=True, disable=as_json) as progress:
+            task = progress.add_task("doctor", total=len(checks))
+
+            def report(name: str, done: int) -> None:
+                progress.update(task, description=name, completed=done)
+
+            findings = run.run_checks(ctx, checks, report)
+            progress.update(task, completed=len(checks))
+    except NoCredentialsError:
+        err.print("error: no AWS credentials — set aws:profile in the stack (or --profile), export AWS_PROFILE, "
+                  "or `aws sso login`")  # fmt: skip
+        raise typer.Exit(2) from None
+    except BotoCoreError as exc:
+        err.print(f"error: AWS could not be reached: {exc} — check the network, the region and AWS_ENDPOINT_URL")
+        raise typer.Exit(1) from None
+    code = run.exit_code(findings)
+    if as_json:
+        print(json.dumps({"stack": stack, "region": ctx.region, "cluster": ctx.cluster_name,
+                          "findings": [f.as_dict() for f in findings], "ok": code == 0}, indent=2))  # fmt: skip
+        raise typer.Exit(code)
+    phase = "live" if ctx.cluster() is not None else "preflight (the cluster does not exist yet)"
+    out.print(run.table(findings, f"slipway doctor {stack} — {ctx.cluster_name} in {ctx.region}, {phase}"))
+    out.print(run.summary(findings))
+    raise typer.Exit(code)
+
+
+@app.command()
+def kubeconfig(
+    stack: str = typer.Argument(..., help="Stack whose EKS cluster to write a kubeconfig for."),
+    out_file: Path = typer.Option(
+        None,
+        "--out",
+        help="Kubeconfig to write or merge into (default: first file in $KUBECONFIG, else ~/.kube/config).",
+    ),
+    context: str = typer.Option(None, "--context", help="Context name (default: the cluster name)."),
+    print_only: bool = typer.Option(False, "--print", help="Print a standalone kubeconfig to stdout; write no file."),
+) -> None:
+    """Write a kubeconfig that authenticates as the stack's slipway:identity (not your shell's credentials)."""
+    from infra.kubeconfig import kubeconfig_command
+
+    try:
+        kubeconfig_command(stack, out_file, context, print_only, root=ROOT, out=out, err=err)
+    except ConfigError as exc:
+        exc.stack = exc.stack or stack
+        _fail_config(exc)
+
+
 def _pool_table(name: str, r, sized: tuple) -> Table:
     types, low, want, high = sized
     p = r.plan
@@ -226,6 +309,8 @@ def _pool_table(name: str, r, sized: tuple) -> Table:
         )
     return table
 
+
+app.add_typer(backend_app, name="backend")
 
 catalog_app = typer.Typer(help="The instance catalog the capacity planner uses.", no_args_is_help=True)
 app.add_typer(catalog_app, name="catalog")

@@ -1,0 +1,1 @@
+"""`slipway doctor`: first-day failures diagnosed from AWS's side with boto3."""

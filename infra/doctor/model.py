@@ -1,0 +1,62 @@
+"""What every doctor check receives (`DoctorContext`) and returns (`Finding`s)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from infra.config import StackConfig
+
+Status = Literal["pass", "warn", "fail", "skip"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One line of the doctor's report."""
+
+    check: str
+    """The check's short name, e.g. `subnet tags` (groups lines in the table)."""
+    status: Status
+    subject: str
+    """What was looked at: a subnet id, an app, a node group, a principal."""
+    detail: str
+    """What was found, in a sentence."""
+    fix: str = ""
+    """What to do about it; required for warn and fail."""
+
+    def __post_init__(self) -> None:
+        if self.status in ("warn", "fail") and not self.fix:
+            raise ValueError(f"{self.check}/{self.subject}: a {self.status} finding needs a fix")
+
+    def as_dict(self) -> dict[str, str]:
+        return {"check": self.check, "status": self.status, "subject": self.subject, "detail": self.detail,
+                "fix": self.fix}  # fmt: skip
+
+
+@dataclass
+class DoctorContext:
+    """The stack as configured, and boto3 clients in its region with its profile."""
+
+    stack: str
+    region: str
+    cfg: StackConfig
+    cluster_name: str
+    session: Any
+    """A boto3.Session with the stack's profile and region."""
+    _clients: dict[str, Any] = field(default_factory=dict, repr=False)
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def client(self, service: str) -> Any:
+        if service not in self._clients:
+            self._clients[service] = self.session.client(service, region_name=self.region)
+        return self._clients[service]
+
+    def cluster(self) -> dict[str, Any] | None:
+        """`eks:DescribeCluster` of the stack's cluster, or None before it exists (cached)."""
+        if "cluster" not in self._cache:
+            eks = self.client("eks")
+            try:
+                self._cache["cluster"] = eks.describe_cluster(name=self.cluster_name)["cluster"]
+            except eks.exceptions.ResourceNotFoundException:
+                self._cache["cluster"] = None
+        return self._cache["cluster"]
