@@ -90,6 +90,10 @@ class EksClusterArgs:
     node_dependencies: list[pulumi.Resource] = field(default_factory=list)
     """What nodes need before they boot: private routes, NAT, endpoints (they pull images
     and reach the EKS API at boot; without egress they never join)."""
+    coredns_node_selector: dict[str, str] = field(default_factory=dict)
+    """Pin CoreDNS (the EKS add-on) to a pool, e.g. the system pool; empty: anywhere."""
+    coredns_tolerations: list[dict[str, Any]] = field(default_factory=list)
+    """Tolerations for that pool's taints (CriticalAddonsOnly is always tolerated)."""
     tags: dict[str, str] = field(default_factory=dict)
 
 
@@ -101,6 +105,24 @@ def launch_template_metadata(hop_limit: int) -> dict[str, Any]:
         "http_put_response_hop_limit": hop_limit,
         "instance_metadata_tags": "disabled",
     }
+
+
+def coredns_options(node_selector: dict[str, str], tolerations: list[dict[str, Any]]) -> eks.CoreDnsAddonOptionsArgs:
+    """The CoreDNS add-on, placed by its configuration values (nodeSelector, tolerations).
+
+    Tolerations given here replace the add-on's defaults, so its own
+    `CriticalAddonsOnly: Exists` is kept in the list.
+    """
+    if not node_selector:
+        return eks.CoreDnsAddonOptionsArgs(enabled=True)
+    critical = {"key": "CriticalAddonsOnly", "operator": "Exists"}
+    return eks.CoreDnsAddonOptionsArgs(
+        enabled=True,
+        configuration_values={
+            "nodeSelector": node_selector,
+            "tolerations": [critical, *(t for t in tolerations if t.get("key") != critical["key"])],
+        },
+    )
 
 
 def data_volume_device(ami_type: str) -> str:
@@ -248,6 +270,7 @@ class EksCluster(pulumi.ComponentResource):
             deletion_protection=a.deletion_protection,
             upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type=a.support_type),
             vpc_cni_options=eks.VpcCniOptionsArgs(**vpc_cni_configuration(a.prefix_delegation)),
+            coredns_addon_options=coredns_options(a.coredns_node_selector, a.coredns_tolerations),
             provider_credential_opts=creds,
             tags=a.tags,
             opts=pulumi.ResourceOptions(parent=self, protect=a.protect),

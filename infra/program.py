@@ -252,6 +252,8 @@ def main() -> None:
             kubeconfig_profile=cfg.identity.profile or aws_settings.get("profile"),
             kubeconfig_role_arn=cfg.identity.role_arn,
             node_dependencies=network.egress,
+            # CoreDNS where the planner counted it: on the system pool, when there is one.
+            **{f"coredns_{k}": v for k, v in placement(cfg, system_pool(cfg), only_if_dedicated=True).items()},
             tags=tags,
         ),
     )

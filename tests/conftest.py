@@ -93,3 +93,11 @@ def prod(tmp_path_factory):
     from infra.render import render_stack
 
     return render_stack("prod", tmp_path_factory.mktemp("session") / "prod")
+
+
+def stack_version(stack: str) -> str:
+    """The Kubernetes version a shipped stack pins (manifests are validated against it)."""
+    from infra.render import ROOT
+    from infra.stackfile import load_stack_file
+
+    return load_stack_file(stack, ROOT).parse().cluster.version

@@ -19,6 +19,7 @@ from infra.config import ConfigError, parse_config_values
 from infra.config.apps import AppConfig
 from infra.render import ROOT, kubernetes_objects, run_program, write_render
 from infra.stackfile import load_stack_file
+from tests.conftest import stack_version
 
 APPS = ("web", "api", "worker")
 
@@ -48,7 +49,7 @@ def test_every_app_manifest_passes_strict_schema_validation(stack, request):
     for path, m in kubernetes_objects(result.records).items():
         if path.startswith("kubernetes/helm/") or m["metadata"].get("namespace") not in APPS:
             continue
-        kubernetes_validate.validate(m, "1.34", strict=True)
+        kubernetes_validate.validate(m, stack_version(stack), strict=True)
         checked += 1
     assert checked >= 15
 

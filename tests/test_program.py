@@ -8,6 +8,7 @@ import yaml
 from infra.checks import kubernetes_findings, parliament_findings, policy_findings
 from infra.render import ROOT, run_program, write_render
 from infra.stackfile import load_stack_file
+from tests.conftest import stack_version
 
 
 def test_dev_is_cheap(dev):
@@ -91,5 +92,17 @@ def test_aws_auth_modes_render_and_validate(tmp_path, mode):
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_shipped_stacks_pass_every_offline_check(stack, dev, prod):
     result = {"dev": dev, "prod": prod}[stack]
-    findings = policy_findings(result) + kubernetes_findings(result, "1.34") + parliament_findings(result)
+    findings = policy_findings(result) + kubernetes_findings(result, stack_version(stack)) + parliament_findings(result)
     assert [f for f in findings if f.severity == "mandatory"] == []
+
+
+def test_coredns_runs_where_the_planner_counted_it(dev, prod):
+    (cluster,) = prod.by_type("eks:index:Cluster")
+    values = cluster.inputs["corednsAddonOptions"]["configurationValues"]
+    assert values["nodeSelector"] == {"slipway.dev/pool": "system"}
+    # the add-on's own toleration is kept (configuration values replace its defaults)
+    assert values["tolerations"] == [{"key": "CriticalAddonsOnly", "operator": "Exists"}]
+    cfg = load_stack_file("dev", ROOT).parse()
+    (dev_cluster,) = dev.by_type("eks:index:Cluster")
+    dedicated = any(p.system or name == "system" for name, p in cfg.node_pools.items())
+    assert ("configurationValues" in dev_cluster.inputs["corednsAddonOptions"]) is dedicated
