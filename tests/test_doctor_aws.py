@@ -18,19 +18,14 @@ from moto import mock_aws
 from components.network import discovery_tags, subnet_cidrs
 from infra.capacity import plan_cluster
 from infra.config import parse_config_values
-from infra.doctor.aws_checks import (
-    AWS_CHECKS,
-    LBC_CLUSTER_TAG,
-    check_image_tags,
-    check_instance_offerings,
-    check_quotas,
-    check_subnet_tags,
-    check_target_health,
-    denied_action,
-    public_subnets,
-    stack_azs,
-)
+from infra.doctor._aws import denied_action, stack_azs
+from infra.doctor.aws_checks import AWS_CHECKS
+from infra.doctor.image_checks import check_image_tags
+from infra.doctor.lb_checks import LBC_CLUSTER_TAG, check_target_health
 from infra.doctor.model import DoctorContext, Finding
+from infra.doctor.offering_checks import check_instance_offerings
+from infra.doctor.quota_checks import check_quotas
+from infra.doctor.subnet_checks import check_subnet_tags, public_subnets
 
 REGION = "us-east-1"
 STACK = "dev"

@@ -1,0 +1,77 @@
+"""Doctor check: the Elastic IPs and VPCs the stack needs fit the region's quotas."""
+
+from __future__ import annotations
+
+from botocore.exceptions import ClientError
+
+from infra.doctor._aws import _guarded, _tags, denied_action, stack_vpcs
+from infra.doctor.model import DoctorContext, Finding
+
+# Service Quotas codes: EC2-VPC Elastic IPs, and VPCs per Region; both default to 5.
+EIP_QUOTA = ("ec2", "L-0263D0A3", 5)
+VPC_QUOTA = ("vpc", "L-F678F1CE", 5)
+
+
+def _quota(ctx: DoctorContext, service: str, code: str, default: int) -> tuple[float, str]:
+    """The applied quota, or the default with a note saying why it was assumed."""
+    try:
+        quota = ctx.client("service-quotas").get_service_quota(ServiceCode=service, QuotaCode=code)["Quota"]
+    except ClientError as exc:
+        why = denied_action(exc) or exc.response.get("Error", {}).get("Code", "error")
+        return default, f" (quota {service}/{code} not readable: {why}; assumed the default {default})"
+    return quota["Value"], ""
+
+
+def _verdict(name: str, subject: str, used: int, quota: float, what: str, fix: str, note: str) -> Finding:
+    detail = f"{what}: {used} of {quota:g}{note}"
+    if used > quota:
+        return Finding(name, "fail", subject, f"{detail} — over the quota, `pulumi up` would fail", fix)
+    if quota - used <= 1:
+        return Finding(name, "warn", subject, f"{detail} — at most one to spare", fix)
+    return Finding(name, "pass", subject, detail)
+
+
+@_guarded("quotas")
+def check_quotas(ctx: DoctorContext) -> list[Finding]:
+    """Elastic IPs (one per NAT gateway) and VPCs the stack needs fit the region's quotas."""
+    name, cfg, ec2 = "quotas", ctx.cfg, ctx.client("ec2")
+    addresses = ec2.describe_addresses()["Addresses"]
+    nats = {"none": 0, "single": 1, "per-az": cfg.network.az_count}[cfg.network.nat_strategy]
+    # A deployed stack's NAT addresses are already counted among the region's addresses.
+    ours = sum(1 for a in addresses if _tags(a).get("slipway/stack") == ctx.stack)
+    eips = len(addresses) + max(0, nats - ours)
+    service, code, default = EIP_QUOTA
+    quota, note = _quota(ctx, service, code, default)
+    findings = [
+        _verdict(
+            name,
+            "Elastic IPs",
+            eips,
+            quota,
+            f"Elastic IPs in {ctx.region} with this stack's {nats} NAT gateway(s) (natStrategy "
+            f"{cfg.network.nat_strategy})",
+            "release unused addresses (`aws ec2 describe-addresses` shows those without an "
+            f"AssociationId), request more (`aws service-quotas request-service-quota-increase "
+            f"--service-code {service} --quota-code {code} --desired-value {max(eips, int(quota)) + 2}`)"
+            + (", or use network.natStrategy single" if nats > 1 else ""),
+            note,
+        )
+    ]
+    existing = sum(len(page["Vpcs"]) for page in ec2.get_paginator("describe_vpcs").paginate())
+    vpcs = existing + (0 if stack_vpcs(ctx) else 1)
+    service, code, default = VPC_QUOTA
+    quota, note = _quota(ctx, service, code, default)
+    findings.append(
+        _verdict(
+            name,
+            "VPCs",
+            vpcs,
+            quota,
+            f"VPCs in {ctx.region}, counting this stack's",
+            "delete unused VPCs (the default VPC counts too), or request more (`aws service-quotas "
+            f"request-service-quota-increase --service-code {service} --quota-code {code} "
+            f"--desired-value {max(vpcs, int(quota)) + 2}`)",
+            note,
+        )
+    )
+    return findings
