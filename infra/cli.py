@@ -209,7 +209,14 @@ def doctor(
 
     Exit code 1 when a check fails.
     """
-    from botocore.exceptions import BotoCoreError, NoCredentialsError, ProfileNotFound
+    from botocore.exceptions import (
+        BotoCoreError,
+        CredentialRetrievalError,
+        NoCredentialsError,
+        ProfileNotFound,
+        SSOError,
+        TokenRetrievalError,
+    )
     from rich.progress import Progress
 
     from infra.doctor import run
@@ -240,20 +247,27 @@ def doctor(
 
             findings = run.run_checks(ctx, checks, report)
             progress.update(task, completed=len(checks))
+            live = ctx.cluster() is not None
     except NoCredentialsError:
         err.print("error: no AWS credentials — set aws:profile in the stack (or --profile), export AWS_PROFILE, "
                   "or `aws sso login`")  # fmt: skip
+        raise typer.Exit(2) from None
+    except (run.BadCredentials, SSOError, TokenRetrievalError, CredentialRetrievalError) as exc:
+        login = f"aws sso login --profile {ctx.profile}" if ctx.profile else "aws sso login"
+        err.print(f"error: AWS rejected the credentials ({exc}) — log in again (`{login}`) or refresh the keys")
         raise typer.Exit(2) from None
     except BotoCoreError as exc:
         err.print(f"error: AWS could not be reached: {exc} — check the network, the region and AWS_ENDPOINT_URL")
         raise typer.Exit(1) from None
     code = run.exit_code(findings)
+    phase = "live" if live else "unknown" if ctx.cluster_unreadable else "preflight"
     if as_json:
-        print(json.dumps({"stack": stack, "region": ctx.region, "cluster": ctx.cluster_name,
+        print(json.dumps({"stack": stack, "region": ctx.region, "cluster": ctx.cluster_name, "phase": phase,
                           "findings": [f.as_dict() for f in findings], "ok": code == 0}, indent=2))  # fmt: skip
         raise typer.Exit(code)
-    phase = "live" if ctx.cluster() is not None else "preflight (the cluster does not exist yet)"
-    out.print(run.table(findings, f"slipway doctor {stack} — {ctx.cluster_name} in {ctx.region}, {phase}"))
+    title = {"live": "live", "preflight": "preflight (the cluster does not exist yet)",
+             "unknown": f"cluster unknown (eks:DescribeCluster: {ctx.cluster_unreadable})"}[phase]  # fmt: skip
+    out.print(run.table(findings, f"slipway doctor {stack} — {ctx.cluster_name} in {ctx.region}, {title}"))
     out.print(run.summary(findings))
     raise typer.Exit(code)
 

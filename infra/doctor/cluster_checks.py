@@ -1,23 +1,14 @@
-"""Doctor checks of the cluster itself: who can get in, its version and support, node groups.
-
-"You must be logged in to the server (Unauthorized)" is almost always one thing:
-kubectl authenticates as an IAM identity the cluster has not mapped — typically the
-cluster was created by a role (CI, `pulumi up` under SSO) and kubectl runs as a user,
-or the other way round. `check_identity` names the identity kubectl will present and
-whether the cluster (its access entries) or, before deploy, the stack config maps it.
-"""
+"""Doctor checks of the cluster itself: status, health, version and support tier, node groups."""
 
 from __future__ import annotations
 
-import re
+import datetime as dt
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from infra.config.schema import _arn_key
+from infra.doctor.identity_checks import check_identity, client_error
 from infra.doctor.model import DoctorContext, Finding
-
-ASSUMED_ROLE = re.compile(r"^arn:(?P<part>aws[a-z-]*):sts::(?P<account>\d{12}):assumed-role/(?P<role>[^/]+)/.+$")
 
 # EKS node group health issue codes (eks:DescribeNodegroup health.issues[].code) → the fix.
 NODEGROUP_FIXES = {
@@ -44,154 +35,58 @@ NODEGROUP_FIXES = {
 }
 
 
-def _client_error(exc: ClientError) -> tuple[str, str]:
-    err = exc.response.get("Error", {})
-    return str(err.get("Code", "")), str(err.get("Message", exc))
+# EKS cluster health issue codes (eks:DescribeCluster health.issues[].code) → the fix.
+CLUSTER_FIXES = {
+    "Ec2SubnetNotFound": "a cluster subnet was deleted outside Pulumi: `pulumi refresh` then `pulumi up`",
+    "Ec2SecurityGroupNotFound": "the cluster security group was deleted: `pulumi refresh` then `pulumi up`",
+    "Ec2InsufficientFreeAddresses": "the cluster subnets are out of IPs: use a larger network.cidr",
+    "IamRoleNotFound": "the cluster role was deleted: `pulumi refresh` then `pulumi up`",
+    "KmsKeyDisabled": "the secrets-encryption KMS key is disabled: enable it (aws kms enable-key) or the "
+    "cluster stops working",
+    "KmsKeyNotFound": "the secrets-encryption KMS key is gone: the cluster cannot be recovered — restore the key "
+    "if it is pending deletion (aws kms cancel-key-deletion)",
+    "KmsKeyMarkedForDeletion": "the secrets-encryption key is scheduled for deletion: aws kms cancel-key-deletion",
+    "KmsGrantRevoked": "the cluster's grant on its KMS key was revoked: restore it or the cluster stops working",
+    "StsDisabled": "STS is deactivated in this region: enable it in IAM account settings",
+    "VpcNotFound": "the cluster VPC was deleted outside Pulumi: `pulumi refresh` then `pulumi up`",
+}
 
 
-def principal_of(caller_arn: str) -> str:
-    """The IAM principal behind a caller ARN: an assumed-role session → its role."""
-    m = ASSUMED_ROLE.match(caller_arn)
-    if m:
-        return f"arn:{m['part']}:iam::{m['account']}:role/{m['role']}"
-    return caller_arn
-
-
-def _kind(arn: str) -> str:
-    return "role" if ":role/" in arn else "user" if ":user/" in arn else "principal"
-
-
-def check_identity(ctx: DoctorContext) -> list[Finding]:
-    """The identity kubectl will use is mapped into the cluster (the Unauthorized cause)."""
-    name = "identity"
+def _minor(version: str | None) -> tuple[int, ...]:
     try:
-        caller_arn = ctx.client("sts").get_caller_identity()["Arn"]
-    except ClientError as exc:
-        code, msg = _client_error(exc)
-        return [
-            Finding(
-                name,
-                "fail",
-                "caller",
-                f"sts:GetCallerIdentity failed: {code} {msg}",
-                "your credentials are invalid or expired: `aws sso login` or refresh them",
-            )
-        ]
-    caller = principal_of(caller_arn)
-    role = ctx.cfg.identity.role_arn
-    kubectl_as = role or caller
-    how = f"assumes {role} (slipway:identity.roleArn)" if role else "as the deploying identity"
-    findings = [Finding(name, "pass", "caller", f"you are {caller_arn}; kubectl will act {how}")]
-
-    configured = {_arn_key(p.arn): p for p in ctx.cfg.access.principals}
-    creators = [p.arn for p in ctx.cfg.access.principals if p.creator]
-    cluster = ctx.cluster()
-    mapped_live: set[str] | None = None
-    mode = "API"
-    if cluster is not None:
-        mode = (cluster.get("accessConfig") or {}).get("authenticationMode", "CONFIG_MAP")
-        if mode != "CONFIG_MAP":
-            try:
-                pages = ctx.client("eks").get_paginator("list_access_entries").paginate(clusterName=ctx.cluster_name)
-                mapped_live = {_arn_key(principal_of(a)) for page in pages for a in page.get("accessEntries", [])}
-            except ClientError as exc:
-                code, msg = _client_error(exc)
-                findings.append(
-                    Finding(
-                        name,
-                        "warn",
-                        "access entries",
-                        f"eks:ListAccessEntries failed: {code}",
-                        "grant eks:ListAccessEntries to read who is mapped; comparing with the stack config instead",
-                    )
-                )
-
-    key = _arn_key(kubectl_as)
-    if cluster is None and creators and not role and _arn_key(caller) != _arn_key(creators[0]):
-        findings.append(
-            Finding(
-                name,
-                "warn",
-                "creator",
-                f"{creators[0]} is marked creator, but you are {caller}: "
-                "whoever runs the first `pulumi up` becomes the creator, and the marked one gets "
-                "no access entry",
-                f"run the first `pulumi up` as {creators[0]}, or mark {caller} creator instead",
-            )
-        )
-    if mapped_live is not None:
-        if key in mapped_live:
-            findings.append(Finding(name, "pass", kubectl_as, f"has an access entry on {ctx.cluster_name}"))
-            return findings
-        where = f"{ctx.cluster_name} has no access entry for it"
-    elif key in configured or (cluster is None and not creators and not role):
-        # Before deploy with no creator marked, whoever runs `pulumi up` becomes the creator.
-        why = "is listed in slipway:access.principals" if key in configured else "will create the cluster"
-        findings.append(Finding(name, "pass", kubectl_as, f"{why}, so it is mapped"))
-        if cluster is not None:
-            findings.append(
-                Finding(
-                    name,
-                    "warn",
-                    "aws-auth",
-                    f"authentication mode {mode}: the aws-auth ConfigMap, which AWS APIs cannot read, is what counts",
-                    "check `kubectl -n kube-system get configmap aws-auth -o yaml`, or move to "
-                    "cluster.authenticationMode API_AND_CONFIG_MAP",
-                )
-            )
-        return findings
-    elif cluster is not None:
-        findings.append(
-            Finding(
-                name,
-                "warn",
-                kubectl_as,
-                "not in slipway:access.principals; mapped only if it "
-                "created the cluster (EKS does not show that without access entries)",
-                f"add {{arn: {kubectl_as}, access: cluster-admin}} to slipway:access.principals",
-            )
-        )
-        return findings
-    else:
-        where = "slipway:access.principals does not list it"
-
-    roles = [p.arn for p in ctx.cfg.access.principals if _kind(p.arn) == "role"]
-    fix = f"add {{arn: {kubectl_as}, access: cluster-admin}} to slipway:access.principals and `pulumi up`"
-    if roles:
-        fix += f", or set slipway:identity.roleArn to a mapped role ({', '.join(roles)})"
-    trap = ""
-    if creators and _kind(creators[0]) != _kind(kubectl_as):
-        trap = (
-            f" The cluster was created by {_kind(creators[0])} {creators[0]} and kubectl runs as a "
-            f"{_kind(kubectl_as)}: the creator's admin rights do not carry over."
-        )
-    findings.append(
-        Finding(
-            name,
-            "fail",
-            kubectl_as,
-            f"kubectl will get 'You must be logged in to the server (Unauthorized)': {where}.{trap}",
-            fix,
-        )
-    )
-    return findings
+        return tuple(int(p) for p in (version or "").split("."))
+    except ValueError:
+        return ()
 
 
 def check_cluster(ctx: DoctorContext) -> list[Finding]:
-    """Status, version, platform version and support tier (extended support is 6× the price)."""
+    """Status, health, version, platform version and support tier (extended support is 6× the price)."""
     name = "cluster"
     cluster = ctx.cluster()
     if cluster is None:
+        if ctx.cluster_unreadable:
+            return [
+                Finding(
+                    name,
+                    "warn",
+                    ctx.cluster_name,
+                    f"eks:DescribeCluster failed ({ctx.cluster_unreadable})",
+                    "allow eks:DescribeCluster to the identity running doctor",
+                )
+            ]
         return [Finding(name, "skip", ctx.cluster_name, f"not created yet in {ctx.region} (preflight)")]
     status, version = cluster.get("status"), cluster.get("version")
+    issues = (cluster.get("health") or {}).get("issues", [])
     out = []
+    what = f"Kubernetes {version}, platform {cluster.get('platformVersion')}"
     if status == "ACTIVE":
         out.append(
             Finding(
                 name,
-                "pass",
+                "pass" if not issues else "warn",
                 ctx.cluster_name,
-                f"ACTIVE, Kubernetes {version}, platform {cluster.get('platformVersion')}",
+                f"ACTIVE, {what}",
+                "" if not issues else "fix the health issues below",
             )
         )
     elif status in ("CREATING", "UPDATING"):
@@ -200,31 +95,41 @@ def check_cluster(ctx: DoctorContext) -> list[Finding]:
                 name,
                 "warn",
                 ctx.cluster_name,
-                f"{status} (Kubernetes {version})",
-                "wait for ACTIVE: aws eks wait cluster-active --name " + ctx.cluster_name,
+                f"{status}, {what}",
+                f"wait for ACTIVE: aws eks wait cluster-active --name {ctx.cluster_name}",
             )
         )
     else:
-        health = "; ".join(i.get("message", "") for i in (cluster.get("health") or {}).get("issues", []))
         out.append(
             Finding(
                 name,
                 "fail",
                 ctx.cluster_name,
-                f"{status}{': ' + health if health else ''}",
-                "see the EKS console's cluster health; `pulumi refresh` shows drift",
+                f"{status}, {what}",
+                "see the cluster's health in the EKS console; `pulumi refresh` shows drift",
             )
         )
-    if version != ctx.cfg.cluster.version:
+    for issue in issues:
+        code = issue.get("code", "")
         out.append(
             Finding(
                 name,
-                "warn",
-                "version",
-                f"cluster runs {version}, the stack pins {ctx.cfg.cluster.version}",
-                "`pulumi up` upgrades it (one minor version at a time); or pin the running version",
+                "fail",
+                code or "health",
+                issue.get("message", ""),
+                CLUSTER_FIXES.get(code, "see the cluster's health in the EKS console"),
             )
         )
+    pinned = ctx.cfg.cluster.version
+    if version != pinned:
+        newer = _minor(version) > _minor(pinned)
+        fix = (
+            f'EKS cannot downgrade: set slipway:cluster.version to "{version}" (AWS upgraded it, or it was '
+            "upgraded outside Pulumi)"
+            if newer
+            else "`pulumi up` upgrades it (one minor version at a time), or pin the running version"
+        )
+        out.append(Finding(name, "warn", "version", f"cluster runs {version}, the stack pins {pinned}", fix))
     out.append(_support(ctx, cluster, version))
     return out
 
@@ -232,23 +137,25 @@ def check_cluster(ctx: DoctorContext) -> list[Finding]:
 def _support(ctx: DoctorContext, cluster: dict[str, Any], version: str | None) -> Finding:
     name = "cluster"
     policy = (cluster.get("upgradePolicy") or {}).get("supportType", "EXTENDED")
+    docs = "https://docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html"
     try:
-        versions = ctx.client("eks").describe_cluster_versions(clusterVersions=[version]).get("clusterVersions", [])
+        versions = ctx.client("eks").describe_cluster_versions(clusterVersions=[version], includeAll=True)
     except ClientError as exc:
-        code, _ = _client_error(exc)
+        code, _ = client_error(exc)
         return Finding(
             name,
             "warn",
             "support",
             f"eks:DescribeClusterVersions failed ({code}); upgrade policy {policy}",
-            "see https://docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html "
-            "for the version's end of standard support",
+            f"see {docs} for the version's end of standard support",
         )
-    info = versions[0] if versions else {}
-    state = info.get("versionStatus") or info.get("status", "")
+    info = next(iter(versions.get("clusterVersions", [])), {})
+    state = (info.get("versionStatus") or info.get("status") or "").upper().replace("-", "_")
     end = info.get("endOfStandardSupportDate")
+    if not state and hasattr(end, "date"):
+        state = "EXTENDED_SUPPORT" if end.date() < dt.date.today() else "STANDARD_SUPPORT"
     end_text = f"; standard support ends {end:%Y-%m-%d}" if hasattr(end, "strftime") else ""
-    if state.upper() in ("EXTENDED_SUPPORT", "EXTENDED"):
+    if state in ("EXTENDED_SUPPORT", "EXTENDED"):
         return Finding(
             name,
             "warn",
@@ -256,7 +163,7 @@ def _support(ctx: DoctorContext, cluster: dict[str, Any], version: str | None) -
             f"Kubernetes {version} is in extended support: the control plane costs $0.60/h instead of $0.10/h",
             "upgrade: set slipway:cluster.version to the next minor and `pulumi up`",
         )
-    if state.upper() == "UNSUPPORTED":
+    if state == "UNSUPPORTED":
         return Finding(
             name,
             "fail",
@@ -264,18 +171,34 @@ def _support(ctx: DoctorContext, cluster: dict[str, Any], version: str | None) -
             f"Kubernetes {version} is out of support",
             "AWS will upgrade it automatically: upgrade deliberately first",
         )
-    if not state:
-        return Finding(name, "skip", "support", f"EKS did not report the support tier of {version}")
+    if state in ("STANDARD_SUPPORT", "STANDARD"):
+        return Finding(
+            name, "pass", "support", f"Kubernetes {version} in standard support{end_text}; upgrade policy {policy}"
+        )
     return Finding(
-        name, "pass", "support", f"Kubernetes {version} in standard support{end_text}; upgrade policy {policy}"
+        name,
+        "warn",
+        "support",
+        f"EKS did not report the support tier of {version}",
+        f"check {docs}: extended support costs 6× the control-plane price",
     )
+
+
+FAILED_NODEGROUP = ("CREATE_FAILED", "DELETE_FAILED", "DEGRADED")
 
 
 def check_nodegroups(ctx: DoctorContext) -> list[Finding]:
     """Each managed node group is ACTIVE with no health issues."""
     name = "node groups"
     if ctx.cluster() is None:
-        return [Finding(name, "skip", ctx.cluster_name, "cluster not created yet")]
+        return [
+            Finding(
+                name,
+                "skip",
+                ctx.cluster_name,
+                "cluster not readable" if ctx.cluster_unreadable else "cluster not created yet",
+            )
+        ]
     eks = ctx.client("eks")
     groups = [
         g
@@ -300,13 +223,29 @@ def check_nodegroups(ctx: DoctorContext) -> list[Finding]:
         size = f"{scaling.get('desiredSize')} of {scaling.get('minSize')}–{scaling.get('maxSize')} × " + ", ".join(
             ng.get("instanceTypes") or []
         )
-        if not issues and ng.get("status") == "ACTIVE":
+        status = ng.get("status")
+        if not issues and status == "ACTIVE":
             out.append(Finding(name, "pass", group, f"ACTIVE, {size}"))
             continue
-        if not issues:
+        if not issues and status in FAILED_NODEGROUP:
             out.append(
                 Finding(
-                    name, "warn", group, f"{ng.get('status')}, {size}", "wait for ACTIVE: aws eks wait nodegroup-active"
+                    name,
+                    "fail",
+                    group,
+                    f"{status}, {size}, no health issue reported",
+                    "see the Auto Scaling group's activity: aws autoscaling describe-scaling-activities",
+                )
+            )
+        elif not issues:
+            out.append(
+                Finding(
+                    name,
+                    "warn",
+                    group,
+                    f"{status}, {size}",
+                    "wait for ACTIVE: aws eks wait "
+                    f"nodegroup-active --cluster-name {ctx.cluster_name} --nodegroup-name {group}",
                 )
             )
         for issue in issues:

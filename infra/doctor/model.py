@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from botocore.exceptions import ClientError
+
 from infra.config import StackConfig
 
 Status = Literal["pass", "warn", "fail", "skip"]
@@ -43,6 +45,8 @@ class DoctorContext:
     cluster_name: str
     session: Any
     """A boto3.Session with the stack's profile and region."""
+    profile: str | None = None
+    """The AWS profile doctor runs with (None: the environment's credentials)."""
     _clients: dict[str, Any] = field(default_factory=dict, repr=False)
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -52,11 +56,23 @@ class DoctorContext:
         return self._clients[service]
 
     def cluster(self) -> dict[str, Any] | None:
-        """`eks:DescribeCluster` of the stack's cluster, or None before it exists (cached)."""
+        """`eks:DescribeCluster` of the stack's cluster; None before it exists or when
+        the call was refused (then `cluster_unreadable` says why). Cached."""
         if "cluster" not in self._cache:
             eks = self.client("eks")
+            self._cache["cluster_error"] = None
             try:
                 self._cache["cluster"] = eks.describe_cluster(name=self.cluster_name)["cluster"]
             except eks.exceptions.ResourceNotFoundException:
                 self._cache["cluster"] = None
+            except ClientError as exc:
+                err = exc.response.get("Error", {})
+                self._cache["cluster"] = None
+                self._cache["cluster_error"] = f"{err.get('Code', '')}: {err.get('Message', '')}".strip(": ")
         return self._cache["cluster"]
+
+    @property
+    def cluster_unreadable(self) -> str | None:
+        """Why eks:DescribeCluster failed (not 'not found'), or None."""
+        self.cluster()
+        return self._cache.get("cluster_error")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
 
 from botocore.exceptions import ClientError
@@ -11,7 +12,7 @@ from infra.doctor.model import DoctorContext, Finding
 
 Check = Callable[[DoctorContext], list[Finding]]
 
-# How a status is shown; also the table's sort order within a check.
+# How a status is shown.
 STYLES = {"fail": "bold red", "warn": "yellow", "pass": "green", "skip": "dim"}
 
 
@@ -43,23 +44,41 @@ def build_context(stack: str, root: Path, profile: str | None = None) -> DoctorC
         cfg=cfg,
         cluster_name=cfg.cluster_name or f"slipway-{stack}",
         session=session,
+        profile=profile,
     )
 
 
+# Error codes that mean the credentials themselves are bad: every check would fail the same way.
+BAD_CREDENTIALS = {"ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId", "UnrecognizedClientException",
+                   "SignatureDoesNotMatch", "AuthFailure", "InvalidAccessKeyId", "RequestExpired"}  # fmt: skip
+ORDER = {"fail": 0, "warn": 1, "pass": 2, "skip": 3}
+
+
+class BadCredentials(Exception):
+    """AWS rejected the credentials (expired, unknown key): nothing else can be checked."""
+
+
 def run_check(ctx: DoctorContext, check: Check) -> list[Finding]:
-    """One check; an AWS refusal becomes a warn line naming the API call, not a traceback."""
+    """One check; an AWS refusal becomes a warn line naming the API call, not a traceback.
+
+    Lines carry the check's `--only` name and are ordered fail, warn, pass, skip.
+    """
+    name = check_name(check)
     try:
-        return check(ctx)
+        findings = check(ctx)
     except ClientError as exc:
         err = exc.response.get("Error", {})
         code = err.get("Code", "")
+        if code in BAD_CREDENTIALS:
+            raise BadCredentials(f"{code}: {err.get('Message', '')}") from None
         op = exc.operation_name
         fix = (
             f"allow the API call {op} to the identity running doctor"
             if "AccessDenied" in code or "Unauthorized" in code
             else "retry; if it persists, run the check's AWS call by hand to see why"
         )
-        return [Finding(check_name(check), "warn", op or "aws", f"{code}: {err.get('Message', '')}", fix)]
+        findings = [Finding(name, "warn", op or "aws", f"{code}: {err.get('Message', '')}", fix)]
+    return sorted((replace(f, check=name) for f in findings), key=lambda f: ORDER[f.status])
 
 
 def run_checks(
