@@ -96,7 +96,10 @@ def availability_zones(cfg: StackConfig) -> list[str]:
     """The configured AZs, or the region's first `azCount` available ones."""
     if cfg.network.availability_zones:
         return list(cfg.network.availability_zones)
-    names = aws.get_availability_zones(state="available").names
+    # Only real AZs: opted-in Local and Wavelength Zones (us-west-2-lax-1a) also end in a letter.
+    names = aws.get_availability_zones(
+        state="available", filters=[aws.GetAvailabilityZonesFilterArgs(name="zone-type", values=["availability-zone"])]
+    ).names
     letters_ok = [n for n in names if n[-1] in "abcdef"]
     if len(letters_ok) < cfg.network.az_count:
         raise ConfigError(
