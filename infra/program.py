@@ -23,7 +23,7 @@ from components.namespaces import Namespaces, NamespacesArgs
 from components.network import Network, NetworkArgs
 from components.registry import Registry, RegistryArgs
 from infra.capacity import ClusterPlan, app_pool, argo_pool, plan_cluster, system_pool
-from infra.config import NAMESPACE, ConfigError, StackConfig, parse_config_values
+from infra.config import EKS_UNSUPPORTED_ZONE_IDS, NAMESPACE, ConfigError, StackConfig, parse_config_values
 from infra.config.apps import app_namespace
 
 
@@ -96,9 +96,13 @@ def availability_zones(cfg: StackConfig) -> list[str]:
     """The configured AZs, or the region's first `azCount` available ones."""
     if cfg.network.availability_zones:
         return list(cfg.network.availability_zones)
-    # Only real AZs: opted-in Local and Wavelength Zones (us-west-2-lax-1a) also end in a letter.
+    # Only real AZs: opted-in Local and Wavelength Zones (us-west-2-lax-1a) also end in a
+    # letter. And none EKS refuses for the control plane (UnsupportedAvailabilityZoneException;
+    # names map to zone IDs per account, so "us-east-1a" may be use1-az3).
     names = aws.get_availability_zones(
-        state="available", filters=[aws.GetAvailabilityZonesFilterArgs(name="zone-type", values=["availability-zone"])]
+        state="available",
+        filters=[aws.GetAvailabilityZonesFilterArgs(name="zone-type", values=["availability-zone"])],
+        exclude_zone_ids=sorted(EKS_UNSUPPORTED_ZONE_IDS),
     ).names
     letters_ok = [n for n in names if n[-1] in "abcdef"]
     if len(letters_ok) < cfg.network.az_count:

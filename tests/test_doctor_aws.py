@@ -6,6 +6,7 @@ with the subject, the cause and the fix a user needs.
 
 from __future__ import annotations
 
+import datetime
 import json
 
 import boto3
@@ -128,10 +129,12 @@ def test_named_type_missing_in_one_az_fails_naming_the_az(session):
         network={"availabilityZones": ["us-east-1a", "us-east-1e"]},
         nodePools={"general": {"instanceType": "t3.medium"}},
     )
-    f = only(check_instance_offerings(ctx))
-    assert f.status == "fail" and f.subject == "nodePools.general"
+    f = only(check_instance_offerings(ctx), subject="nodePools.general")
+    assert f.status == "fail"
     assert "t3.medium not in us-east-1e" in f.detail and "us-east-1a" not in f.detail.split(":")[0]
-    assert "nodePools.general.instanceType" in f.fix and "network.availabilityZones" in f.fix
+    # The key the user wrote, as `pulumi config` names it.
+    assert "set slipway:nodePools.general.instanceType to a type offered" in f.fix
+    assert "slipway:network.availabilityZones" in f.fix
 
 
 def test_several_types_covering_each_other_warn_rather_than_fail(session):
@@ -140,8 +143,52 @@ def test_several_types_covering_each_other_warn_rather_than_fail(session):
         network={"availabilityZones": ["us-east-1a", "us-east-1e"]},
         nodePools={"general": {"instanceTypes": ["t3.medium", "p5.48xlarge"], "capacityType": "SPOT"}},
     )
-    f = only(check_instance_offerings(ctx))
+    f = only(check_instance_offerings(ctx), subject="nodePools.general")
     assert f.status == "warn" and "t3.medium not in us-east-1e" in f.detail
+    # The user wrote instanceTypes (a list), so the fix names that key, not instanceType.
+    assert "set slipway:nodePools.general.instanceTypes to types offered in every AZ" in f.fix
+
+
+def test_a_zone_eks_does_not_support_fails_naming_its_zone_id(session):
+    # In moto's account, as in many real ones, us-east-1e is use1-az3: no EKS cluster subnets there.
+    ctx = context(
+        session,
+        network={"availabilityZones": ["us-east-1a", "us-east-1e"]},
+        nodePools={"general": {"instanceType": "m5.large"}},
+    )
+    findings = check_instance_offerings(ctx)
+    f = only(findings, subject="us-east-1e")
+    assert f.status == "fail" and "use1-az3" in f.detail and "UnsupportedAvailabilityZoneException" in f.detail
+    assert f.fix.startswith("set slipway:network.availabilityZones to other zones") and "avoid use1-az3" in f.fix
+    assert not [x for x in findings if x.subject == "us-east-1a"]
+    # Zones EKS supports raise nothing.
+    ctx = context(session, network={"availabilityZones": ["us-east-1a", "us-east-1b"]})
+    assert [x.subject for x in check_instance_offerings(ctx)] == ["nodePools.general"]
+
+
+def test_stack_azs_leave_out_local_zones(session):
+    # An opted-in Local Zone ends in a letter too, and sorts before us-west-2a.
+    ctx = context(session, network={"azCount": 2})
+    ec2 = session.client("ec2")
+    ctx._clients["ec2"] = ec2
+    zones = [
+        {"ZoneName": "us-west-2-lax-1a", "ZoneId": "usw2-lax1-az1", "ZoneType": "local-zone", "State": "available"},
+        {"ZoneName": "us-west-2b", "ZoneId": "usw2-az1", "ZoneType": "availability-zone", "State": "available"},
+        {"ZoneName": "us-west-2a", "ZoneId": "usw2-az2", "ZoneType": "availability-zone", "State": "available"},
+    ]
+    with Stubber(ec2) as stub:
+        stub.add_response(
+            "describe_availability_zones",
+            {"AvailabilityZones": zones},
+            {
+                "Filters": [
+                    {"Name": "zone-type", "Values": ["availability-zone"]},
+                    {"Name": "state", "Values": ["available"]},
+                ]
+            },
+        )
+        assert stack_azs(ctx) == ["us-west-2a", "us-west-2b"]
+        stub.assert_no_pending_responses()
 
 
 def test_auto_pool_checks_the_planned_type_in_the_first_available_azs(session):
@@ -162,6 +209,7 @@ def test_refused_offerings_call_is_a_warn_naming_the_action(session):
     ec2 = session.client("ec2")
     ctx._clients["ec2"] = ec2
     with Stubber(ec2) as stub:
+        stub.add_response("describe_availability_zones", {"AvailabilityZones": []})
         stub.add_client_error("describe_instance_type_offerings", "UnauthorizedOperation", "not authorized")
         f = only(check_instance_offerings(ctx))
     assert (f.status, f.subject) == ("warn", "ec2:DescribeInstanceTypeOfferings")
@@ -333,6 +381,41 @@ def test_missing_repository_warns_before_deploy_and_fails_after(session):
     assert after.status == "fail" and f"{CLUSTER}/api does not exist" in after.detail
 
 
+def test_recent_tags_come_from_every_page_newest_first(session):
+    # A repository with more images than one DescribeImages page: the newest may be on the last page.
+    def image(tag: str, day: int) -> dict:
+        return {"imageTags": [tag], "imagePushedAt": datetime.datetime(2025, 1, day, tzinfo=datetime.UTC)}
+
+    repo = f"{CLUSTER}/api"
+    ecr = session.client("ecr")
+    ctx = context(session, apps={"api": APP})
+    ctx._clients["ecr"] = ecr
+    with Stubber(ecr) as stub:
+        stub.add_response(
+            "describe_repositories",
+            {"repositories": [{"repositoryUri": f"123456789012.dkr.ecr.{REGION}.amazonaws.com/{repo}"}]},
+            {"repositoryNames": [repo]},
+        )
+        stub.add_client_error(
+            "describe_images",
+            "ImageNotFoundException",
+            "not found",
+            expected_params={"repositoryName": repo, "imageIds": [{"imageTag": "2.7.0"}]},
+        )
+        tagged = {"repositoryName": repo, "filter": {"tagStatus": "TAGGED"}}
+        stub.add_response(
+            "describe_images",
+            {"imageDetails": [image("2.5.0", 1), image("2.6.0", 2), image("2.6.1", 3)], "nextToken": "p2"},
+            tagged,
+        )
+        stub.add_response(
+            "describe_images", {"imageDetails": [image("2.6.2", 4), image("2.6.9", 9)]}, {**tagged, "nextToken": "p2"}
+        )
+        f = only(check_image_tags(ctx))
+        stub.assert_no_pending_responses()
+    assert f.status == "fail" and "(latest pushed: 2.6.9, 2.6.2, 2.6.1)" in f.detail
+
+
 def test_image_tags_skip_without_apps(session):
     assert only(check_image_tags(context(session))).status == "skip"
 
@@ -340,21 +423,25 @@ def test_image_tags_skip_without_apps(session):
 # ------------------------------------------------------------------ target health
 
 
-def alb(session, net: dict, cluster: str, name: str, target: str | None = "10.0.0.5") -> str:
+def alb(
+    session, net: dict, cluster: str, name: str, target: str | None = "10.0.0.5", lb_type: str = "application"
+) -> str:
     elb = session.client("elbv2")
     lb = elb.create_load_balancer(
         Name=name,
         Subnets=list(net["private"].values()),
         Scheme="internal",
-        Type="application",
+        Type=lb_type,
         Tags=[{"Key": LBC_CLUSTER_TAG, "Value": cluster}],
     )
     arn = lb["LoadBalancers"][0]["LoadBalancerArn"]
+    protocol = "HTTP" if lb_type == "application" else "TCP"
+    health = {"HealthCheckPath": "/ready"} if lb_type == "application" else {}
     tg = elb.create_target_group(
-        Name=f"{name}-tg", Protocol="HTTP", Port=8000, VpcId=net["vpc"], TargetType="ip", HealthCheckPath="/ready"
+        Name=f"{name}-tg", Protocol=protocol, Port=8000, VpcId=net["vpc"], TargetType="ip", **health
     )["TargetGroups"][0]["TargetGroupArn"]
     elb.create_listener(
-        LoadBalancerArn=arn, Protocol="HTTP", Port=80, DefaultActions=[{"Type": "forward", "TargetGroupArn": tg}]
+        LoadBalancerArn=arn, Protocol=protocol, Port=80, DefaultActions=[{"Type": "forward", "TargetGroupArn": tg}]
     )
     if target:
         elb.register_targets(TargetGroupArn=tg, Targets=[{"Id": target, "Port": 8000}])
@@ -386,6 +473,82 @@ def test_empty_target_group_fails(session):
     alb(session, net, CLUSTER, "k8s-dev-internal", target=None)
     f = only(check_target_health(context(session)))
     assert f.status == "fail" and "503" in f.detail
+
+
+def test_empty_target_group_of_an_nlb_says_connections_fail_not_503(session):
+    net = seed_network(session)
+    alb(session, net, CLUSTER, "k8s-dev-nlb", target=None, lb_type="network")
+    f = only(check_target_health(context(session)))
+    assert f.status == "fail" and "refuses or resets connections" in f.detail and "503" not in f.detail
+
+
+def stub_target_health(stub: Stubber, targets: list[dict], lb_type: str = "application") -> None:
+    """One load balancer of this cluster, one target group, and `targets` behind it."""
+    lb_arn = "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/k8s-dev/1"
+    tg_arn = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/k8s-api/2"
+    stub.add_response(
+        "describe_load_balancers",
+        {"LoadBalancers": [{"LoadBalancerArn": lb_arn, "LoadBalancerName": "k8s-dev", "Type": lb_type}]},
+        {},
+    )
+    stub.add_response(
+        "describe_tags",
+        {"TagDescriptions": [{"ResourceArn": lb_arn, "Tags": [{"Key": LBC_CLUSTER_TAG, "Value": CLUSTER}]}]},
+        {"ResourceArns": [lb_arn]},
+    )
+    stub.add_response(
+        "describe_target_groups",
+        {
+            "TargetGroups": [
+                {
+                    "TargetGroupArn": tg_arn,
+                    "TargetGroupName": "k8s-api",
+                    "HealthCheckProtocol": "HTTP",
+                    "HealthCheckPath": "/ready",
+                    "HealthCheckPort": "traffic-port",
+                }
+            ]
+        },
+        {"LoadBalancerArn": lb_arn},
+    )
+    stub.add_response(
+        "describe_tags",
+        {
+            "TagDescriptions": [
+                {"ResourceArn": tg_arn, "Tags": [{"Key": "ingress.k8s.aws/resource", "Value": "api/api-api:80"}]}
+            ]
+        },
+        {"ResourceArns": [tg_arn]},
+    )
+    stub.add_response("describe_target_health", {"TargetHealthDescriptions": targets}, {"TargetGroupArn": tg_arn})
+
+
+def test_draining_and_unknown_target_states_warn(session):
+    elb = session.client("elbv2")
+    ctx = context(session)
+    ctx._clients["elbv2"] = elb
+    with Stubber(elb) as stub:
+        stub_target_health(
+            stub,
+            [
+                {
+                    "Target": {"Id": "10.0.3.7", "Port": 8000},
+                    "TargetHealth": {
+                        "State": "draining",
+                        "Reason": "Target.DeregistrationInProgress",
+                        "Description": "Target deregistration is in progress",
+                    },
+                },
+                {"Target": {"Id": "10.0.3.8", "Port": 8000}, "TargetHealth": {"State": "something-new"}},
+                {"Target": {"Id": "10.0.40.9", "Port": 8000}, "TargetHealth": {"State": "healthy"}},
+            ],
+        )
+        findings = check_target_health(ctx)
+        stub.assert_no_pending_responses()
+    warns = sorted((f for f in findings if f.status == "warn"), key=lambda f: f.detail)
+    assert [f.detail.split(" (")[0] for f in warns] == ["10.0.3.7:8000 is draining", "10.0.3.8:8000 is something-new"]
+    assert "Target.DeregistrationInProgress" in warns[0].detail and "kubectl get pods" in warns[0].fix
+    assert "1 of 3 targets healthy" in only(findings, status="pass").detail
 
 
 def test_unhealthy_target_fails_with_reason_and_fix(session):
@@ -487,7 +650,9 @@ def test_quotas_pass_with_room_and_say_when_the_default_was_assumed(session):
     findings = check_quotas(context(session))
     eips, vpcs = only(findings, subject="Elastic IPs"), only(findings, subject="VPCs")
     assert eips.status == "pass" and ": 1 of 5" in eips.detail  # one NAT gateway (natStrategy single)
-    assert "quota ec2/L-0263D0A3 not readable: NoSuchResourceException; assumed the default 5" in eips.detail
+    # moto has no EC2 quota (NoSuchResourceException) and no GetAWSDefaultServiceQuota.
+    assert "quota ec2/L-0263D0A3 never adjusted, and its default not readable" in eips.detail
+    assert "assumed the default 5" in eips.detail
     # moto's default VPC plus the stack's; the VPC quota comes from moto's Service Quotas.
     assert vpcs.status == "pass" and ": 2 of 5" in vpcs.detail and "assumed" not in vpcs.detail
 
@@ -545,6 +710,25 @@ def test_an_applied_quota_is_used_and_a_refused_one_is_named(session):
     eips, vpcs = only(findings, subject="Elastic IPs"), only(findings, subject="VPCs")
     assert eips.status == "pass" and ": 6 of 20" in eips.detail
     assert "servicequotas:GetServiceQuota; assumed the default 5" in vpcs.detail
+
+
+def test_a_never_adjusted_quota_is_read_from_aws_defaults(session):
+    allocate(session, 3)
+    ctx = context(session)
+    quotas = session.client("service-quotas")
+    ctx._clients["service-quotas"] = quotas
+    eip, vpc = {"ServiceCode": "ec2", "QuotaCode": "L-0263D0A3"}, {"ServiceCode": "vpc", "QuotaCode": "L-F678F1CE"}
+    with Stubber(quotas) as stub:
+        stub.add_client_error("get_service_quota", "NoSuchResourceException", "no applied quota", expected_params=eip)
+        stub.add_response("get_aws_default_service_quota", {"Quota": {"Value": 5.0}}, eip)
+        stub.add_client_error("get_service_quota", "NoSuchResourceException", "no applied quota", expected_params=vpc)
+        stub.add_client_error("get_aws_default_service_quota", "ServiceException", "down", expected_params=vpc)
+        findings = check_quotas(ctx)
+        stub.assert_no_pending_responses()
+    eips, vpcs = only(findings, subject="Elastic IPs"), only(findings, subject="VPCs")
+    assert eips.status == "warn" and ": 4 of 5 (default quota 5: never adjusted" in eips.detail
+    assert "assumed" not in eips.detail
+    assert "its default not readable: ServiceException; assumed the default 5" in vpcs.detail
 
 
 # ------------------------------------------------------------------ all together

@@ -32,6 +32,11 @@ from infra.config.stack import StackConfig
 
 NAMESPACE = "slipway"
 
+# Zone IDs EKS refuses for a cluster's subnets (UnsupportedAvailabilityZoneException);
+# AZ names map to zone IDs per account. Source: EKS user guide, "Subnet requirements
+# for clusters" (https://docs.aws.amazon.com/eks/latest/userguide/network-reqs.html#cluster-subnets).
+EKS_UNSUPPORTED_ZONE_IDS = {"use1-az3": "us-east-1", "usw1-az2": "us-west-1", "cac1-az3": "ca-central-1"}
+
 # Regions EKS serves (commercial partition), to catch typos such as `us-east1`.
 # Source: AWS "Amazon EKS endpoints and quotas".
 EKS_REGIONS = frozenset(

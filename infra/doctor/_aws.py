@@ -36,7 +36,7 @@ _IAM_PREFIX = {
         ["DescribeLoadBalancers", "DescribeTags", "DescribeTargetGroups", "DescribeTargetHealth"],
         "elasticloadbalancing",
     ),
-    "GetServiceQuota": "servicequotas",
+    **dict.fromkeys(["GetServiceQuota", "GetAWSDefaultServiceQuota"], "servicequotas"),
     "DescribeCluster": "eks",
 }
 
@@ -92,13 +92,34 @@ def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
 
 
 def stack_azs(ctx: DoctorContext) -> list[str]:
-    """The AZs `pulumi up` uses: mirrors `infra.program.availability_zones` (may return too few)."""
+    """The AZs `pulumi up` uses: mirrors `infra.program.availability_zones` (may return too few).
+
+    Only real Availability Zones count: an opted-in Local Zone (`us-west-2-lax-1a`) also ends
+    in a letter, and would sort before `us-west-2a`.
+    """
     if ctx.cfg.network.availability_zones:
         return list(ctx.cfg.network.availability_zones)
-    zones = ctx.client("ec2").describe_availability_zones(Filters=[{"Name": "state", "Values": ["available"]}])
+    zones = ctx.client("ec2").describe_availability_zones(
+        Filters=[
+            {"Name": "zone-type", "Values": ["availability-zone"]},
+            {"Name": "state", "Values": ["available"]},
+        ]
+    )
     # The provider's get_availability_zones lists names sorted; AZ slots need a letter a–f.
-    names = sorted(z["ZoneName"] for z in zones["AvailabilityZones"])
+    names = sorted(
+        z["ZoneName"]
+        for z in zones["AvailabilityZones"]
+        if z.get("ZoneType", "availability-zone") == "availability-zone"
+    )
     return [n for n in names if n[-1] in "abcdef"][: ctx.cfg.network.az_count]
+
+
+def zone_ids(ctx: DoctorContext, azs: list[str]) -> dict[str, str]:
+    """{AZ name: zone ID} of `azs` in this account (names map to physical zones per account)."""
+    if not azs:
+        return {}
+    zones = ctx.client("ec2").describe_availability_zones(Filters=[{"Name": "zone-name", "Values": azs}])
+    return {z["ZoneName"]: z["ZoneId"] for z in zones["AvailabilityZones"] if z.get("ZoneId")}
 
 
 def stack_vpcs(ctx: DoctorContext) -> list[str]:

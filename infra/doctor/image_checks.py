@@ -73,7 +73,9 @@ def check_image_tags(ctx: DoctorContext) -> list[Finding]:
 
 
 def _recent_tags(ecr: Any, repo: str, n: int = 3) -> str:
-    images = ecr.describe_images(repositoryName=repo).get("imageDetails", [])
-    tagged = sorted((i for i in images if i.get("imageTags")), key=lambda i: i.get("imagePushedAt", 0), reverse=True)
+    """The `n` most recently pushed tags, read from every page of DescribeImages."""
+    pages = ecr.get_paginator("describe_images").paginate(repositoryName=repo, filter={"tagStatus": "TAGGED"})
+    tagged = [i for page in pages for i in page.get("imageDetails", []) if i.get("imageTags")]
+    tagged.sort(key=lambda i: i["imagePushedAt"].timestamp() if i.get("imagePushedAt") else 0.0, reverse=True)
     tags = [t for i in tagged[:n] for t in i["imageTags"]][:n]
     return f" (latest pushed: {', '.join(tags)})" if tags else " (the repository has no tagged images)"

@@ -78,12 +78,17 @@ def _group_findings(elb: Any, lb: dict[str, Any], group: dict[str, Any], tags: d
     check = f"{group.get('HealthCheckProtocol', 'HTTP')}{path} on port {group.get('HealthCheckPort', 'traffic-port')}"
     targets = elb.describe_target_health(TargetGroupArn=group["TargetGroupArn"])["TargetHealthDescriptions"]
     if not targets:
+        # An ALB answers 503 itself; an NLB passes TCP through and has nowhere to send it.
+        if lb.get("Type") == "network":
+            effect = "the network load balancer refuses or resets connections"
+        else:
+            effect = "the load balancer answers 503"
         return [
             Finding(
                 "target health",
                 "fail",
                 subject,
-                "no targets registered: the load balancer answers 503",
+                f"no targets registered: {effect}",
                 "check the Service has ready pods (`kubectl get endpointslices -A`) and that its selector "
                 "matches the pods' labels",
             )
@@ -114,6 +119,27 @@ def _group_findings(elb: Any, lb: dict[str, Any], group: dict[str, Any], tags: d
                     status,
                     subject,
                     f"{target} is {state} ({said}); health check: {check}",
+                    _REASON_FIX.get(reason, _DEFAULT_FIX),
+                )
+            )
+        elif state == "draining":
+            findings.append(
+                Finding(
+                    "target health",
+                    "warn",
+                    subject,
+                    f"{target} is draining ({said or 'being deregistered'}): it gets no new requests",
+                    "expected while pods roll or scale down; if it lasts, check the pod still exists "
+                    "(`kubectl get pods -o wide`) and " + _DEFAULT_FIX,
+                )
+            )
+        else:  # any state this check does not know yet: say so rather than stay silent
+            findings.append(
+                Finding(
+                    "target health",
+                    "warn",
+                    subject,
+                    f"{target} is {state or 'in no reported state'} ({said}); health check: {check}",
                     _REASON_FIX.get(reason, _DEFAULT_FIX),
                 )
             )

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from infra.capacity import plan_cluster
-from infra.config import ConfigError, StackConfig
-from infra.doctor._aws import _guarded, stack_azs
+from infra.config import EKS_UNSUPPORTED_ZONE_IDS, ConfigError, StackConfig
+from infra.doctor._aws import _guarded, stack_azs, zone_ids
 from infra.doctor.model import DoctorContext, Finding
 
 
@@ -26,10 +26,12 @@ def check_instance_offerings(ctx: DoctorContext) -> list[Finding]:
                 "network.azCount",
                 f"azCount is {cfg.network.az_count} but this account sees "
                 f"only {len(azs)} available AZs ({', '.join(azs) or 'none'})",
-                "lower network.azCount, or list network.availabilityZones",
+                "lower slipway:network.azCount, or list slipway:network.availabilityZones",
             )
         ]
-    findings, pools = _pool_types(ctx, cfg, azs)
+    findings = _eks_zone_findings(ctx, azs)
+    planned, pools = _pool_types(ctx, cfg, azs)
+    findings += planned
     wanted = sorted({t for types in pools.values() for t in types})
     offered: dict[str, set[str]] = {t: set() for t in wanted}
     if wanted:
@@ -47,6 +49,24 @@ def check_instance_offerings(ctx: DoctorContext) -> list[Finding]:
     for pool, types in sorted(pools.items()):
         findings.append(_offering_finding(ctx, pool, types, azs, offered))
     return findings
+
+
+def _eks_zone_findings(ctx: DoctorContext, azs: list[str]) -> list[Finding]:
+    """A fail for each AZ whose zone ID EKS does not support for the cluster's subnets."""
+    ids = zone_ids(ctx, azs)
+    return [
+        Finding(
+            "instance offerings",
+            "fail",
+            az,
+            f"{az} is zone {ids[az]} in this account, where EKS does not support cluster subnets: creating the "
+            "cluster fails with UnsupportedAvailabilityZoneException",
+            "set slipway:network.availabilityZones to other zones (`aws ec2 describe-availability-zones --query "
+            f"'AvailabilityZones[].[ZoneName,ZoneId]'` maps names to zone IDs; avoid {ids[az]})",
+        )
+        for az in azs
+        if ids.get(az) in EKS_UNSUPPORTED_ZONE_IDS
+    ]
 
 
 def _pool_types(ctx: DoctorContext, cfg: StackConfig, azs: list[str]) -> tuple[list[Finding], dict[str, list[str]]]:
@@ -89,14 +109,17 @@ def _offering_finding(
         return Finding(name, "pass", subject, f"{', '.join(types)} offered in {', '.join(azs)}")
     gaps = "; ".join(f"{t} not in {', '.join(m)}" for t, m in missing.items() if m)
     uncovered = [az for az in azs if all(az in m for m in missing.values())]
-    auto = not ctx.cfg.node_pools[pool].types
+    cfg_pool = ctx.cfg.node_pools[pool]
+    # Name the key the user wrote: `instanceTypes` (a list) or `instanceType`.
+    key = "instanceTypes" if cfg_pool.instance_types is not None else "instanceType"
+    what = "types offered" if key == "instanceTypes" else "a type offered"
     fix = (
         f"refresh the planner's offerings for this account (`slipway catalog refresh --region {ctx.region}`) "
-        "or set network.availabilityZones to zones that offer it"
-        if auto
-        else f"set nodePools.{pool}.instanceType to a type offered in every AZ (`aws ec2 describe-instance-type-"
+        "or set slipway:network.availabilityZones to zones that offer it"
+        if not cfg_pool.types
+        else f"set slipway:nodePools.{pool}.{key} to {what} in every AZ (`aws ec2 describe-instance-type-"
         f"offerings --location-type availability-zone --filters Name=location,Values={azs[0]}`), "
-        "or set network.availabilityZones to zones that offer it"
+        "or set slipway:network.availabilityZones to zones that offer it"
     )
     if uncovered:
         return Finding(

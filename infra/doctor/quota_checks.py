@@ -12,14 +12,29 @@ EIP_QUOTA = ("ec2", "L-0263D0A3", 5)
 VPC_QUOTA = ("vpc", "L-F678F1CE", 5)
 
 
+def _why(exc: Exception) -> str:
+    if not isinstance(exc, ClientError):
+        return "not implemented"  # moto (tests) raises NotImplementedError for GetAWSDefaultServiceQuota
+    return denied_action(exc) or exc.response.get("Error", {}).get("Code", "error")
+
+
 def _quota(ctx: DoctorContext, service: str, code: str, default: int) -> tuple[float, str]:
-    """The applied quota, or the default with a note saying why it was assumed."""
+    """The applied quota, else AWS's default for it, else `default`, with a note saying which."""
+    quotas = ctx.client("service-quotas")
     try:
-        quota = ctx.client("service-quotas").get_service_quota(ServiceCode=service, QuotaCode=code)["Quota"]
+        return quotas.get_service_quota(ServiceCode=service, QuotaCode=code)["Quota"]["Value"], ""
     except ClientError as exc:
-        why = denied_action(exc) or exc.response.get("Error", {}).get("Code", "error")
-        return default, f" (quota {service}/{code} not readable: {why}; assumed the default {default})"
-    return quota["Value"], ""
+        if _why(exc) != "NoSuchResourceException":
+            return default, f" (quota {service}/{code} not readable: {_why(exc)}; assumed the default {default})"
+    # A quota never adjusted in this account has no applied value: AWS's default is the one in force.
+    try:
+        value = quotas.get_aws_default_service_quota(ServiceCode=service, QuotaCode=code)["Quota"]["Value"]
+    except (ClientError, NotImplementedError) as exc:
+        return default, (
+            f" (quota {service}/{code} never adjusted, and its default not readable: {_why(exc)}; "
+            f"assumed the default {default})"
+        )
+    return value, f" (default quota {value:g}: never adjusted in this account)"
 
 
 def _verdict(name: str, subject: str, used: int, quota: float, what: str, fix: str, note: str) -> Finding:
