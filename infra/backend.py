@@ -148,6 +148,49 @@ def kms_key_problem(key: str, region: str) -> str | None:
     return None
 
 
+def verify_kms_key(kms: Any, key: str, region: str) -> str | None:
+    """Check with kms:DescribeKey that `key` exists, is enabled, encrypts, and is in `region`.
+
+    `kms` is a KMS client for `region`. Returns a warning when DescribeKey itself is
+    refused (an identity may lack kms:DescribeKey yet be allowed to use the key through
+    S3), else None. Raises BackendError: exit 2 for an unusable key, 1 for other refusals.
+    """
+    from botocore.exceptions import ClientError
+
+    flag = f"--kms-key-id {key!r}"
+    try:
+        meta = kms.describe_key(KeyId=key)["KeyMetadata"]
+    except ClientError as exc:
+        code = _code(exc)
+        if code in _ACCESS_DENIED:
+            return f"{flag}: could not check the key (kms:DescribeKey refused); using it as given"
+        if code in ("NotFoundException", "InvalidArnException"):
+            raise BackendError(
+                f"{flag} is not a KMS key in {region} — list keys with `aws kms list-aliases --region {region}`, "
+                "or omit it to use aws/s3",
+                exit_code=2,
+            ) from None
+        message = exc.response.get("Error", {}).get("Message", "")
+        raise BackendError(f"AWS refused DescribeKey for {flag}: {code}: {message}") from None
+    state = meta.get("KeyState", "Enabled")
+    if state != "Enabled":
+        raise BackendError(f"{flag}: key is {state} — enable it or pick another", exit_code=2)
+    spec, usage = meta.get("KeySpec", "SYMMETRIC_DEFAULT"), meta.get("KeyUsage", "ENCRYPT_DECRYPT")
+    if (spec, usage) != ("SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT"):
+        raise BackendError(
+            f"{flag}: key is {spec} for {usage}; "
+            "S3 needs a symmetric encryption key (SYMMETRIC_DEFAULT) — pick another",
+            exit_code=2,
+        )
+    arn = meta.get("Arn", "").split(":")
+    if len(arn) > 3 and arn[3] and arn[3] != region:
+        raise BackendError(
+            f"{flag} is in {arn[3]}, but the bucket is in {region}; S3 needs a key in the bucket's region",
+            exit_code=2,
+        )
+    return None
+
+
 # ------------------------------------------------------------------ desired documents
 
 
@@ -228,10 +271,49 @@ def _code(exc: Any) -> str:
     return exc.response.get("Error", {}).get("Code", "")
 
 
+_ACCESS_DENIED = ("AccessDenied", "AccessDeniedException")
+
+
+def _refusal_fix(code: str, bucket: str) -> str | None:
+    """What to do about an S3 error code other than AccessDenied, where slipway knows."""
+    if code == "InvalidBucketAclWithObjectOwnership":
+        return (
+            "the bucket has ACL grants, which BucketOwnerEnforced (ACLs disabled) does not allow — remove them "
+            f"(aws s3api put-bucket-acl --bucket {bucket} --acl private), then re-run"
+        )
+    if code == "IllegalLocationConstraintException":
+        return (
+            "the region is not enabled for this account, or the request went to the wrong region — pass --region "
+            "of a region enabled for the account (aws account list-regions --region-opt-status-contains "
+            "ENABLED ENABLED_BY_DEFAULT)"
+        )
+    if code == "MalformedPolicy":
+        # slipway's own statement is fixed text; a statement it kept (e.g. naming a deleted principal) is the suspect.
+        return (
+            "S3 rejected the bucket policy — check its other statements "
+            f"(aws s3api get-bucket-policy --bucket {bucket}), fix or remove the invalid one, then re-run"
+        )
+    if code.startswith("KMS."):
+        return (
+            "the KMS key is disabled, not found, or not allowed for S3 — check that the key is enabled and its key "
+            "policy lets your identity use it through S3 (kms:GenerateDataKey, kms:Decrypt), or omit --kms-key-id "
+            "to use aws/s3"
+        )
+    return None
+
+
 def _refused(exc: Any, bucket: str) -> BackendError:
+    """A BackendError for an S3 ClientError: the IAM action for AccessDenied, else the code, message and fix."""
     op = getattr(exc, "operation_name", "") or "the request"
-    action = _IAM_ACTION.get(op, f"s3:{op}")
-    return BackendError(f"AWS refused {op} on bucket {bucket!r}: {exc} — your credentials need {action} on it")
+    code = _code(exc)
+    if code in _ACCESS_DENIED:
+        action = _IAM_ACTION.get(op, f"s3:{op}")
+        return BackendError(f"AWS refused {op} on bucket {bucket!r}: {exc} — your credentials need {action} on it")
+    message = exc.response.get("Error", {}).get("Message", "") or str(exc)
+    fix = _refusal_fix(code, bucket)
+    return BackendError(
+        f"AWS refused {op} on bucket {bucket!r}: {code or 'error'}: {message}" + (f" — {fix}" if fix else "")
+    )
 
 
 def _owner(expected_owner: str | None) -> dict[str, str]:
@@ -341,11 +423,14 @@ def ensure_encryption(
     created: bool = False,
     expected_owner: str | None = None,
 ) -> StepResult:
-    """Default encryption SSE-KMS (aws/s3 or `kms_key_id`) with the bucket key on."""
+    """Default encryption SSE-KMS with the bucket key on.
+
+    The key is `kms_key_id` when given. Without it, a bucket already on SSE-KMS keeps its
+    key (a re-run by someone who does not know the key must not change it), and any
+    other bucket gets the AWS-managed aws/s3 key.
+    """
     from botocore.exceptions import ClientError
 
-    want = encryption_rule(kms_key_id)
-    detail = f"SSE-KMS with {kms_key_id or 'aws/s3 (AWS managed)'}, bucket key on"
     try:
         rules = s3.get_bucket_encryption(Bucket=bucket, **_owner(expected_owner))
         have = rules["ServerSideEncryptionConfiguration"]["Rules"]
@@ -355,14 +440,20 @@ def ensure_encryption(
         if _code(exc) != "ServerSideEncryptionConfigurationNotFoundError":
             raise _refused(exc, bucket) from None
         have, absent = [], True
+    kept = kms_key_id is None and len(have) == 1 and _encryption_key(have[0])[0] == "aws:kms"
+    key = _encryption_key(have[0])[1] if kept else kms_key_id
+    want = encryption_rule(key)
+    detail = f"SSE-KMS with {key or 'aws/s3 (AWS managed)'}, bucket key on"
+    if kept and key:
+        detail += " (the bucket's key, kept; --kms-key-id changes it)"
     if [_encryption_key(r) for r in have] == [_encryption_key(want)]:
         return StepResult(setting="default encryption", status="already set", detail=detail)
     s3.put_bucket_encryption(
         Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": [want]}, **_owner(expected_owner)
     )
-    previous = {_encryption_key(r)[1] for r in have} - {None, kms_key_id}
+    previous = {_encryption_key(r)[1] for r in have} - {None, key}
     warning = (
-        f"default encryption was {', '.join(sorted(previous))}; it is now {kms_key_id or 'aws/s3'} "
+        f"default encryption was {', '.join(sorted(previous))}; it is now {key or 'aws/s3'} "
         f"(pass --kms-key-id {sorted(previous)[0]} to keep the old key)"
         if previous
         else None
@@ -515,8 +606,8 @@ def _fail(message: str, code: int) -> NoReturn:
     raise typer.Exit(code)
 
 
-def _clients(profile: str | None, region: str | None) -> tuple[Any, Any, str]:
-    """(s3 client, sts client, region) for `profile`; region defaults to the profile's, then us-east-1."""
+def _clients(profile: str | None, region: str | None) -> tuple[Any, Any, Any, str]:
+    """(s3, sts, kms clients, region) for `profile`; region defaults to the profile's, then us-east-1."""
     import boto3
     from botocore.exceptions import ProfileNotFound
 
@@ -528,7 +619,8 @@ def _clients(profile: str | None, region: str | None) -> tuple[Any, Any, str]:
     region = region or session.region_name or "us-east-1"
     if problem := region_problem(region):
         _fail(f"--region {region!r} {problem}", 2)
-    return session.client("s3", region_name=region), session.client("sts", region_name=region), region
+    clients = (session.client(name, region_name=region) for name in ("s3", "sts", "kms"))
+    return (*clients, region)
 
 
 @backend_app.command("init")
@@ -542,7 +634,11 @@ def init(
     ] = None,
     kms_key_id: Annotated[
         str | None,
-        typer.Option("--kms-key-id", help="KMS key (id, ARN or alias/…) for default encryption (default: aws/s3)."),
+        typer.Option(
+            "--kms-key-id",
+            help="KMS key (id, ARN or alias/…) for default encryption "
+            "(default: keep the bucket's SSE-KMS key, else aws/s3).",
+        ),
     ] = None,
 ) -> None:
     """Create the S3 bucket for `pulumi login s3://…`: versioned, SSE-KMS, private, TLS-only. Safe to re-run."""
@@ -552,10 +648,13 @@ def init(
         guess = suggest_bucket_name(bucket)
         fix = f"try {guess!r}" if guess else f"see {NAMING_RULES}"
         _fail(f"--bucket {bucket!r} {problem} — {fix}", 2)
-    s3, sts, region = _clients(profile, region)
+    s3, sts, kms, region = _clients(profile, region)
     if kms_key_id is not None and (problem := kms_key_problem(kms_key_id, region)):
         _fail(f"--kms-key-id {kms_key_id!r} {problem} — or omit it to use aws/s3", 2)
     try:
+        # Before any change: a key S3 cannot use would fail PutBucketEncryption halfway through.
+        if kms_key_id is not None and (warning := verify_kms_key(kms, kms_key_id, region)):
+            err.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
         account = sts.get_caller_identity()["Account"]
         steps = ensure_state_bucket(s3, bucket, region, kms_key_id=kms_key_id, expected_owner=account)
     except BackendError as exc:

@@ -245,27 +245,77 @@ def _session(profile: str | None, region: str, field: str, err: Console):
         raise typer.Exit(2) from None
 
 
-def describe_cluster(session, name: str, region: str, stack: str, err: Console) -> ClusterInfo:
-    """`eks:DescribeCluster` as a ClusterInfo; exits 1 with a one-line reason when AWS says no."""
+ROLE_SESSION_NAME = "slipway-kubeconfig"
+_ACCESS_DENIED = ("AccessDenied", "AccessDeniedException")
+
+
+def _error_code(e: Any) -> str:
+    return e.response.get("Error", {}).get("Code", "")
+
+
+def _not_found(name: str, region: str, stack: str, err: Console) -> None:
+    err.print(
+        f"error: EKS cluster {name!r} not found in {region} — deploy it first (`pulumi up --stack {stack}`), "
+        "or check slipway:clusterName, aws:region and the AWS account of your credentials",
+        highlight=False,
+    )
+
+
+def _describe_as_role(session, role_arn: str, name: str, region: str, stack: str, first: Exception, err: Console):
+    """DescribeCluster as `role_arn` (assumed with `session`), after the session itself was denied."""
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    second = f"and sts:AssumeRole into {role_arn} failed"
+    try:
+        creds = session.client("sts").assume_role(RoleArn=role_arn, RoleSessionName=ROLE_SESSION_NAME)["Credentials"]
+        second = f"and as {role_arn}"
+        as_role = boto3.Session(
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+            region_name=region,
+        )
+        return as_role.client("eks").describe_cluster(name=name)["cluster"]
+    except (BotoCoreError, ClientError) as e:
+        if isinstance(e, ClientError) and _error_code(e) == "ResourceNotFoundException":
+            _not_found(name, region, stack, err)
+            raise typer.Exit(1) from None
+        err.print(
+            f"error: AWS refused eks:DescribeCluster on {name!r} in {region} with your credentials ({first}), "
+            f"{second} ({e}) — check the identity with `slipway doctor {stack} --only identity`",
+            highlight=False,
+        )
+        raise typer.Exit(1) from None
+
+
+def describe_cluster(
+    session, name: str, region: str, stack: str, err: Console, *, role_arn: str | None = None
+) -> ClusterInfo:
+    """`eks:DescribeCluster` as a ClusterInfo; exits 1 with a one-line reason when AWS says no.
+
+    Called with `session`'s credentials (the profile's). When those are denied and the
+    stack maps `role_arn`, it is retried as that role, the identity kubectl will use:
+    a user may be allowed only to assume the role.
+    """
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
         c = session.client("eks").describe_cluster(name=name)["cluster"]
     except ClientError as e:
-        code = e.response.get("Error", {}).get("Code", "")
+        code = _error_code(e)
         if code == "ResourceNotFoundException":
-            err.print(
-                f"error: EKS cluster {name!r} not found in {region} — deploy it first (`pulumi up --stack {stack}`), "
-                "or check slipway:clusterName, aws:region and the AWS account of your credentials",
-                highlight=False,
-            )
+            _not_found(name, region, stack, err)
+            raise typer.Exit(1) from None
+        if role_arn and code in _ACCESS_DENIED:
+            c = _describe_as_role(session, role_arn, name, region, stack, e, err)
         else:
             err.print(
                 f"error: AWS refused eks:DescribeCluster on {name!r} in {region}: {e} — check the identity "
                 "(aws sts get-caller-identity) and that it may call eks:DescribeCluster",
                 highlight=False,
             )
-        raise typer.Exit(1) from None
+            raise typer.Exit(1) from None
     except BotoCoreError as e:
         err.print(
             f"error: could not reach EKS in {region}: {e} — log in (`aws sso login`) or export credentials",
@@ -300,7 +350,7 @@ def _caller_arn(session) -> str | None:
     try:
         return session.client("sts").get_caller_identity()["Arn"]
     except (BotoCoreError, ClientError):
-        return None  # only feeds a note; describe_cluster already proved the credentials work
+        return None  # only feeds a note
 
 
 def kubeconfig_command(
@@ -342,7 +392,7 @@ def kubeconfig_command(
     role_arn = cfg.identity.role_arn
 
     session = _session(profile, region, field, err)
-    cluster = describe_cluster(session, cluster_name, region, stack, err)
+    cluster = describe_cluster(session, cluster_name, region, stack, err, role_arn=role_arn)
     doc = build_kubeconfig(cluster, context=context, role_arn=role_arn, profile=profile)
     ctx = doc["current-context"]
     note = identity_note(_caller_arn(session), role_arn, profile)

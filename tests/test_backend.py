@@ -149,17 +149,44 @@ def test_changing_the_key_updates_encryption_only(aws):
     assert_locked_down(BUCKET, "eu-west-1", kms_key_id=KEY_ARN)
 
 
-def test_dropping_the_key_is_flagged(aws):
+def test_re_run_without_a_key_keeps_the_buckets_customer_key(aws):
+    # A teammate re-running `init` without --kms-key-id must not switch the bucket back to aws/s3.
     ensure_state_bucket(s3("eu-west-1"), BUCKET, "eu-west-1", kms_key_id=KEY_ARN)
 
     steps = ensure_state_bucket(s3("eu-west-1"), BUCKET, "eu-west-1")
 
+    assert {s.status for s in steps} == {"already set"}, statuses(steps)
+    encryption = next(s for s in steps if s.setting == "default encryption")
+    assert encryption.warning is None
+    assert encryption.detail.startswith(f"SSE-KMS with {KEY_ARN}, bucket key on (the bucket's key, kept")
+    assert_locked_down(BUCKET, "eu-west-1", kms_key_id=KEY_ARN)
+
+
+def test_re_run_without_a_key_turns_the_bucket_key_on_and_keeps_the_key(aws):
+    client = s3("eu-west-1")
+    client.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    rule = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": KEY_ARN}}
+    client.put_bucket_encryption(Bucket=BUCKET, ServerSideEncryptionConfiguration={"Rules": [rule]})
+
+    steps = ensure_state_bucket(client, BUCKET, "eu-west-1")
+
+    encryption = next(s for s in steps if s.setting == "default encryption")
+    assert (encryption.status, encryption.warning) == ("updated", None)
+    assert_locked_down(BUCKET, "eu-west-1", kms_key_id=KEY_ARN)
+
+
+def test_an_explicit_new_key_replaces_the_old_one_with_a_warning(aws):
+    other = "arn:aws:kms:eu-west-1:123456789012:key/99999999-12ab-34cd-56ef-1234567890ab"
+    ensure_state_bucket(s3("eu-west-1"), BUCKET, "eu-west-1", kms_key_id=KEY_ARN)
+
+    steps = ensure_state_bucket(s3("eu-west-1"), BUCKET, "eu-west-1", kms_key_id=other)
+
     encryption = next(s for s in steps if s.setting == "default encryption")
     assert encryption.status == "updated"
     assert encryption.warning == (
-        f"default encryption was {KEY_ARN}; it is now aws/s3 (pass --kms-key-id {KEY_ARN} to keep the old key)"
+        f"default encryption was {KEY_ARN}; it is now {other} (pass --kms-key-id {KEY_ARN} to keep the old key)"
     )
-    assert_locked_down(BUCKET, "eu-west-1")
+    assert_locked_down(BUCKET, "eu-west-1", kms_key_id=other)
 
 
 def test_drift_is_repaired_and_foreign_settings_are_kept(aws):
@@ -276,6 +303,94 @@ def test_us_east_1_create_has_no_location_constraint(aws):
 
     assert info.value.exit_code == 1
     assert "AWS refused CreateBucket" in str(info.value) and "s3:CreateBucket" in str(info.value)
+
+
+def _client_error(code: str, message: str, operation: str):
+    from botocore.exceptions import ClientError
+
+    return ClientError({"Error": {"Code": code, "Message": message}}, operation)
+
+
+@pytest.mark.parametrize(
+    ("code", "operation", "fix"),
+    [
+        (
+            "InvalidBucketAclWithObjectOwnership",
+            "PutBucketOwnershipControls",
+            f"remove them (aws s3api put-bucket-acl --bucket {BUCKET} --acl private), then re-run",
+        ),
+        ("IllegalLocationConstraintException", "CreateBucket", "pass --region of a region enabled for the account"),
+        ("MalformedPolicy", "PutBucketPolicy", f"aws s3api get-bucket-policy --bucket {BUCKET}"),
+        ("KMS.DisabledException", "PutBucketEncryption", "check that the key is enabled and its key policy"),
+        ("KMS.NotFoundException", "PutBucketEncryption", "or omit --kms-key-id to use aws/s3"),
+    ],
+)
+def test_refusals_other_than_access_denied_show_code_message_and_fix(code, operation, fix):
+    error = backend._refused(_client_error(code, "S3 says no", operation), BUCKET)
+
+    assert str(error).startswith(f"AWS refused {operation} on bucket '{BUCKET}': {code}: S3 says no — ")
+    assert fix in str(error)
+    assert "your credentials need" not in str(error)
+
+
+def test_unknown_refusal_shows_code_and_message_only():
+    error = backend._refused(_client_error("OperationAborted", "try again", "PutBucketPolicy"), BUCKET)
+
+    assert str(error) == f"AWS refused PutBucketPolicy on bucket '{BUCKET}': OperationAborted: try again"
+
+
+@pytest.mark.parametrize("code", ["AccessDenied", "AccessDeniedException"])
+def test_access_denied_names_the_iam_action(code):
+    error = backend._refused(_client_error(code, "denied", "PutBucketEncryption"), BUCKET)
+
+    assert str(error).endswith("— your credentials need s3:PutEncryptionConfiguration on it")
+
+
+def test_acl_grants_on_an_existing_bucket_are_explained(aws):
+    client, stub = _stubbed()
+    stub.add_response("head_bucket", {"BucketRegion": "us-east-1"})
+    stub.add_client_error("get_bucket_ownership_controls", service_error_code="OwnershipControlsNotFoundError")
+    stub.add_client_error(
+        "put_bucket_ownership_controls",
+        service_error_code="InvalidBucketAclWithObjectOwnership",
+        service_message="Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting",
+    )
+    with stub, pytest.raises(BackendError) as info:
+        ensure_state_bucket(client, BUCKET, "us-east-1")
+
+    assert str(info.value) == (
+        f"AWS refused PutBucketOwnershipControls on bucket '{BUCKET}': InvalidBucketAclWithObjectOwnership: "
+        "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting — the bucket has ACL "
+        "grants, which BucketOwnerEnforced (ACLs disabled) does not allow — remove them "
+        f"(aws s3api put-bucket-acl --bucket {BUCKET} --acl private), then re-run"
+    )
+    stub.assert_no_pending_responses()
+
+
+def test_region_not_enabled_is_explained(aws):
+    client, stub = _stubbed("ap-east-1")
+    stub.add_client_error("head_bucket", service_error_code="404", http_status_code=404)
+    stub.add_client_error(
+        "create_bucket",
+        service_error_code="IllegalLocationConstraintException",
+        service_message="The ap-east-1 location constraint is not valid.",
+    )
+    with stub, pytest.raises(BackendError) as info:
+        ensure_state_bucket(client, BUCKET, "ap-east-1")
+
+    assert "IllegalLocationConstraintException: The ap-east-1 location constraint is not valid." in str(info.value)
+    assert "pass --region of a region enabled for the account" in str(info.value)
+    assert "your credentials need" not in str(info.value)
+
+
+def test_kms_key_in_another_region_is_refused_by_describe_key(aws):
+    key = boto3.client("kms", region_name="eu-west-1").create_key()["KeyMetadata"]
+
+    with pytest.raises(BackendError) as info:
+        backend.verify_kms_key(boto3.client("kms", region_name="eu-west-1"), key["KeyId"], "us-east-1")
+
+    assert info.value.exit_code == 2
+    assert "is in eu-west-1, but the bucket is in us-east-1" in str(info.value)
 
 
 # ------------------------------------------------------------------ validation and output (no AWS)
@@ -442,7 +557,8 @@ def test_cli_bucket_of_another_account_exits_1(aws, monkeypatch):
     client, stub = _stubbed()
     stub.add_client_error("head_bucket", service_error_code="403", http_status_code=403)
     sts = boto3.client("sts", region_name="us-east-1")
-    monkeypatch.setattr(backend, "_clients", lambda profile, region: (client, sts, "us-east-1"))
+    kms = boto3.client("kms", region_name="us-east-1")
+    monkeypatch.setattr(backend, "_clients", lambda profile, region: (client, sts, kms, "us-east-1"))
 
     with stub:
         result = run("--bucket", BUCKET)
@@ -450,3 +566,83 @@ def test_cli_bucket_of_another_account_exits_1(aws, monkeypatch):
     assert result.exit_code == 1, result.output
     assert "belongs to another AWS account" in result.stderr
     assert "pulumi login" not in result.stdout
+
+
+def _key(region: str = "eu-west-1", **kwargs) -> str:
+    return boto3.client("kms", region_name=region).create_key(**kwargs)["KeyMetadata"]["KeyId"]
+
+
+def test_cli_uses_an_enabled_key_and_a_re_run_without_it_keeps_it(aws):
+    key = _key()
+
+    first = run("--bucket", BUCKET, "--region", "eu-west-1", "--kms-key-id", key)
+
+    assert first.exit_code == 0, first.output
+    assert_locked_down(BUCKET, "eu-west-1", kms_key_id=key)
+
+    second = run("--bucket", BUCKET, "--region", "eu-west-1")
+
+    assert second.exit_code == 0, second.output
+    assert "created" not in second.stdout and "updated" not in second.stdout
+    assert "warning" not in second.stderr
+    assert_locked_down(BUCKET, "eu-west-1", kms_key_id=key)
+
+
+@pytest.mark.parametrize(
+    ("make_key", "message"),
+    [
+        (
+            lambda: "1234abcd-12ab-34cd-56ef-1234567890ab",
+            "error: --kms-key-id '1234abcd-12ab-34cd-56ef-1234567890ab' is not a KMS key in eu-west-1 — list keys "
+            "with `aws kms list-aliases --region eu-west-1`, or omit it to use aws/s3",
+        ),
+        (
+            lambda: "alias/nope",
+            "error: --kms-key-id 'alias/nope' is not a KMS key in eu-west-1",
+        ),
+        (
+            lambda: _disabled_key(),
+            "key is Disabled — enable it or pick another",
+        ),
+        (
+            lambda: _key(KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY"),
+            "key is RSA_2048 for SIGN_VERIFY; S3 needs a symmetric encryption key",
+        ),
+    ],
+    ids=["unknown-id", "unknown-alias", "disabled", "asymmetric"],
+)
+def test_cli_unusable_key_exits_2_before_any_change(aws, make_key, message):
+    key = make_key()
+
+    result = run("--bucket", BUCKET, "--region", "eu-west-1", "--kms-key-id", key)
+
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith(f"error: --kms-key-id '{key}'") and message in result.stderr
+    assert s3("eu-west-1").list_buckets()["Buckets"] == []
+
+
+def _disabled_key() -> str:
+    key = _key()
+    boto3.client("kms", region_name="eu-west-1").disable_key(KeyId=key)
+    return key
+
+
+def test_cli_describe_key_refused_warns_and_continues(aws, monkeypatch):
+    kms = boto3.client("kms", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x")
+    stub = Stubber(kms)
+    stub.add_client_error(
+        "describe_key",
+        service_error_code="AccessDeniedException",
+        http_status_code=400,
+        expected_params={"KeyId": KEY_ARN},
+    )
+    clients = (s3("eu-west-1"), boto3.client("sts", region_name="eu-west-1"), kms, "eu-west-1")
+    monkeypatch.setattr(backend, "_clients", lambda profile, region: clients)
+
+    with stub:
+        result = run("--bucket", BUCKET, "--region", "eu-west-1", "--kms-key-id", KEY_ARN)
+
+    assert result.exit_code == 0, result.output
+    assert f"warning: --kms-key-id '{KEY_ARN}': could not check the key (kms:DescribeKey refused)" in result.stderr
+    assert_locked_down(BUCKET, "eu-west-1", kms_key_id=KEY_ARN)
+    stub.assert_no_pending_responses()

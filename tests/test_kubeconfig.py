@@ -6,12 +6,14 @@ import io
 import os
 import re
 import stat
+from datetime import UTC, datetime
 from pathlib import Path
 
 import boto3
 import pytest
 import typer
 import yaml
+from botocore.stub import Stubber
 from moto import mock_aws
 from rich.console import Console
 
@@ -408,3 +410,146 @@ def test_unknown_stack_is_a_config_error(aws, tmp_path):
     make_stack(tmp_path / "proj", PINNED)
     with pytest.raises(ConfigError, match="'nope' has no file stacks/Pulumi.nope.yaml — use one of t"):
         kubeconfig_command("nope", root=tmp_path / "proj", out=Console(file=io.StringIO()))
+
+
+# --------------------------------------------------------------------------- DescribeCluster as identity.roleArn
+
+
+class _DeniedSession:
+    """The profile's session: eks:DescribeCluster denied; sts stubbed (assume_role as given)."""
+
+    def __init__(self):
+        kw = {"region_name": REGION, "aws_access_key_id": "AKIDPROFILE", "aws_secret_access_key": "s"}
+        self.eks, self.sts = boto3.client("eks", **kw), boto3.client("sts", **kw)
+        self.eks_stub, self.sts_stub = Stubber(self.eks), Stubber(self.sts)
+        self.eks_stub.add_client_error(
+            "describe_cluster",
+            service_error_code="AccessDeniedException",
+            service_message="User: arn:aws:iam::123456789012:user/alice is not authorized to perform: "
+            "eks:DescribeCluster",
+            http_status_code=403,
+            expected_params={"name": "slipway-t"},
+        )
+        self.eks_stub.activate()
+        self.sts_stub.activate()
+
+    def client(self, service: str):
+        return {"eks": self.eks, "sts": self.sts}[service]
+
+    def assume_role_works(self):
+        self.sts_stub.add_response(
+            "assume_role",
+            {
+                "Credentials": {
+                    "AccessKeyId": "ASIAROLEEXAMPLE0001",
+                    "SecretAccessKey": "role-secret",
+                    "SessionToken": "role-token",
+                    "Expiration": datetime(2099, 1, 1, tzinfo=UTC),
+                },
+                "AssumedRoleUser": {
+                    "AssumedRoleId": "AROAEXAMPLE:slipway-kubeconfig",
+                    "Arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/platform-admins/slipway-kubeconfig",
+                },
+            },
+            expected_params={"RoleArn": ROLE, "RoleSessionName": "slipway-kubeconfig"},
+        )
+
+
+@pytest.fixture
+def role_sessions(monkeypatch):
+    """Every boto3.Session(...) built with explicit keys, recorded (the rest still runs under moto)."""
+    made = []
+    real = boto3.Session
+
+    def spy(*args, **kwargs):
+        if "aws_access_key_id" in kwargs:
+            made.append(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(boto3, "Session", spy)
+    return made
+
+
+def test_denied_describe_is_retried_as_the_mapped_role(aws, role_sessions):
+    described = create_cluster()
+    session = _DeniedSession()
+    session.assume_role_works()
+    err = Console(file=io.StringIO(), width=400)
+
+    info = describe_cluster(session, "slipway-t", REGION, "t", err, role_arn=ROLE)
+
+    assert info.arn == described["arn"] and info.endpoint == described["endpoint"]
+    assert role_sessions == [
+        {
+            "aws_access_key_id": "ASIAROLEEXAMPLE0001",
+            "aws_secret_access_key": "role-secret",
+            "aws_session_token": "role-token",
+            "region_name": REGION,
+        }
+    ]
+    assert err.file.getvalue() == ""
+    session.eks_stub.assert_no_pending_responses()
+    session.sts_stub.assert_no_pending_responses()
+
+
+def test_end_to_end_user_who_may_only_assume_the_role_gets_a_kubeconfig(aws, tmp_path, monkeypatch, role_sessions):
+    root = make_stack(tmp_path / "proj", PINNED)
+    create_cluster()
+    session = _DeniedSession()
+    session.assume_role_works()
+    monkeypatch.setattr("infra.kubeconfig._session", lambda *args: session)
+    target = tmp_path / "kc"
+
+    out, _ = run(root, target)
+
+    assert "added context slipway-t" in out
+    assert yaml.safe_load(target.read_text())["users"][0]["user"]["exec"]["args"] == exec_args(
+        "slipway-t", REGION, role_arn=ROLE, profile="deploy"
+    )
+
+
+def test_denied_describe_and_denied_assume_role_name_both_and_doctor(aws, role_sessions):
+    create_cluster()
+    session = _DeniedSession()
+    session.sts_stub.add_client_error(
+        "assume_role", service_error_code="AccessDenied", service_message="not allowed", http_status_code=403
+    )
+    err = Console(file=io.StringIO(), width=400)
+
+    with pytest.raises(typer.Exit) as exc:
+        describe_cluster(session, "slipway-t", REGION, "t", err, role_arn=ROLE)
+
+    text = err.file.getvalue()
+    assert exc.value.exit_code == 1
+    assert text.startswith("error: AWS refused eks:DescribeCluster on 'slipway-t' in us-east-1 with your credentials (")
+    assert f"and sts:AssumeRole into {ROLE} failed (" in text and "not allowed" in text
+    assert text.rstrip().endswith("— check the identity with `slipway doctor t --only identity`")
+    assert role_sessions == []
+
+
+def test_denied_describe_without_a_role_is_not_retried(aws):
+    session = _DeniedSession()  # no assume_role stubbed: a call would fail the stub
+    err = Console(file=io.StringIO(), width=400)
+
+    with pytest.raises(typer.Exit) as exc:
+        describe_cluster(session, "slipway-t", REGION, "t", err)
+
+    assert exc.value.exit_code == 1
+    assert "error: AWS refused eks:DescribeCluster on 'slipway-t' in us-east-1:" in err.file.getvalue()
+
+
+def test_denied_as_the_role_too_names_both_and_doctor(aws, monkeypatch):
+    session = _DeniedSession()
+    session.assume_role_works()
+    as_role = _DeniedSession()  # the role's session is denied as well
+    monkeypatch.setattr(boto3, "Session", lambda **kwargs: as_role)
+    err = Console(file=io.StringIO(), width=400)
+
+    with pytest.raises(typer.Exit) as exc:
+        describe_cluster(session, "slipway-t", REGION, "t", err, role_arn=ROLE)
+
+    text = err.file.getvalue()
+    assert exc.value.exit_code == 1
+    assert "with your credentials (" in text and f"and as {ROLE} (" in text
+    assert text.rstrip().endswith("— check the identity with `slipway doctor t --only identity`")
+    as_role.eks_stub.assert_no_pending_responses()
