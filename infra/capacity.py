@@ -96,16 +96,20 @@ def surge(app: AppConfig, replicas: int) -> int:
 
 
 def app_workloads(cfg: StackConfig) -> dict[str, list[Workload]]:
-    """Each application's pods on its pool (at least the autoscaler's minimum)."""
+    """Each application's pods on its pool (at least the autoscaler's minimum), plus the
+    pods of its CronJobs and migration Job: they run the app's container with its
+    requests, next to the running replicas (one pod each: Forbid/Replace never overlap,
+    and a migration runs once per rollout)."""
     out: dict[str, list[Workload]] = {}
     for name, app in sorted(cfg.apps.items()):
         replicas = max(app.replicas, app.autoscaling.min_replicas) if app.autoscaling else app.replicas
-        if replicas == 0:
-            continue
-        out.setdefault(app_pool(cfg, app), []).append(
-            Workload(name, replicas, cpu_millicores(app.resources.requests["cpu"]),
-                     memory_mib(app.resources.requests["memory"]), max_surge=surge(app, replicas))
-        )  # fmt: skip
+        cpu, mem = cpu_millicores(app.resources.requests["cpu"]), memory_mib(app.resources.requests["memory"])
+        pods = out.setdefault(app_pool(cfg, app), [])
+        if replicas:
+            pods.append(Workload(name, replicas, cpu, mem, max_surge=surge(app, replicas)))
+        pods += [Workload(f"{name}-{cron.name}", 1, cpu, mem, spread=False) for cron in app.cron_jobs]
+        if app.migration is not None:
+            pods.append(Workload(f"{name}-migrate", 1, cpu, mem, spread=False))
     return out
 
 

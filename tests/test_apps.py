@@ -410,3 +410,17 @@ def test_job_pods_stay_out_of_the_apps_selectors(prod):
     job = manifests(prod, "Job")[migration_job_name("worker", "1.8.3")]["spec"]["template"]
     for pod_labels in (cron["metadata"]["labels"], job["metadata"]["labels"]):
         assert not selector.items() <= pod_labels.items()  # the Service/PDB/HPA never pick them up
+
+
+def test_cron_and_migration_pods_are_planned_next_to_the_replicas():
+    from infra.capacity import app_workloads
+
+    app = {**APP, "replicas": 3,
+           "cronJobs": [{"name": "report", "schedule": "0 3 * * *", "command": ["report"]}],
+           "migration": {"command": ["migrate"]}}  # fmt: skip
+    (pods,) = app_workloads(parse_config_values({"apps": {"api": app}}, region="us-east-1")).values()
+    assert [(w.name, w.replicas, w.cpu_m, w.memory_mib) for w in pods] == [
+        ("api", 3, 250, 256), ("api-report", 1, 250, 256), ("api-migrate", 1, 250, 256)]  # fmt: skip
+    scaled_to_zero = {**app, "replicas": 0}
+    (pods,) = app_workloads(parse_config_values({"apps": {"api": scaled_to_zero}}, region="us-east-1")).values()
+    assert [w.name for w in pods] == ["api-report", "api-migrate"]  # the jobs still need room
