@@ -33,6 +33,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.access import WorkloadRole, WorkloadRoleArgs
+from components.app import DEFAULT_SSL_POLICY
 
 CHART = "argo-workflows"
 CHART_VERSION = "1.0.18"  # app v4.0.6
@@ -229,6 +230,8 @@ def server_ingress(
             "alb.ingress.kubernetes.io/certificate-arn": certificate_arn,
             "alb.ingress.kubernetes.io/listen-ports": '[{"HTTP": 80}, {"HTTPS": 443}]',
             "alb.ingress.kubernetes.io/ssl-redirect": "443",
+            # The apps' policy: Ingresses of one ALB group must not disagree on it.
+            "alb.ingress.kubernetes.io/ssl-policy": DEFAULT_SSL_POLICY,
         })  # fmt: skip
     else:
         annotations["alb.ingress.kubernetes.io/listen-ports"] = '[{"HTTP": 80}]'

@@ -424,3 +424,22 @@ def test_cron_and_migration_pods_are_planned_next_to_the_replicas():
     scaled_to_zero = {**app, "replicas": 0}
     (pods,) = app_workloads(parse_config_values({"apps": {"api": scaled_to_zero}}, region="us-east-1")).values()
     assert [w.name for w in pods] == ["api-report", "api-migrate"]  # the jobs still need room
+
+
+CERT = "arn:aws:acm:us-east-1:123456789012:certificate/7c1e2d3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f"
+
+
+def test_argo_server_ingress_joins_its_alb_group_checks():
+    web = {**APP, "ingress": {"enabled": True, "certificateArn": CERT}}
+    argo = {"enabled": True, "ingress": {"enabled": True}}  # same group (<cluster>-internal), no host, no TLS
+    msgs = errors({"web": web}, argo=argo)
+    assert any(
+        m.startswith(
+            "apps.web.ingress.certificateArn: null is set on some apps of ALB group slipway-stack-"
+            "internal but not others (web HTTPS, argo.ingress HTTP only)"
+        )
+        for m in msgs
+    ), msgs
+    assert any(m.startswith("argo.ingress.host: null on host * is already routed to web") for m in msgs), msgs
+    fine = {"enabled": True, "ingress": {"enabled": True, "host": "argo.internal.example.com", "certificateArn": CERT}}
+    parse_config_values({"apps": {"web": web}, "argo": fine}, region="us-east-1")

@@ -575,11 +575,21 @@ def app_namespace(name: str, app: AppConfig) -> str:
     return app.namespace or name
 
 
-def cross_app_checks(apps: dict[str, dict], cluster: str, pools: list[str]) -> list[Issue]:
-    """Rules across apps: one ALB group must agree; (host, path) unique; pools exist."""
+ARGO = "argo.ingress"  # argo-server's Ingress as a member of an ALB group
+
+
+def cross_app_checks(
+    apps: dict[str, dict], cluster: str, pools: list[str], argo_ingress: dict | None = None
+) -> list[Issue]:
+    """Rules across apps: one ALB group must agree; (host, path) unique; pools exist.
+
+    `argo_ingress` (argo-server's, in the group `<cluster>-<scheme>`) joins its group's
+    checks under the name `argo.ingress` (no app can have it) and that config path.
+    """
     issues: list[Issue] = []
     groups: dict[str, list[tuple[str, dict]]] = {}
     routes: dict[tuple[str, str, str], str] = {}
+    where: dict[str, str] = {}  # member name → config path of its ingress
     for name, app in apps.items():
         app = _dict(app)
         # The name names the Service too: DNS-1035 (it starts with a letter).
@@ -621,24 +631,41 @@ def cross_app_checks(apps: dict[str, dict], cluster: str, pools: list[str]) -> l
         ingress = _dict(app.get("ingress"))
         if ingress.get("enabled") is not True:
             continue
-        scheme = ingress.get("scheme", "internal")
-        group = ingress.get("group") or f"{cluster}-{scheme}"
-        groups.setdefault(group, []).append((name, ingress))
-        for host in ingress.get("hosts") or ["*"]:
-            for path in ingress.get("paths") or ["/"]:
-                key = (group, str(host), str(path))
-                if key in routes:
-                    issues.append(
-                        Issue(
-                            f"apps.{name}.ingress.paths",
-                            path,
-                            f"on host {host} is already routed to {routes[key]} in ALB group {group}",
-                            "give each app its own host or path",
-                        )
+        where[name] = f"apps.{name}.ingress"
+        _route(name, ingress, cluster, groups, routes, where, issues)
+    if argo_ingress and argo_ingress.get("enabled") is True:
+        where[ARGO] = "argo.ingress"
+        host = argo_ingress.get("host")
+        as_app = {"scheme": argo_ingress.get("scheme", "internal"), "hosts": [host] if host else None,
+                  "certificateArn": argo_ingress.get("certificateArn")}  # fmt: skip
+        _route(ARGO, as_app, cluster, groups, routes, where, issues)
+    _group_agreement(groups, where, issues)
+    return issues
+
+
+def _route(name: str, ingress: dict, cluster: str, groups: dict, routes: dict, where: dict, issues: list) -> None:
+    """Put one Ingress in its ALB group; each (group, host, path) goes to one member."""
+    scheme = ingress.get("scheme", "internal")
+    group = ingress.get("group") or f"{cluster}-{scheme}"
+    groups.setdefault(group, []).append((name, ingress))
+    for host in ingress.get("hosts") or ["*"]:
+        for path in ingress.get("paths") or ["/"]:
+            key = (group, str(host), str(path))
+            if key in routes:
+                issues.append(
+                    Issue(
+                        f"{where[name]}.host" if name == ARGO else f"{where[name]}.paths",
+                        None if name == ARGO and host == "*" else host if name == ARGO else path,
+                        f"on host {host} is already routed to {routes[key]} in ALB group {group}",
+                        "give each app its own host or path",
                     )
-                routes.setdefault(key, name)
-    # One bad Ingress blocks its whole group (kubernetes-sigs/aws-load-balancer-controller#3790):
-    # settings that configure the shared ALB must agree within a group.
+                )
+            routes.setdefault(key, name)
+
+
+def _group_agreement(groups: dict[str, list[tuple[str, dict]]], where: dict[str, str], issues: list) -> None:
+    """One bad Ingress blocks its whole group (kubernetes-sigs/aws-load-balancer-controller#3790):
+    settings that configure the shared ALB must agree within a group."""
     for group, members in groups.items():
         for field, default in (("scheme", "internal"), ("sslPolicy", "ELBSecurityPolicy-TLS13-1-2-2021-06")):
             values = {str(m.get(field, default)) for _, m in members}
@@ -646,7 +673,7 @@ def cross_app_checks(apps: dict[str, dict], cluster: str, pools: list[str]) -> l
                 who = ", ".join(f"{n}={m.get(field, default)}" for n, m in members)
                 issues.append(
                     Issue(
-                        f"apps.{members[0][0]}.ingress.{field}",
+                        f"{where[members[0][0]]}.{field}",
                         sorted(values),
                         f"differs within ALB group {group} ({who}); one mismatching Ingress blocks the whole group",
                         f"use the same {field} for every app in the group, or give one a different ingress.group",
@@ -657,11 +684,10 @@ def cross_app_checks(apps: dict[str, dict], cluster: str, pools: list[str]) -> l
             who = ", ".join(f"{n} {'HTTPS' if m.get('certificateArn') else 'HTTP only'}" for n, m in members)
             issues.append(
                 Issue(
-                    f"apps.{members[0][0]}.ingress.certificateArn",
+                    f"{where[members[0][0]]}.certificateArn",
                     None,
                     f"is set on some apps of ALB group {group} but not others ({who}); the group's "
                     "listeners and redirect would conflict",
                     "give every app of the group a certificate (or none), or split the group",
                 )
             )
-    return issues  # fmt: skip

@@ -117,7 +117,8 @@ class StackConfig(Model):
         if isinstance(apps, dict):
             cluster = data.get("clusterName") or f"slipway-{context.get('stack', 'stack')}"
             pool_names = sorted(map(str, pools)) if isinstance(pools, dict) else []
-            issues += cross_app_checks(apps, str(cluster), pool_names)
+            argo_ingress = _dict(argo.get("ingress")) if argo.get("enabled") is True else None
+            issues += cross_app_checks(apps, str(cluster), pool_names, argo_ingress)
         return issues  # fmt: skip
 
 
