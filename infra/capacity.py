@@ -261,25 +261,34 @@ def plan_cluster(
                 continue
             results[name] = result
             continue
-        named = pool.types[0]
-        t = catalog.get(named)
-        if t is None:
-            errors.append(
-                f"nodePools.{name}.instanceType: {named!r} is not in slipway's instance catalog — "
-                f"use instanceType: auto, or add it with `slipway catalog refresh --region {region}`"
-            )
+        # A pool of several types (spot) may get any of them: the plan must hold on each,
+        # and the node count is the one the weakest type needs.
+        plans = []
+        for i, named in enumerate(pool.types):
+            key = f"instanceTypes[{i}]" if pool.instance_types is not None else "instanceType"
+            t = catalog.get(named)
+            if t is None:
+                errors.append(
+                    f"nodePools.{name}.{key}: {named!r} is not in slipway's instance catalog — "
+                    f"use instanceType: auto, or add it with `slipway catalog refresh --region {region}`"
+                )
+                continue
+            fixed = replace(demand, min_nodes=pool.desired_size) if pool.desired_size is not None else demand
+            if pool.desired_size is not None:
+                fixed = replace(fixed, max_nodes=pool.desired_size)
+            plan = plan_on(t, fixed)
+            if isinstance(plan, str):
+                nodes = pool.desired_size or demand.max_nodes
+                best = _smallest_fitting(t, fixed, catalog)
+                hint = f"smallest type that fits: {best.name}" if best else "use instanceType: auto or allow more nodes"
+                where = f"nodePools.{name}" if key == "instanceType" else f"nodePools.{name}.{key}"
+                errors.append(f"{where}: {_misfit(t, demand, nodes)} — {hint}")
+                continue
+            plans.append(plan)
+        if len(plans) != len(pool.types):
             continue
-        fixed = replace(demand, min_nodes=pool.desired_size) if pool.desired_size is not None else demand
-        if pool.desired_size is not None:
-            fixed = replace(fixed, max_nodes=pool.desired_size)
-        plan = plan_on(t, fixed)
-        if isinstance(plan, str):
-            nodes = pool.desired_size or demand.max_nodes
-            best = _smallest_fitting(t, fixed, catalog)
-            hint = f"smallest type that fits: {best.name}" if best else "use instanceType: auto or allow more nodes"
-            errors.append(f"nodePools.{name}: {_misfit(t, demand, nodes)} — {hint}")
-            continue
-        same_arch = [c for c in catalog.types.values() if c.architecture == t.architecture]
+        plan = max(plans, key=lambda p: p.nodes)  # first of the types needing the most nodes
+        same_arch = [c for c in catalog.types.values() if c.architecture == plan.instance_type.architecture]
         results[name] = PoolResult(demand, plan, [], lower_bound(demand.workloads, same_arch), {})
     if errors:
         raise ConfigError(errors, stack)

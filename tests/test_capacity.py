@@ -217,6 +217,22 @@ def test_named_type_without_sizes_gets_its_node_count():
     assert types == ["t3.micro"] and want == plan.pools["general"].plan.nodes >= 5
 
 
+def test_every_type_of_a_multi_type_pool_must_hold_its_pods():
+    pods = [{"name": "web", "replicas": 6, "cpu": "100m", "memory": "64Mi"}]
+    pool = {"instanceTypes": ["m6i.large", "t3.micro"], "capacityType": "SPOT", "desiredSize": 2, "pods": pods}
+    with pytest.raises(ConfigError) as exc:
+        plan_cluster(cfg({"general": pool}), REGION)
+    (msg,) = exc.value.messages
+    assert msg.startswith("nodePools.general.instanceTypes[1]: t3.micro allows 4 pods per node")
+    # Without a fixed size, the pool gets the node count its smallest type needs.
+    pods = [{"name": "web", "replicas": 16, "cpu": "100m", "memory": "64Mi"}]
+    sized = {"instanceTypes": ["m6i.xlarge", "t3.small"], "capacityType": "SPOT", "pods": pods}
+    plan = plan_cluster(cfg({"general": sized}), REGION).pools["general"].plan
+    alone = plan_cluster(cfg({"general": {"instanceType": "t3.small", "pods": pods}}), REGION).pools["general"].plan
+    big = plan_cluster(cfg({"general": {"instanceType": "m6i.xlarge", "pods": pods}}), REGION).pools["general"].plan
+    assert alone.nodes > big.nodes and plan.nodes == alone.nodes
+
+
 def test_cpu_misfit_message():
     pods = [{"name": "api", "replicas": 4, "cpu": "1500m", "memory": "256Mi"}]
     with pytest.raises(ConfigError) as exc:

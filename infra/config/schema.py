@@ -305,7 +305,8 @@ class NodePoolConfig(Model):
     instance_type: str = "auto"
     """`auto`, or an EC2 instance type such as m6i.large."""
     instance_types: list[str] | None = None
-    """Several types (SPOT pools spread over them); the first is checked for fit."""
+    """Several types (SPOT pools spread over them); the pods must fit on each, and the
+    node count is what the smallest needs."""
     families: list[str] | None = None
     """With auto: only these families (e.g. [m6i, m7i, c6i])."""
     allow_burstable: bool | None = None
