@@ -34,6 +34,7 @@ import pulumi_kubernetes as k8s
 
 from components.access import WorkloadRole, WorkloadRoleArgs
 from components.app import DEFAULT_SSL_POLICY
+from components.helm import pinned_release
 
 CHART = "argo-workflows"
 CHART_VERSION = "1.0.18"  # app v4.0.6
@@ -301,12 +302,11 @@ class ArgoWorkflows(pulumi.ComponentResource):
                     opts=pulumi.ResourceOptions(parent=self, provider=args.k8s_provider, depends_on=args.depends_on),
                 )
             )
-        self.release = k8s.helm.v3.Release(
+        self.release = pinned_release(
             f"{name}-release",
-            name=CHART,
             chart=CHART,
             version=CHART_VERSION,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CHART_REPO),
+            repo=CHART_REPO,
             namespace=args.namespace,
             values=helm_values(
                 namespace=args.namespace,
@@ -318,11 +318,6 @@ class ArgoWorkflows(pulumi.ComponentResource):
                 region=args.region,
                 sso=args.sso,
             ),
-            skip_await=False,
-            atomic=True,
-            cleanup_on_fail=True,
-            timeout=600,
-            max_history=10,
             opts=pulumi.ResourceOptions(
                 parent=self,
                 provider=args.k8s_provider,

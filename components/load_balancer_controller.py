@@ -26,6 +26,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.access import WorkloadRole, WorkloadRoleArgs
+from components.helm import pinned_release
 
 CHART = "aws-load-balancer-controller"
 CHART_VERSION = "3.5.0"
@@ -132,12 +133,11 @@ class LoadBalancerController(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        self.release = k8s.helm.v3.Release(
+        self.release = pinned_release(
             f"{name}-release",
-            name=CHART,
             chart=CHART,
             version=CHART_VERSION,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CHART_REPO),
+            repo=CHART_REPO,
             namespace=NAMESPACE,
             values=helm_values(
                 cluster_name=args.cluster_name,
@@ -147,12 +147,6 @@ class LoadBalancerController(pulumi.ComponentResource):
                 node_selector=args.node_selector,
                 tolerations=args.tolerations,
             ),
-            # Wait for ready pods (a webhook without endpoints rejects every Ingress).
-            skip_await=False,
-            atomic=True,
-            cleanup_on_fail=True,
-            timeout=600,
-            max_history=10,
             opts=pulumi.ResourceOptions(parent=self, provider=args.k8s_provider, depends_on=[role, *args.depends_on]),
         )
         self.role_arn = role.role_arn

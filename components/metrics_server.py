@@ -13,6 +13,8 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.helm import pinned_release
+
 CHART = "metrics-server"
 CHART_VERSION = "3.13.1"
 CHART_REPO = "https://kubernetes-sigs.github.io/metrics-server/"
@@ -45,19 +47,13 @@ class MetricsServer(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: MetricsServerArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("slipway:metrics:MetricsServer", name, None, opts)
-        self.release = k8s.helm.v3.Release(
+        self.release = pinned_release(
             f"{name}-release",
-            name=CHART,
             chart=CHART,
             version=CHART_VERSION,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CHART_REPO),
+            repo=CHART_REPO,
             namespace="kube-system",
             values=helm_values(args.node_selector, args.tolerations),
-            skip_await=False,
-            atomic=True,
-            cleanup_on_fail=True,
-            timeout=600,
-            max_history=10,
             opts=pulumi.ResourceOptions(parent=self, provider=args.k8s_provider, depends_on=args.depends_on),
         )
         self.register_outputs({})
