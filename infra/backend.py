@@ -374,19 +374,26 @@ def _location(s3: Any, bucket: str, expected_owner: str | None) -> str:
     return {None: "us-east-1", "": "us-east-1", "EU": "eu-west-1"}.get(loc, loc)
 
 
+def _current(get: Any, bucket: str, expected_owner: str | None, missing: str, key: str) -> tuple[Any, bool]:
+    """A bucket setting as it is: (value, absent). S3 answers `missing` for one never set."""
+    from botocore.exceptions import ClientError
+
+    try:
+        return get(Bucket=bucket, **_owner(expected_owner))[key], False
+    except ClientError as exc:
+        if _code(exc) != missing:
+            raise _refused(exc, bucket) from None
+        return None, True
+
+
 def ensure_ownership(s3: Any, bucket: str, *, created: bool = False, expected_owner: str | None = None) -> StepResult:
     """ObjectOwnership BucketOwnerEnforced: ACLs disabled, the bucket owner owns every object."""
-    from botocore.exceptions import ClientError
 
     want = {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
     detail = "BucketOwnerEnforced (ACLs disabled)"
-    try:
-        have = s3.get_bucket_ownership_controls(Bucket=bucket, **_owner(expected_owner))["OwnershipControls"]
-        absent = False
-    except ClientError as exc:
-        if _code(exc) != "OwnershipControlsNotFoundError":
-            raise _refused(exc, bucket) from None
-        have, absent = None, True
+    have, absent = _current(
+        s3.get_bucket_ownership_controls, bucket, expected_owner, "OwnershipControlsNotFoundError", "OwnershipControls"
+    )
     if have == want:
         return StepResult(setting="object ownership", status="already set", detail=detail)
     s3.put_bucket_ownership_controls(Bucket=bucket, OwnershipControls=want, **_owner(expected_owner))
@@ -397,16 +404,15 @@ def ensure_public_access_block(
     s3: Any, bucket: str, *, created: bool = False, expected_owner: str | None = None
 ) -> StepResult:
     """All four public-access blocks on."""
-    from botocore.exceptions import ClientError
 
     detail = "all four blocks on"
-    try:
-        have = s3.get_public_access_block(Bucket=bucket, **_owner(expected_owner))["PublicAccessBlockConfiguration"]
-        absent = False
-    except ClientError as exc:
-        if _code(exc) != "NoSuchPublicAccessBlockConfiguration":
-            raise _refused(exc, bucket) from None
-        have, absent = None, True
+    have, absent = _current(
+        s3.get_public_access_block,
+        bucket,
+        expected_owner,
+        "NoSuchPublicAccessBlockConfiguration",
+        "PublicAccessBlockConfiguration",
+    )
     if have == PUBLIC_ACCESS_BLOCK:
         return StepResult(setting="public access block", status="already set", detail=detail)
     s3.put_public_access_block(
@@ -429,17 +435,16 @@ def ensure_encryption(
     key (a re-run by someone who does not know the key must not change it), and any
     other bucket gets the AWS-managed aws/s3 key.
     """
-    from botocore.exceptions import ClientError
 
-    try:
-        rules = s3.get_bucket_encryption(Bucket=bucket, **_owner(expected_owner))
-        have = rules["ServerSideEncryptionConfiguration"]["Rules"]
-        # New buckets report SSE-S3 (AES256) by default; that is a difference, not an absence.
-        absent = False
-    except ClientError as exc:
-        if _code(exc) != "ServerSideEncryptionConfigurationNotFoundError":
-            raise _refused(exc, bucket) from None
-        have, absent = [], True
+    # New buckets report SSE-S3 (AES256) by default; that is a difference, not an absence.
+    config, absent = _current(
+        s3.get_bucket_encryption,
+        bucket,
+        expected_owner,
+        "ServerSideEncryptionConfigurationNotFoundError",
+        "ServerSideEncryptionConfiguration",
+    )
+    have = config["Rules"] if config else []
     kept = kms_key_id is None and len(have) == 1 and _encryption_key(have[0])[0] == "aws:kms"
     key = _encryption_key(have[0])[1] if kept else kms_key_id
     want = encryption_rule(key)
@@ -491,16 +496,10 @@ def _canonical_statement(stmt: dict[str, Any]) -> str:
 
 def ensure_tls_policy(s3: Any, bucket: str, *, created: bool = False, expected_owner: str | None = None) -> StepResult:
     """The TLS-only Deny statement in the bucket policy; statements with other Sids are kept."""
-    from botocore.exceptions import ClientError
 
     want = tls_only_statement(bucket)
-    try:
-        policy = json.loads(s3.get_bucket_policy(Bucket=bucket, **_owner(expected_owner))["Policy"])
-        absent = False
-    except ClientError as exc:
-        if _code(exc) != "NoSuchBucketPolicy":
-            raise _refused(exc, bucket) from None
-        policy, absent = {"Version": "2012-10-17", "Statement": []}, True
+    text, absent = _current(s3.get_bucket_policy, bucket, expected_owner, "NoSuchBucketPolicy", "Policy")
+    policy = json.loads(text) if text else {"Version": "2012-10-17", "Statement": []}
     statements = policy.get("Statement", [])
     statements = [statements] if isinstance(statements, dict) else list(statements)
     others = [s for s in statements if s.get("Sid") != TLS_SID]
@@ -529,16 +528,12 @@ def _rule_key(rule: dict[str, Any]) -> tuple:
 
 def ensure_lifecycle(s3: Any, bucket: str, *, created: bool = False, expected_owner: str | None = None) -> StepResult:
     """The abort-multipart rule; other rules are kept, and flagged when they expire objects."""
-    from botocore.exceptions import ClientError
 
     want = lifecycle_rule()
-    try:
-        rules = s3.get_bucket_lifecycle_configuration(Bucket=bucket, **_owner(expected_owner))["Rules"]
-        absent = False
-    except ClientError as exc:
-        if _code(exc) != "NoSuchLifecycleConfiguration":
-            raise _refused(exc, bucket) from None
-        rules, absent = [], True
+    rules, absent = _current(
+        s3.get_bucket_lifecycle_configuration, bucket, expected_owner, "NoSuchLifecycleConfiguration", "Rules"
+    )
+    rules = rules or []
     others = [r for r in rules if r.get("ID") != LIFECYCLE_ID]
     ours = [r for r in rules if r.get("ID") == LIFECYCLE_ID]
     expiring = [
