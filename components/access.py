@@ -42,17 +42,6 @@ ACCESS_POLICY_ARNS: dict[str, str] = {
     "edit": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy",
     "view": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy",
 }
-# The Kubernetes ClusterRole each access level is bound to through aws-auth groups.
-CLUSTER_ROLES: dict[str, str] = {
-    "cluster-admin": "cluster-admin",
-    "admin": "admin",
-    "edit": "edit",
-    "view": "view",
-}
-
-# How pulumi-eks maps instance roles in aws-auth (createAwsAuthData).
-NODE_GROUPS = ["system:bootstrappers", "system:nodes"]
-NODE_USERNAME = "system:node:{{EC2PrivateDNSName}}"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -110,6 +99,14 @@ def group_for(p: Principal, namespace: str | None = None) -> str:
     return f"slipway:{p.access}" + (f":{namespace}" if namespace else "")
 
 
+def scoped_groups(p: Principal) -> list[tuple[str | None, str]]:
+    """(namespace, group) per scope of a principal: one per namespace it is limited to,
+    else one cluster-wide group (namespace None)."""
+    if p.namespaces:
+        return [(ns, group_for(p, ns)) for ns in sorted(p.namespaces)]
+    return [(None, group_for(p))]
+
+
 def mapped(principals: list[Principal]) -> list[Principal]:
     """The principals slipway maps: all but the cluster creator (EKS maps it)."""
     return [p for p in principals if not p.creator]
@@ -139,7 +136,7 @@ def aws_auth_mappings(principals: list[Principal]) -> dict[str, list[dict[str, A
     pulumi-eks from `instanceRoles`)."""
     roles, users = [], []
     for p in mapped(principals):
-        groups = [group_for(p, ns) for ns in sorted(p.namespaces)] if p.namespaces else [group_for(p)]
+        groups = [group for _, group in scoped_groups(p)]
         if p.kind == "role":
             username = p.username or f"{p.short_name}:{{{{SessionName}}}}"
             roles.append({"roleArn": p.aws_auth_arn, "username": username, "groups": groups})
@@ -156,9 +153,9 @@ def rbac_bindings(principals: list[Principal]) -> list[dict[str, Any]]:
     """
     seen: dict[str, dict[str, Any]] = {}
     for p in mapped(principals):
-        targets = [(ns, group_for(p, ns)) for ns in sorted(p.namespaces)] if p.namespaces else [(None, group_for(p))]
-        for ns, group in targets:
-            seen[group] = {"group": group, "namespace": ns, "clusterRole": CLUSTER_ROLES[p.access]}
+        for ns, group in scoped_groups(p):
+            # Each access level has the built-in ClusterRole of the same name.
+            seen[group] = {"group": group, "namespace": ns, "clusterRole": p.access}
     return [seen[g] for g in sorted(seen)]
 
 
@@ -254,6 +251,11 @@ class AwsAuthBindings(pulumi.ComponentResource):
 # ------------------------------------------------------------------ workload roles (IRSA)
 
 
+def irsa_annotations(role_arn: Any) -> dict[str, Any]:
+    """The ServiceAccount annotation that makes its pods assume `role_arn` (IRSA)."""
+    return {"eks.amazonaws.com/role-arn": role_arn}
+
+
 @dataclass(frozen=True, kw_only=True)
 class WorkloadRoleArgs:
     """Inputs of a WorkloadRole: one IAM role for one Kubernetes ServiceAccount."""
@@ -312,7 +314,7 @@ class WorkloadRole(pulumi.ComponentResource):
                     "name": args.service_account,
                     "namespace": args.namespace,
                     "labels": {"app.kubernetes.io/managed-by": "slipway", **args.labels},
-                    "annotations": {"eks.amazonaws.com/role-arn": role.arn},
+                    "annotations": irsa_annotations(role.arn),
                 },
                 opts=pulumi.ResourceOptions(
                     parent=self, provider=args.k8s_provider, depends_on=args.service_account_after

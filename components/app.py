@@ -24,10 +24,9 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.access import WorkloadRole, WorkloadRoleArgs
-from infra.config.apps import AppConfig, ProbeConfig
+from infra.config.apps import AppConfig, ProbeConfig, default_alb_group
 
 SECRETS_DIR = "/var/run/secrets"
-DEFAULT_SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 
 
 def selector_labels(app: str) -> dict[str, str]:
@@ -190,7 +189,6 @@ def deployment(
     checksums: dict[str, Any],
 ) -> dict[str, Any]:
     """The Deployment. `checksums` are pod annotations: a config/secret change rolls the pods."""
-    replicas = max(cfg.replicas, cfg.autoscaling.min_replicas) if cfg.autoscaling else cfg.replicas
     spec = pod_spec(app, cfg, image, placement, service_account, container(app, cfg, image))
     spec["topologySpreadConstraints"] = [
         {
@@ -209,7 +207,7 @@ def deployment(
         "kind": "Deployment",
         "metadata": {"name": app, "namespace": namespace, "labels": labels(app, cfg.image.tag, part_of)},
         "spec": {
-            "replicas": replicas,
+            "replicas": cfg.steady_replicas,
             "revisionHistoryLimit": 10,
             "minReadySeconds": cfg.strategy.min_ready_seconds,
             "progressDeadlineSeconds": cfg.strategy.progress_deadline_seconds,
@@ -254,49 +252,87 @@ def service(app: str, namespace: str, cfg: AppConfig, *, part_of: str) -> dict[s
 
 
 def ingress_group(cfg: AppConfig, cluster: str) -> str:
-    return cfg.ingress.group or f"{cluster}-{cfg.ingress.scheme}"
+    return cfg.ingress.group or default_alb_group(cluster, cfg.ingress.scheme)
 
 
-def ingress(app: str, namespace: str, cfg: AppConfig, *, part_of: str, cluster: str) -> dict[str, Any] | None:
-    """An ALB Ingress in the stack's shared group; HTTPS with redirect when a certificate is set."""
-    if not cfg.ingress.enabled:
-        return None
-    i = cfg.ingress
-    svc = service(app, namespace, cfg, part_of=part_of)
+def alb_ingress(
+    *,
+    name: str,
+    namespace: str,
+    labels: dict[str, str],
+    scheme: str,
+    group: str,
+    hosts: list[str],
+    paths: list[str],
+    service_name: str,
+    service_port: int,
+    healthcheck_path: str,
+    certificate_arn: str | None,
+    ssl_policy: str,
+    extra_annotations: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """An Ingress for the AWS Load Balancer Controller: an ALB in `group`, IP targets,
+    HTTPS with HTTP→HTTPS redirect when a certificate is set (HTTP only otherwise).
+
+    `hosts` empty: one rule for any host. Apps and argo-server both use it, so the
+    members of one ALB group are configured alike.
+    """
     annotations = {
-        "alb.ingress.kubernetes.io/scheme": i.scheme,
+        "alb.ingress.kubernetes.io/scheme": scheme,
         "alb.ingress.kubernetes.io/target-type": "ip",
-        "alb.ingress.kubernetes.io/group.name": ingress_group(cfg, cluster),
-        # Catch-all paths ("/") are evaluated after the specific ones of the same group.
-        "alb.ingress.kubernetes.io/group.order": "100" if set(i.paths) == {"/"} else "10",
-        "alb.ingress.kubernetes.io/healthcheck-path": cfg.probes.readiness.http_get.path,
-        "alb.ingress.kubernetes.io/success-codes": "200-399",
+        "alb.ingress.kubernetes.io/group.name": group,
+        "alb.ingress.kubernetes.io/healthcheck-path": healthcheck_path,
+        **(extra_annotations or {}),
     }
-    if i.certificate_arn:
+    if certificate_arn:
         annotations.update(
             {
-                "alb.ingress.kubernetes.io/certificate-arn": i.certificate_arn,
+                "alb.ingress.kubernetes.io/certificate-arn": certificate_arn,
                 "alb.ingress.kubernetes.io/listen-ports": '[{"HTTP": 80}, {"HTTPS": 443}]',
                 "alb.ingress.kubernetes.io/ssl-redirect": "443",
-                "alb.ingress.kubernetes.io/ssl-policy": i.ssl_policy,
+                "alb.ingress.kubernetes.io/ssl-policy": ssl_policy,
             }
         )
     else:
         annotations["alb.ingress.kubernetes.io/listen-ports"] = '[{"HTTP": 80}]'
-    backend = {"service": {"name": svc["metadata"]["name"], "port": {"number": svc["spec"]["ports"][0]["port"]}}}
-    paths = [{"path": p, "pathType": "Prefix", "backend": backend} for p in i.paths]
-    rules = [{"host": h, "http": {"paths": paths}} for h in i.hosts] or [{"http": {"paths": paths}}]
+    backend = {"service": {"name": service_name, "port": {"number": service_port}}}
+    http = {"paths": [{"path": p, "pathType": "Prefix", "backend": backend} for p in paths]}
+    rules = [{"host": h, "http": http} for h in hosts] or [{"http": http}]
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "Ingress",
-        "metadata": {
-            "name": app,
-            "namespace": namespace,
-            "labels": labels(app, cfg.image.tag, part_of),
-            "annotations": annotations,
-        },
+        "metadata": {"name": name, "namespace": namespace, "labels": labels, "annotations": annotations},
         "spec": {"ingressClassName": "alb", "rules": rules},
     }
+
+
+def ingress(
+    app: str, namespace: str, cfg: AppConfig, *, part_of: str, group: str, svc: dict[str, Any]
+) -> dict[str, Any] | None:
+    """An ALB Ingress in the stack's shared group (`group`, see ingress_group) to the
+    app's Service manifest `svc`; HTTPS with redirect when a certificate is set."""
+    if not cfg.ingress.enabled:
+        return None
+    i = cfg.ingress
+    return alb_ingress(
+        name=app,
+        namespace=namespace,
+        labels=labels(app, cfg.image.tag, part_of),
+        scheme=i.scheme,
+        group=group,
+        hosts=i.hosts,
+        paths=i.paths,
+        service_name=svc["metadata"]["name"],
+        service_port=svc["spec"]["ports"][0]["port"],
+        healthcheck_path=cfg.probes.readiness.http_get.path,
+        certificate_arn=i.certificate_arn,
+        ssl_policy=i.ssl_policy,
+        extra_annotations={
+            # Catch-all paths ("/") are evaluated after the specific ones of the same group.
+            "alb.ingress.kubernetes.io/group.order": "100" if set(i.paths) == {"/"} else "10",
+            "alb.ingress.kubernetes.io/success-codes": "200-399",
+        },
+    )
 
 
 def autoscaler(app: str, namespace: str, cfg: AppConfig, *, part_of: str) -> dict[str, Any] | None:
@@ -589,7 +625,8 @@ class App(pulumi.ComponentResource):
                 **_fields(svc_manifest),
                 opts=pulumi.ResourceOptions(parent=self, provider=args.k8s_provider, depends_on=lb_after),
             )
-        ing = ingress(name, ns, cfg, part_of=args.part_of, cluster=args.cluster_name)
+        group = ingress_group(cfg, args.cluster_name) if cfg.ingress.enabled else None
+        ing = ingress(name, ns, cfg, part_of=args.part_of, group=group, svc=svc_manifest) if group else None
         if ing:
             k8s.networking.v1.Ingress(
                 f"{name}-ingress",
@@ -600,7 +637,7 @@ class App(pulumi.ComponentResource):
             )
         self.deployment_name = name
         self.namespace = ns
-        self.ingress_group = ingress_group(cfg, args.cluster_name) if cfg.ingress.enabled else None
+        self.ingress_group = group
         self.register_outputs({"namespace": ns, "deployment": name})
 
 

@@ -32,9 +32,11 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.access import WorkloadRole, WorkloadRoleArgs
-from components.app import DEFAULT_SSL_POLICY
+from components.access import WorkloadRole, WorkloadRoleArgs, irsa_annotations
+from components.app import alb_ingress
 from components.helm import pinned_release
+from components.iam import policy_document
+from infra.config.apps import DEFAULT_SSL_POLICY
 
 CHART = "argo-workflows"
 CHART_VERSION = "1.0.18"  # app v4.0.6
@@ -54,9 +56,8 @@ def executor_role_rules() -> list[dict[str, Any]]:
 
 def bucket_tls_only_policy(bucket_arn: str) -> dict[str, Any]:
     """Deny any request to the bucket that is not made over TLS."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
+    return policy_document(
+        [
             {
                 "Sid": "DenyInsecureTransport",
                 "Effect": "Deny",
@@ -65,8 +66,8 @@ def bucket_tls_only_policy(bucket_arn: str) -> dict[str, Any]:
                 "Resource": [bucket_arn, f"{bucket_arn}/*"],
                 "Condition": {"Bool": {"aws:SecureTransport": "false"}},
             }
-        ],
-    }
+        ]
+    )
 
 
 def artifact_statements(bucket_arn: str, write: bool) -> list[dict[str, Any]]:
@@ -173,7 +174,7 @@ def helm_values(
             "serviceAccount": {
                 "create": True,
                 "name": SERVER_SA,
-                "annotations": {"eks.amazonaws.com/role-arn": server_role_arn},
+                "annotations": irsa_annotations(server_role_arn),
             },
         },
         "useStaticCredentials": False,
@@ -219,32 +220,22 @@ def server_ingress(
     on the Load Balancer Controller release, so on destroy it is deleted (and its ALB
     rules removed by the controller) before the controller itself goes.
     """
-    annotations = {
-        "alb.ingress.kubernetes.io/scheme": scheme,
-        "alb.ingress.kubernetes.io/target-type": "ip",
-        "alb.ingress.kubernetes.io/group.name": group,
-        "alb.ingress.kubernetes.io/healthcheck-path": "/",
-        "alb.ingress.kubernetes.io/backend-protocol": "HTTP",
-    }
-    if certificate_arn:
-        annotations.update({
-            "alb.ingress.kubernetes.io/certificate-arn": certificate_arn,
-            "alb.ingress.kubernetes.io/listen-ports": '[{"HTTP": 80}, {"HTTPS": 443}]',
-            "alb.ingress.kubernetes.io/ssl-redirect": "443",
-            # The apps' policy: Ingresses of one ALB group must not disagree on it.
-            "alb.ingress.kubernetes.io/ssl-policy": DEFAULT_SSL_POLICY,
-        })  # fmt: skip
-    else:
-        annotations["alb.ingress.kubernetes.io/listen-ports"] = '[{"HTTP": 80}]'
-    backend = {"service": {"name": SERVER_SERVICE, "port": {"number": SERVER_PORT}}}
-    http = {"paths": [{"path": "/", "pathType": "Prefix", "backend": backend}]}
-    return {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "Ingress",
-        "metadata": {"name": "argo-server", "namespace": namespace, "annotations": annotations,
-                     "labels": {"app.kubernetes.io/part-of": CHART, "app.kubernetes.io/managed-by": "slipway"}},
-        "spec": {"ingressClassName": "alb", "rules": [{"host": host, "http": http} if host else {"http": http}]},
-    }  # fmt: skip
+    return alb_ingress(
+        name="argo-server",
+        namespace=namespace,
+        labels={"app.kubernetes.io/part-of": CHART, "app.kubernetes.io/managed-by": "slipway"},
+        scheme=scheme,
+        group=group,
+        hosts=[host] if host else [],
+        paths=["/"],
+        service_name=SERVER_SERVICE,
+        service_port=SERVER_PORT,
+        healthcheck_path="/",
+        certificate_arn=certificate_arn,
+        # The apps' policy: Ingresses of one ALB group must not disagree on it.
+        ssl_policy=DEFAULT_SSL_POLICY,
+        extra_annotations={"alb.ingress.kubernetes.io/backend-protocol": "HTTP"},
+    )
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -33,6 +33,9 @@ CONTROL_PLANE_LOGS = ["api", "audit", "authenticator", "controllerManager", "sch
 # EKS managed node group taint effects use the API's enum names.
 TAINT_EFFECTS = {"NoSchedule": "NO_SCHEDULE", "PreferNoSchedule": "PREFER_NO_SCHEDULE", "NoExecute": "NO_EXECUTE"}
 
+# The node label naming a node's pool (`<POOL_LABEL>: <pool>`): pods select their pool by it.
+POOL_LABEL = "slipway.dev/pool"
+
 
 @dataclass(frozen=True, kw_only=True)
 class NodePoolArgs:
@@ -336,7 +339,7 @@ class EksCluster(pulumi.ComponentResource):
                 # stale desiredSize, which EKS rejects).
                 ignore_scaling_changes=p.external_autoscaler,
                 subnet_ids=subnets,
-                labels={**p.labels, "slipway.dev/pool": pool},
+                labels={**p.labels, POOL_LABEL: pool},
                 taints=[
                     aws.eks.NodeGroupTaintArgs(
                         key=t["key"], value=t.get("value") or None, effect=TAINT_EFFECTS[t["effect"]]

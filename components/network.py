@@ -25,6 +25,9 @@ PRIVATE_SPLIT = 3  # /16 → /19 private subnets (8,187 usable IPs each)
 PUBLIC_SPLIT = 6  # /16 → /22 public subnets (1,019 usable IPs each)
 PUBLIC_EIGHTH = 7
 
+# The subnet tag (value "1") by which the Load Balancer Controller picks a tier's subnets.
+ROLE_TAGS = {"public": "kubernetes.io/role/elb", "private": "kubernetes.io/role/internal-elb"}
+
 
 def az_slot(az: str) -> int:
     """The stable slot of an AZ: its letter (us-east-1c → 2)."""
@@ -51,8 +54,7 @@ def discovery_tags(cluster_name: str, tier: Literal["public", "private"]) -> dic
     Without them it fails with "unable to discover at least one subnet"
     (kubernetes-sigs/aws-load-balancer-controller#3051, #2607).
     """
-    role = "kubernetes.io/role/elb" if tier == "public" else "kubernetes.io/role/internal-elb"
-    return {role: "1", f"kubernetes.io/cluster/{cluster_name}": "shared"}
+    return {ROLE_TAGS[tier]: "1", f"kubernetes.io/cluster/{cluster_name}": "shared"}
 
 
 def nat_placement(strategy: NatStrategy, azs: list[str]) -> dict[str, str | None]:
@@ -105,8 +107,9 @@ class Network(pulumi.ComponentResource):
         self._vpc = self._create_vpc()
         igw = self._create_internet_gateway()
         self.public_subnet_ids = self._create_public_tier(cidrs["public"], igw)
-        nats = self._create_nat_gateways(igw)
-        self.private_subnet_ids, private_route_tables = self._create_private_tier(cidrs["private"], nats)
+        placement = nat_placement(args.nat_strategy, args.availability_zones)
+        nats = self._create_nat_gateways(placement, igw)
+        self.private_subnet_ids, private_route_tables = self._create_private_tier(cidrs["private"], placement, nats)
         self._create_endpoints(private_route_tables)
 
         self.vpc_id = self._vpc.id
@@ -171,8 +174,9 @@ class Network(pulumi.ComponentResource):
             self._public_subnets[az] = subnet
         return {az: s.id for az, s in self._public_subnets.items()}
 
-    def _create_nat_gateways(self, igw: aws.ec2.InternetGateway) -> dict[str, aws.ec2.NatGateway]:
-        placement = nat_placement(self._args.nat_strategy, self._args.availability_zones)
+    def _create_nat_gateways(
+        self, placement: dict[str, str | None], igw: aws.ec2.InternetGateway
+    ) -> dict[str, aws.ec2.NatGateway]:
         nats: dict[str, aws.ec2.NatGateway] = {}
         # A public NAT gateway and its EIP need the VPC's internet gateway first
         # (AWS: "the VPC must have an internet gateway attached").
@@ -194,10 +198,12 @@ class Network(pulumi.ComponentResource):
             )
         return nats
 
-    def _create_private_tier(self, cidrs: dict[str, str], nats: dict[str, aws.ec2.NatGateway]):
-        placement = nat_placement(self._args.nat_strategy, self._args.availability_zones)
+    def _create_private_tier(
+        self, cidrs: dict[str, str], placement: dict[str, str | None], nats: dict[str, aws.ec2.NatGateway]
+    ):
         subnet_ids: dict[str, pulumi.Output] = {}
         route_tables: dict[str, aws.ec2.RouteTable] = {}
+        nats_in_egress: set[str] = set()
         for az, cidr in cidrs.items():
             subnet = aws.ec2.Subnet(
                 f"{self._name}-private-{az}",
@@ -216,22 +222,25 @@ class Network(pulumi.ComponentResource):
                 tags=self._tags(f"{self._name}-private-{az}"),
                 opts=self._child,
             )
-            if placement[az]:
+            nat_az = placement[az]
+            if nat_az:
                 route = aws.ec2.Route(
                     f"{self._name}-private-{az}-default",
                     route_table_id=rt.id,
                     destination_cidr_block="0.0.0.0/0",
-                    nat_gateway_id=nats[placement[az]].id,
+                    nat_gateway_id=nats[nat_az].id,
                     opts=self._child,
                 )
-                self.egress += [route, nats[placement[az]]]
+                self.egress.append(route)
+                if nat_az not in nats_in_egress:  # a single NAT gateway serves every AZ: list it once
+                    nats_in_egress.add(nat_az)
+                    self.egress.append(nats[nat_az])
             assoc = aws.ec2.RouteTableAssociation(
                 f"{self._name}-private-{az}", subnet_id=subnet.id, route_table_id=rt.id, opts=self._child
             )
             self.egress.append(assoc)
             subnet_ids[az] = subnet.id
             route_tables[az] = rt
-        self._private_subnets = subnet_ids
         return subnet_ids, route_tables
 
     def _create_endpoints(self, private_route_tables: dict[str, aws.ec2.RouteTable]) -> None:
@@ -273,7 +282,7 @@ class Network(pulumi.ComponentResource):
                 service_name=f"com.amazonaws.{region}.{service}",
                 vpc_endpoint_type="Interface",
                 private_dns_enabled=True,
-                subnet_ids=[sid for _, sid in sorted(self._private_subnets.items())],
+                subnet_ids=[sid for _, sid in sorted(self.private_subnet_ids.items())],
                 security_group_ids=[sg.id],
                 tags=self._tags(f"{self._name}-{service}"),
                 opts=self._child,

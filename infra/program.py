@@ -16,7 +16,7 @@ import pulumi_aws as aws
 from components.access import AwsAuthBindings, AwsAuthBindingsArgs, Principal, uses_aws_auth
 from components.app import App, AppArgs
 from components.argo import ArgoWorkflows, ArgoWorkflowsArgs, Parameter, WorkflowTemplateSpec, server_ingress
-from components.cluster import EksCluster, EksClusterArgs, NodePoolArgs
+from components.cluster import POOL_LABEL, EksCluster, EksClusterArgs, NodePoolArgs
 from components.load_balancer_controller import LoadBalancerController, LoadBalancerControllerArgs
 from components.metrics_server import MetricsServer, MetricsServerArgs
 from components.namespaces import Namespaces, NamespacesArgs
@@ -24,7 +24,7 @@ from components.network import Network, NetworkArgs
 from components.registry import Registry, RegistryArgs
 from infra.capacity import ClusterPlan, app_pool, argo_pool, plan_cluster, system_pool
 from infra.config import EKS_UNSUPPORTED_ZONE_IDS, NAMESPACE, ConfigError, StackConfig, parse_config_values
-from infra.config.apps import app_namespace
+from infra.config.apps import app_namespace, default_alb_group
 
 
 def runtime_config() -> dict[str, str]:
@@ -156,7 +156,7 @@ def placement(cfg: StackConfig, pool: str, only_if_dedicated: bool = False) -> d
         else {"key": t.key, "operator": "Exists", "effect": t.effect}
         for t in p.taints
     ]
-    return {"node_selector": {"slipway.dev/pool": pool}, "tolerations": tolerations}
+    return {"node_selector": {POOL_LABEL: pool}, "tolerations": tolerations}
 
 
 def argo_args(cfg, cluster, namespaces, lbc, region, cluster_name, tags, prod) -> ArgoWorkflowsArgs:
@@ -166,7 +166,7 @@ def argo_args(cfg, cluster, namespaces, lbc, region, cluster_name, tags, prod) -
         ingress = server_ingress(
             namespace=a.namespace,
             scheme=a.ingress.scheme,
-            group=f"{cluster_name}-{a.ingress.scheme}",
+            group=default_alb_group(cluster_name, a.ingress.scheme),
             host=a.ingress.host,
             certificate_arn=a.ingress.certificate_arn,
         )

@@ -22,6 +22,15 @@ ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 CONFIG_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*$")
 CRON = re.compile(r"^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|(\S+\s+){4}\S+)$")
 
+# The ALB listeners' TLS policy unless an app sets its own; argo-server's Ingress uses it
+# too (the Ingresses of one ALB group must not disagree on it).
+DEFAULT_SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+
+
+def default_alb_group(cluster: str, scheme: str) -> str:
+    """The ALB group an Ingress joins unless it names one: the stack's apps share one ALB per scheme."""
+    return f"{cluster}-{scheme}"
+
 
 class ImageConfig(Model):
     """The app's image: `<account>.dkr.ecr.<region>.amazonaws.com/<cluster>/<repository>:<tag>`."""
@@ -113,7 +122,7 @@ class IngressConfig(Model):
     """ACM certificate: HTTPS on 443 with HTTP→HTTPS redirect."""
     group: str | None = None
     """ALB group (default `<cluster>-<scheme>`: the stack's apps share one ALB per scheme)."""
-    ssl_policy: str = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+    ssl_policy: str = DEFAULT_SSL_POLICY
 
 
 class AutoscalingConfig(Model):
@@ -182,6 +191,11 @@ class AppConfig(Model):
     service_account: ServiceAccountConfig | None = None
     cron_jobs: list[CronJobConfig] = []
     migration: MigrationConfig | None = None
+
+    @property
+    def steady_replicas(self) -> int:
+        """The Deployment's replicas: at least the autoscaler's minimum when there is one."""
+        return max(self.replicas, self.autoscaling.min_replicas) if self.autoscaling else self.replicas
 
     @classmethod
     def raw_checks(cls, data: dict[str, Any], context: dict[str, Any]) -> list[Issue]:
@@ -646,7 +660,7 @@ def cross_app_checks(
 def _route(name: str, ingress: dict, cluster: str, groups: dict, routes: dict, where: dict, issues: list) -> None:
     """Put one Ingress in its ALB group; each (group, host, path) goes to one member."""
     scheme = ingress.get("scheme", "internal")
-    group = ingress.get("group") or f"{cluster}-{scheme}"
+    group = ingress.get("group") or default_alb_group(cluster, scheme)
     groups.setdefault(group, []).append((name, ingress))
     for host in ingress.get("hosts") or ["*"]:
         for path in ingress.get("paths") or ["/"]:
@@ -667,7 +681,7 @@ def _group_agreement(groups: dict[str, list[tuple[str, dict]]], where: dict[str,
     """One bad Ingress blocks its whole group (kubernetes-sigs/aws-load-balancer-controller#3790):
     settings that configure the shared ALB must agree within a group."""
     for group, members in groups.items():
-        for field, default in (("scheme", "internal"), ("sslPolicy", "ELBSecurityPolicy-TLS13-1-2-2021-06")):
+        for field, default in (("scheme", "internal"), ("sslPolicy", DEFAULT_SSL_POLICY)):
             values = {str(m.get(field, default)) for _, m in members}
             if len(values) > 1:
                 who = ", ".join(f"{n}={m.get(field, default)}" for n, m in members)
