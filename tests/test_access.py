@@ -7,7 +7,6 @@ import json
 import parliament
 import pulumi
 import pulumi_kubernetes as k8s
-import pytest
 
 from components.access import (
     ACCESS_POLICY_ARNS,
@@ -192,7 +191,8 @@ def build_workload(mocked, create_sa=True):
             "argo-server",
             WorkloadRoleArgs(
                 namespace="argo",
-                service_account="argo-server",
+                # not the component's name: the trust and the ServiceAccount must use this one
+                service_account="argo-workflow",
                 oidc_provider_arn=pulumi.Output.from_input(OIDC_ARN),
                 oidc_issuer=pulumi.Output.from_input(ISSUER),
                 k8s_provider=provider,
@@ -210,11 +210,12 @@ def test_workload_role_trust_and_service_account_agree(mocked):
     build_workload(mocked)
     role = mocked.one("aws:iam/role:Role", "argo-server-role")
     trust = json.loads(role.inputs["assumeRolePolicy"])
-    assert trust == irsa_trust_policy(OIDC_ARN, ISSUER, "argo", "argo-server")
+    assert trust == irsa_trust_policy(OIDC_ARN, ISSUER, "argo", "argo-workflow")
     sa = mocked.one("kubernetes:core/v1:ServiceAccount", "argo-server-sa")
     meta = sa.inputs["metadata"]
     sub = trust["Statement"][0]["Condition"]["StringEquals"][f"{ISSUER}:sub"]
     assert sub == f"system:serviceaccount:{meta['namespace']}:{meta['name']}"
+    assert (meta["namespace"], meta["name"]) == ("argo", "argo-workflow")
     assert meta["annotations"]["eks.amazonaws.com/role-arn"] == role.state["arn"]
     policy = mocked.one("aws:iam/rolePolicy:RolePolicy", "argo-server-policy")
     assert json.loads(policy.inputs["policy"])["Statement"] == STATEMENTS
@@ -227,7 +228,8 @@ def test_workload_role_without_service_account(mocked):
     assert not mocked.of_type("kubernetes:core/v1:ServiceAccount")
 
 
-@pytest.mark.parametrize("doc", [STATEMENTS])
-def test_identity_statements_pass_parliament(doc):
-    policy = parliament.analyze_policy_string(json.dumps({"Version": "2012-10-17", "Statement": doc}))
+def test_the_emitted_role_policy_passes_parliament(mocked):
+    build_workload(mocked)
+    emitted = mocked.one("aws:iam/rolePolicy:RolePolicy", "argo-server-policy").inputs["policy"]
+    policy = parliament.analyze_policy_string(emitted)
     assert [f.issue for f in policy.findings] == []

@@ -227,6 +227,17 @@ def test_a_config_change_rolls_the_pods():
     assert dep["spec"]["template"]["metadata"]["annotations"]["slipway.dev/config-checksum"] == config_checksum(a)
 
 
+def test_rendered_deployments_carry_their_checksums(prod):
+    """The wiring in App: the config checksum of the app's own config, a secret checksum
+    (kept secret) exactly for apps with secrets."""
+    cfg = load_stack_file("prod", ROOT).parse()
+    for name, app in cfg.apps.items():
+        ann = record(prod, "Deployment", name).inputs["spec"]["template"]["metadata"].get("annotations") or {}
+        assert ann.get("slipway.dev/config-checksum") == (config_checksum(app) if app.config else None), name
+        assert ann.get("slipway.dev/secret-checksum") == ("[secret]" if app.secrets else None), name
+    assert any(app.secrets for app in cfg.apps.values()) and any(app.config for app in cfg.apps.values())
+
+
 def test_service_types():
     base = {"image": {"repository": "api", "tag": "1"}, "ports": [{"name": "http", "containerPort": 8080}],
             "resources": {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"memory": "1Gi"}}}  # fmt: skip
