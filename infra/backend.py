@@ -34,6 +34,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from infra.aws_errors import ACCESS_DENIED, error_code, error_message
 from infra.config import EKS_REGIONS
 
 
@@ -161,8 +162,8 @@ def verify_kms_key(kms: Any, key: str, region: str) -> str | None:
     try:
         meta = kms.describe_key(KeyId=key)["KeyMetadata"]
     except ClientError as exc:
-        code = _code(exc)
-        if code in _ACCESS_DENIED:
+        code = error_code(exc)
+        if code in ACCESS_DENIED:
             return f"{flag}: could not check the key (kms:DescribeKey refused); using it as given"
         if code in ("NotFoundException", "InvalidArnException"):
             raise BackendError(
@@ -170,7 +171,7 @@ def verify_kms_key(kms: Any, key: str, region: str) -> str | None:
                 "or omit it to use aws/s3",
                 exit_code=2,
             ) from None
-        message = exc.response.get("Error", {}).get("Message", "")
+        message = error_message(exc)
         raise BackendError(f"AWS refused DescribeKey for {flag}: {code}: {message}") from None
     state = meta.get("KeyState", "Enabled")
     if state != "Enabled":
@@ -267,13 +268,6 @@ def secrets_hint(region: str, kms_key_id: str | None = None) -> str:
 # ------------------------------------------------------------------ steps
 
 
-def _code(exc: Any) -> str:
-    return exc.response.get("Error", {}).get("Code", "")
-
-
-_ACCESS_DENIED = ("AccessDenied", "AccessDeniedException")
-
-
 def _refusal_fix(code: str, bucket: str) -> str | None:
     """What to do about an S3 error code other than AccessDenied, where slipway knows."""
     if code == "InvalidBucketAclWithObjectOwnership":
@@ -305,11 +299,11 @@ def _refusal_fix(code: str, bucket: str) -> str | None:
 def _refused(exc: Any, bucket: str) -> BackendError:
     """A BackendError for an S3 ClientError: the IAM action for AccessDenied, else the code, message and fix."""
     op = getattr(exc, "operation_name", "") or "the request"
-    code = _code(exc)
-    if code in _ACCESS_DENIED:
+    code = error_code(exc)
+    if code in ACCESS_DENIED:
         action = _IAM_ACTION.get(op, f"s3:{op}")
         return BackendError(f"AWS refused {op} on bucket {bucket!r}: {exc} — your credentials need {action} on it")
-    message = exc.response.get("Error", {}).get("Message", "") or str(exc)
+    message = error_message(exc) or str(exc)
     fix = _refusal_fix(code, bucket)
     return BackendError(
         f"AWS refused {op} on bucket {bucket!r}: {code or 'error'}: {message}" + (f" — {fix}" if fix else "")
@@ -334,12 +328,12 @@ def ensure_bucket(s3: Any, bucket: str, region: str, expected_owner: str | None 
         head = s3.head_bucket(Bucket=bucket, **_owner(expected_owner))
     except ClientError as exc:
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        if status == 403 or _code(exc) in ("403", "AccessDenied", "Forbidden"):
+        if status == 403 or error_code(exc) in ("403", "AccessDenied", "Forbidden"):
             raise BackendError(
                 f"bucket {bucket!r} exists but belongs to another AWS account (or your credentials lack "
                 "s3:ListBucket on it) — bucket names are global: choose another --bucket"
             ) from None
-        if status != 404 and _code(exc) not in ("404", "NoSuchBucket", "NotFound"):
+        if status != 404 and error_code(exc) not in ("404", "NoSuchBucket", "NotFound"):
             raise _refused(exc, bucket) from None
     else:
         actual = head.get("BucketRegion") or _location(s3, bucket, expected_owner)
@@ -358,9 +352,9 @@ def ensure_bucket(s3: Any, bucket: str, region: str, expected_owner: str | None 
     try:
         s3.create_bucket(**kwargs)
     except ClientError as exc:
-        if _code(exc) == "BucketAlreadyOwnedByYou":  # created by a concurrent run
+        if error_code(exc) == "BucketAlreadyOwnedByYou":  # created by a concurrent run
             return StepResult(setting="bucket", status="already set", detail=f"exists in {region}")
-        if _code(exc) == "BucketAlreadyExists":
+        if error_code(exc) == "BucketAlreadyExists":
             raise BackendError(
                 f"bucket {bucket!r} is taken by another AWS account — bucket names are global: choose another --bucket"
             ) from None
@@ -381,7 +375,7 @@ def _current(get: Any, bucket: str, expected_owner: str | None, missing: str, ke
     try:
         return get(Bucket=bucket, **_owner(expected_owner))[key], False
     except ClientError as exc:
-        if _code(exc) != missing:
+        if error_code(exc) != missing:
             raise _refused(exc, bucket) from None
         return None, True
 

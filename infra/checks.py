@@ -12,7 +12,7 @@ The policy pack (`policies/`) adds slipway's own rules on top.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Literal
 
 from infra.render import RenderResult, iam_documents, kubernetes_objects
@@ -65,13 +65,7 @@ class Finding:
     fix: str
 
     def as_dict(self) -> dict[str, str]:
-        return {
-            "check": self.check,
-            "severity": self.severity,
-            "resource": self.resource,
-            "message": self.message,
-            "fix": self.fix,
-        }
+        return asdict(self)
 
 
 def _missing(tool: str) -> Finding:

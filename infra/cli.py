@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import typer
 from rich.console import Console
@@ -18,17 +19,16 @@ from rich.table import Table
 from infra.backend import backend_app
 from infra.config import ConfigError
 from infra.render import ROOT, RenderError, RenderResult, render_stack, summary
+from infra.stackfile import stack_names
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.splitlines()[0])
 out = Console()
 err = Console(stderr=True)
 
 
-def _stacks(root: Path) -> list[str]:
-    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in (root / "stacks").glob("Pulumi.*.yaml"))
-
-
-def _fail_config(exc: ConfigError) -> None:
+def _fail_config(exc: ConfigError, stack: str) -> NoReturn:
+    """Print the config errors of `stack` (unless `exc` names another) and exit 2."""
+    exc.stack = exc.stack or stack
     err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
     raise typer.Exit(2)
 
@@ -47,8 +47,7 @@ def _render(stack: str, out_dir: Path | None, quiet: bool = False, lenient_image
     try:
         result = render_stack(stack, out_dir, lenient_images=lenient_images)
     except ConfigError as exc:
-        exc.stack = exc.stack or stack
-        _fail_config(exc)
+        _fail_config(exc, stack)
     except RenderError as exc:
         err.print(f"[bold red]render failed:[/] {exc}", highlight=False)
         raise typer.Exit(3) from None
@@ -67,11 +66,11 @@ def render(
     diagram: bool = typer.Option(True, help="Print the component tree as a Mermaid diagram."),
 ) -> None:
     """Run the program offline under mocks and write every resource, manifest and IAM document."""
-    names = _stacks(ROOT) if all_stacks else (stacks or [])
+    names = stack_names(ROOT) if all_stacks else (stacks or [])
     if not names:
         err.print(
             "error: name a stack (e.g. `slipway render dev`) or pass --all; "
-            f"stacks here: {', '.join(_stacks(ROOT)) or '(none)'}"
+            f"stacks here: {', '.join(stack_names(ROOT)) or '(none)'}"
         )
         raise typer.Exit(2)
     if len(names) == 1:
@@ -157,16 +156,13 @@ def size(
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Show each node pool's plan: type, nodes, pods, CPU/memory use, $/month, and alternatives."""
-    from infra.capacity import plan_cluster
     from infra.stackfile import load_stack_file
 
     try:
         stackfile = load_stack_file(stack, ROOT)
-        cfg = stackfile.parse()
-        plan = plan_cluster(cfg, stackfile.region, zones=cfg.network.availability_zones, stack=stack)
+        cfg, plan = stackfile.plan()
     except ConfigError as exc:
-        exc.stack = exc.stack or stack
-        _fail_config(exc)
+        _fail_config(exc, stack)
     sizes = plan.sizes(cfg)
     if as_json:
         doc = {
@@ -232,8 +228,7 @@ def doctor(
     try:
         ctx = run.build_context(stack, ROOT, profile)
     except ConfigError as exc:
-        exc.stack = exc.stack or stack
-        _fail_config(exc)
+        _fail_config(exc, stack)
     except ProfileNotFound as exc:
         err.print(f"error: AWS profile not found ({exc}) — fix --profile, slipway:identity.profile or aws:profile, "
                   "or configure it: aws configure sso --profile <name>")  # fmt: skip
@@ -289,8 +284,7 @@ def kubeconfig(
     try:
         kubeconfig_command(stack, out_file, context, print_only, root=ROOT, out=out, err=err)
     except ConfigError as exc:
-        exc.stack = exc.stack or stack
-        _fail_config(exc)
+        _fail_config(exc, stack)
 
 
 def _pool_table(name: str, r, sized: tuple) -> Table:

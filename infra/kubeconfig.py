@@ -32,6 +32,7 @@ import typer
 import yaml
 from rich.console import Console
 
+from infra.aws_errors import ACCESS_DENIED, error_code
 from infra.config import show
 
 # v1beta1 is what `aws eks update-kubeconfig` writes and every supported kubectl reads.
@@ -246,11 +247,6 @@ def _session(profile: str | None, region: str, field: str, err: Console):
 
 
 ROLE_SESSION_NAME = "slipway-kubeconfig"
-_ACCESS_DENIED = ("AccessDenied", "AccessDeniedException")
-
-
-def _error_code(e: Any) -> str:
-    return e.response.get("Error", {}).get("Code", "")
 
 
 def _not_found(name: str, region: str, stack: str, err: Console) -> None:
@@ -278,7 +274,7 @@ def _describe_as_role(session, role_arn: str, name: str, region: str, stack: str
         )
         return as_role.client("eks").describe_cluster(name=name)["cluster"]
     except (BotoCoreError, ClientError) as e:
-        if isinstance(e, ClientError) and _error_code(e) == "ResourceNotFoundException":
+        if isinstance(e, ClientError) and error_code(e) == "ResourceNotFoundException":
             _not_found(name, region, stack, err)
             raise typer.Exit(1) from None
         err.print(
@@ -303,11 +299,11 @@ def describe_cluster(
     try:
         c = session.client("eks").describe_cluster(name=name)["cluster"]
     except ClientError as e:
-        code = _error_code(e)
+        code = error_code(e)
         if code == "ResourceNotFoundException":
             _not_found(name, region, stack, err)
             raise typer.Exit(1) from None
-        if role_arn and code in _ACCESS_DENIED:
+        if role_arn and code in ACCESS_DENIED:
             c = _describe_as_role(session, role_arn, name, region, stack, e, err)
         else:
             err.print(
@@ -368,7 +364,7 @@ def kubeconfig_command(
     Raises ConfigError for a bad stack file (the CLI reports it with exit 2) and
     typer.Exit for bad flags (2), an unusable kubeconfig file (2) and AWS refusals (1).
     """
-    from infra.stackfile import load_stack_file
+    from infra.stackfile import load_stack_target
 
     out = out or Console()
     err = err or Console(stderr=True)
@@ -382,17 +378,13 @@ def kubeconfig_command(
         from infra.render import ROOT
 
         root = ROOT
-    stackfile = load_stack_file(stack, root)
-    cfg = stackfile.parse()
-    region = stackfile.region
-    cluster_name = cfg.cluster_name or f"slipway-{stack}"
-    aws_profile = stackfile.values.get("aws:profile")
-    profile = cfg.identity.profile or (str(aws_profile) if aws_profile else None)
+    target = load_stack_target(stack, root)
+    cfg, region, profile = target.cfg, target.stackfile.region, target.profile
     field = "slipway:identity.profile" if cfg.identity.profile else "aws:profile"
     role_arn = cfg.identity.role_arn
 
     session = _session(profile, region, field, err)
-    cluster = describe_cluster(session, cluster_name, region, stack, err, role_arn=role_arn)
+    cluster = describe_cluster(session, target.cluster_name, region, stack, err, role_arn=role_arn)
     doc = build_kubeconfig(cluster, context=context, role_arn=role_arn, profile=profile)
     ctx = doc["current-context"]
     note = identity_note(_caller_arn(session), role_arn, profile)

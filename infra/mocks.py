@@ -17,10 +17,13 @@ ids, which keeps the render byte-identical.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from typing import Any
 
 import pulumi
+
+from infra.config import EKS_UNSUPPORTED_ZONE_IDS
 
 ACCOUNT_ID = "123456789012"
 
@@ -38,6 +41,19 @@ REGION_AZS = {
 
 def _hex(*parts: Any, n: int = 17) -> str:
     return hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()[:n]
+
+
+def _uuid(kind: str, h: str) -> str:
+    """A UUID-shaped id (8-4-4-4-12 hex digits) hashed from `kind` and `h`."""
+    return "-".join(
+        [
+            _hex(kind, h, n=8),
+            _hex(f"{kind}1", h, n=4),
+            _hex(f"{kind}2", h, n=4),
+            _hex(f"{kind}3", h, n=4),
+            _hex(f"{kind}4", h, n=12),
+        ]
+    )
 
 
 def availability_zones(region: str) -> list[str]:
@@ -96,11 +112,16 @@ def kubeconfig(cluster_name: str, region: str, endpoint: str, creds: dict | None
 
 
 def zone_id(region: str, letter_index: int) -> str:
-    """AZ id as AWS writes it: us-east-1 → use1-az1, ap-southeast-2 → apse2-az1."""
+    """AZ id as AWS writes it: us-east-1 → use1-az1, ap-southeast-2 → apse2-az1.
+
+    The mocked account sees no zone EKS refuses (use1-az3 and the like are skipped:
+    us-east-1c is use1-az4), as `get_availability_zones(exclude_zone_ids=...)` lists them.
+    """
     geo, direction, number = region.split("-")
     short = {"east": "e", "west": "w", "north": "n", "south": "s", "central": "c", "northeast": "ne",
              "northwest": "nw", "southeast": "se", "southwest": "sw"}.get(direction, direction[:2])  # fmt: skip
-    return f"{geo}{short}{number}-az{letter_index + 1}"
+    ids = (f"{geo}{short}{number}-az{n}" for n in itertools.count(1))
+    return next(itertools.islice((i for i in ids if i not in EKS_UNSUPPORTED_ZONE_IDS), letter_index, None))
 
 
 class SlipwayMocks(pulumi.runtime.Mocks):
@@ -176,15 +197,7 @@ class SlipwayMocks(pulumi.runtime.Mocks):
                 name=self._physical_name(args),
             )
         elif t == "aws:kms/key:Key":
-            rid = "-".join(
-                [
-                    _hex("k", h, n=8),
-                    _hex("k1", h, n=4),
-                    _hex("k2", h, n=4),
-                    _hex("k3", h, n=4),
-                    _hex("k4", h, n=12),
-                ]
-            )
+            rid = _uuid("k", h)
             out.update(arn=self._arn("kms", f"key/{rid}"), keyId=rid)
         elif t == "aws:kms/alias:Alias":
             rid = inputs.get("name", f"alias/{name}")
@@ -234,15 +247,7 @@ class SlipwayMocks(pulumi.runtime.Mocks):
         elif t.startswith("kubernetes:"):
             meta = dict(out.get("metadata") or {})
             meta.setdefault("name", self._physical_name(args) if t != "kubernetes:helm.sh/v3:Release" else name)
-            meta["uid"] = "-".join(
-                [
-                    _hex("u", h, n=8),
-                    _hex("u1", h, n=4),
-                    _hex("u2", h, n=4),
-                    _hex("u3", h, n=4),
-                    _hex("u4", h, n=12),
-                ]
-            )
+            meta["uid"] = _uuid("u", h)
             out["metadata"] = meta
             ns = meta.get("namespace")
             rid = f"{ns}/{meta['name']}" if ns else meta["name"]

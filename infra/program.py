@@ -23,7 +23,14 @@ from components.namespaces import Namespaces, NamespacesArgs
 from components.network import Network, NetworkArgs
 from components.registry import Registry, RegistryArgs
 from infra.capacity import ClusterPlan, app_pool, argo_pool, plan_cluster, system_pool
-from infra.config import EKS_UNSUPPORTED_ZONE_IDS, NAMESPACE, ConfigError, StackConfig, parse_config_values
+from infra.config import (
+    NAMESPACE,
+    ConfigError,
+    StackConfig,
+    default_cluster_name,
+    parse_config_values,
+    usable_zones,
+)
 from infra.config.apps import app_namespace, default_alb_group
 
 
@@ -99,12 +106,12 @@ def availability_zones(cfg: StackConfig) -> list[str]:
     # Only real AZs: opted-in Local and Wavelength Zones (us-west-2-lax-1a) also end in a
     # letter. And none EKS refuses for the control plane (UnsupportedAvailabilityZoneException;
     # names map to zone IDs per account, so "us-east-1a" may be use1-az3).
-    names = aws.get_availability_zones(
+    zones = aws.get_availability_zones(
         state="available",
         filters=[aws.GetAvailabilityZonesFilterArgs(name="zone-type", values=["availability-zone"])],
-        exclude_zone_ids=sorted(EKS_UNSUPPORTED_ZONE_IDS),
-    ).names
-    letters_ok = [n for n in names if n[-1] in "abcdef"]
+    )
+    names = zones.names
+    letters_ok = usable_zones(zip(zones.names, zones.zone_ids, strict=True))
     if len(letters_ok) < cfg.network.az_count:
         raise ConfigError(
             [
@@ -215,7 +222,7 @@ def main() -> None:
     """Build the whole platform for the current stack."""
     cfg, aws_settings = load_config()
     region = aws_settings["region"]
-    cluster_name = cfg.cluster_name or f"slipway-{pulumi.get_stack()}"
+    cluster_name = default_cluster_name(cfg.cluster_name, pulumi.get_stack())
     tags = default_tags(cfg)
     prod = cfg.is_production
     azs = availability_zones(cfg)

@@ -12,11 +12,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from infra.config import NAMESPACE, ConfigError, StackConfig, parse_config_values
+from infra.config import NAMESPACE, ConfigError, StackConfig, default_cluster_name, parse_config_values
+
+if TYPE_CHECKING:
+    from infra.capacity import ClusterPlan
 
 
 def _has_secure(value: Any) -> bool:
@@ -59,8 +62,15 @@ class StackFile:
     def region(self) -> str:
         return str(self.values.get("aws:region", ""))
 
-    def namespace(self, ns: str = NAMESPACE) -> dict[str, Any]:
-        return {k.split(":", 1)[1]: v for k, v in self.values.items() if k.split(":", 1)[0] == ns}
+    @property
+    def aws_profile(self) -> str | None:
+        """`aws:profile`, the profile `pulumi up` deploys with (None: the environment's credentials)."""
+        value = self.values.get("aws:profile")
+        return str(value) if value else None
+
+    def namespace(self) -> dict[str, Any]:
+        """The `slipway:` keys, without the prefix."""
+        return {k.split(":", 1)[1]: v for k, v in self.values.items() if k.split(":", 1)[0] == NAMESPACE}
 
     def pulumi_config(self) -> dict[str, str]:
         """The config map as the CLI passes it (all values strings)."""
@@ -68,11 +78,15 @@ class StackFile:
 
     def validate(self) -> StackConfig:
         """Parse the `slipway:` namespace and size its pools; ConfigError lists every issue."""
+        cfg, _ = self.plan()
+        return cfg
+
+    def plan(self) -> tuple[StackConfig, ClusterPlan]:
+        """The parsed config and its pools' capacity plan; ConfigError lists every issue."""
         from infra.capacity import plan_cluster
 
         cfg = self.parse()
-        plan_cluster(cfg, self.region, zones=cfg.network.availability_zones, stack=self.name)
-        return cfg
+        return cfg, plan_cluster(cfg, self.region, zones=cfg.network.availability_zones, stack=self.name)
 
     def parse(self) -> StackConfig:
         """Parse the `slipway:` namespace only; raises ConfigError listing every issue."""
@@ -85,11 +99,16 @@ class StackFile:
         )
 
 
+def stack_names(root: Path) -> list[str]:
+    """The stacks under `root`: the `<name>` of each `stacks/Pulumi.<name>.yaml`, sorted."""
+    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in (root / "stacks").glob("Pulumi.*.yaml"))
+
+
 def load_stack_file(name: str, root: Path) -> StackFile:
     """Read `stacks/Pulumi.<name>.yaml` under `root`."""
     path = root / "stacks" / f"Pulumi.{name}.yaml"
     if not path.exists():
-        known = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in (root / "stacks").glob("Pulumi.*.yaml"))
+        known = stack_names(root)
         raise ConfigError(
             [
                 f"stack: {name!r} has no file {path.relative_to(root)} — use one of {', '.join(known) or '(none)'} "
@@ -112,3 +131,26 @@ def load_stack_file(name: str, root: Path) -> StackFile:
             value = _placeholder(value, full)
         values[full] = value
     return StackFile(name=name, path=path, values=values, secret_keys=sorted(secrets))
+
+
+@dataclass(frozen=True)
+class StackTarget:
+    """A stack as `slipway doctor` and `slipway kubeconfig` reach it: its cluster and AWS identity."""
+
+    stackfile: StackFile
+    cfg: StackConfig
+    cluster_name: str
+    profile: str | None
+    """`slipway:identity.profile`, else `aws:profile` (None: the environment's credentials)."""
+
+
+def load_stack_target(name: str, root: Path) -> StackTarget:
+    """Read and parse stack `name` (ConfigError if invalid) and resolve its cluster name and profile."""
+    stackfile = load_stack_file(name, root)
+    cfg = stackfile.parse()
+    return StackTarget(
+        stackfile=stackfile,
+        cfg=cfg,
+        cluster_name=default_cluster_name(cfg.cluster_name, name),
+        profile=cfg.identity.profile or stackfile.aws_profile,
+    )

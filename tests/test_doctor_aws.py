@@ -18,7 +18,7 @@ from moto import mock_aws
 
 from components.network import discovery_tags, subnet_cidrs
 from infra.capacity import plan_cluster
-from infra.config import parse_config_values
+from infra.config import parse_config_values, usable_zones
 from infra.doctor._aws import denied_action, stack_azs
 from infra.doctor.aws_checks import AWS_CHECKS
 from infra.doctor.image_checks import check_image_tags
@@ -188,6 +188,34 @@ def test_stack_azs_leave_out_local_zones(session):
             },
         )
         assert stack_azs(ctx) == ["us-west-2a", "us-west-2b"]
+        stub.assert_no_pending_responses()
+
+
+def test_usable_zones_keep_order_and_leave_out_letters_past_f_and_zones_eks_refuses():
+    zones = [
+        ("us-east-1a", "use1-az6"),
+        ("us-east-1b", "use1-az3"),  # EKS refuses use1-az3 for cluster subnets
+        ("us-east-1c", "use1-az1"),
+        ("us-east-1g", "use1-az7"),  # no AZ slot for g
+        ("us-east-1d", "use1-az2"),
+    ]
+    assert usable_zones(zones) == ["us-east-1a", "us-east-1c", "us-east-1d"]
+    assert usable_zones([]) == []
+
+
+def test_stack_azs_skip_a_zone_eks_does_not_support(session):
+    # As `pulumi up` does (get_availability_zones(exclude_zone_ids=...)): doctor must not check a zone never used.
+    ctx = context(session, network={"azCount": 2})
+    ec2 = session.client("ec2")
+    ctx._clients["ec2"] = ec2
+    zones = [
+        {"ZoneName": "us-east-1a", "ZoneId": "use1-az3", "ZoneType": "availability-zone", "State": "available"},
+        {"ZoneName": "us-east-1c", "ZoneId": "use1-az2", "ZoneType": "availability-zone", "State": "available"},
+        {"ZoneName": "us-east-1b", "ZoneId": "use1-az1", "ZoneType": "availability-zone", "State": "available"},
+    ]
+    with Stubber(ec2) as stub:
+        stub.add_response("describe_availability_zones", {"AvailabilityZones": zones})
+        assert stack_azs(ctx) == ["us-east-1b", "us-east-1c"]
         stub.assert_no_pending_responses()
 
 

@@ -28,7 +28,7 @@ from infra.config.schema import (
     NodePoolConfig,
     PrincipalConfig,
 )
-from infra.config.stack import StackConfig
+from infra.config.stack import StackConfig, default_cluster_name
 
 NAMESPACE = "slipway"
 
@@ -52,6 +52,16 @@ EKS_REGIONS = frozenset(
         "il-central-1", "me-central-1", "me-south-1", "mx-central-1", "sa-east-1",
     }
 )  # fmt: skip
+
+
+def usable_zones(zones: Iterable[tuple[str, str]]) -> list[str]:
+    """The names, in order, of the (name, zone ID) pairs a cluster's subnets may use.
+
+    AZ slots are lettered a–f, and EKS refuses the zone IDs in EKS_UNSUPPORTED_ZONE_IDS
+    (names map to zone IDs per account, so "us-east-1a" may be use1-az3).
+    """
+    return [name for name, zone_id in zones if name[-1] in "abcdef" and zone_id not in EKS_UNSUPPORTED_ZONE_IDS]
+
 
 SCHEMA_KEYS = frozenset(f.alias or n for n, f in StackConfig.model_fields.items())
 
@@ -141,6 +151,8 @@ __all__ = [
     "NodePoolConfig",
     "PrincipalConfig",
     "StackConfig",
+    "default_cluster_name",
     "parse_config_values",
     "show",
+    "usable_zones",
 ]

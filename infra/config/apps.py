@@ -13,9 +13,16 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from components.capacity.quantity import cpu_millicores, memory_mib
 from infra.config.errors import Issue
-from infra.config.schema import ACM_ARN, DNS1123_LABEL, ECR_NAME, Model, _dict
+from infra.config.schema import (
+    DNS1123_LABEL,
+    ECR_NAME,
+    Model,
+    _dict,
+    certificate_arn_issues,
+    missing_certificate_issues,
+    parse_quantity,
+)
 
 HOSTNAME = re.compile(r"^(\*\.)?([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,63}$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -288,18 +295,10 @@ def _resource_checks(data: dict) -> list[Issue]:
     parsed: dict[str, dict[str, int]] = {"requests": {}, "limits": {}}
     for kind, values in (("requests", requests), ("limits", limits)):
         for key, value in values.items():
-            parse = cpu_millicores if key == "cpu" else memory_mib
-            try:
-                parsed[kind][key] = parse(value)
-            except ValueError as e:
-                issues.append(
-                    Issue(
-                        f"resources.{kind}.{key}",
-                        value,
-                        str(e).split(" ", 1)[1],
-                        f"write it like {'250m' if key == 'cpu' else '256Mi'}",
-                    )
-                )
+            amount, bad = parse_quantity(f"resources.{kind}.{key}", key, value)
+            issues += bad
+            if amount is not None:
+                parsed[kind][key] = amount
     for key in ("cpu", "memory"):
         if key in parsed["requests"] and key in parsed["limits"] and parsed["requests"][key] > parsed["limits"][key]:
             issues.append(
@@ -449,24 +448,14 @@ def _ingress_checks(data: dict) -> list[Issue]:
         if not isinstance(path, str) or not path.startswith("/"):
             issues.append(Issue(f"ingress.paths[{i}]", path, "does not start with '/'", "write paths like /api"))
     cert = ingress.get("certificateArn")
-    if isinstance(cert, str) and not ACM_ARN.match(cert):
-        issues.append(
-            Issue(
-                "ingress.certificateArn",
-                cert,
-                "is not an ACM certificate ARN",
-                "write arn:aws:acm:<region>:<account>:certificate/<id>",
-            )
-        )
-    if ingress.get("scheme") == "internet-facing" and not cert:
-        issues.append(
-            Issue(
-                "ingress.certificateArn",
-                None,
-                "is missing on an internet-facing ALB (plain HTTP on the internet)",
-                "add an ACM certificate ARN (HTTPS with HTTP→HTTPS redirect), or use scheme: internal",
-            )
-        )
+    issues += certificate_arn_issues("ingress.certificateArn", cert)
+    issues += missing_certificate_issues(
+        "ingress.certificateArn",
+        cert,
+        ingress.get("scheme") == "internet-facing",
+        "is missing on an internet-facing ALB (plain HTTP on the internet)",
+        "add an ACM certificate ARN (HTTPS with HTTP→HTTPS redirect), or use scheme: internal",
+    )
     group = ingress.get("group")
     if isinstance(group, str) and not re.fullmatch(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?", group):
         issues.append(

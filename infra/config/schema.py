@@ -49,6 +49,27 @@ def _dict(value: Any) -> dict:
     return value if isinstance(value, dict) else {}
 
 
+def dns1123_name_issues(where: str, name: Any) -> list[Issue]:
+    """A Kubernetes object name: a DNS-1123 label of at most 63 characters."""
+    if isinstance(name, str) and (not DNS1123_LABEL.match(name) or len(name) > 63):
+        return [Issue(where, name, "is not a DNS-1123 name", "use lowercase letters, digits and '-'")]
+    return []
+
+
+def quantity_example(key: str) -> str:
+    """How to write a request or limit of resource `key` (cpu, else memory)."""
+    return "250m" if key == "cpu" else "256Mi"
+
+
+def parse_quantity(where: str, key: str, value: Any) -> tuple[int | None, list[Issue]]:
+    """A request or limit of resource `key`: (millicores for cpu, else MiB; []), or (None, [the issue at `where`])."""
+    parse = cpu_millicores if key == "cpu" else memory_mib
+    try:
+        return parse(value), []
+    except ValueError as e:
+        return None, [Issue(where, value, str(e).split(" ", 1)[1], f"write it like {quantity_example(key)}")]
+
+
 class Model(BaseModel):
     """Base for every config section: camelCase keys, unknown keys rejected, frozen."""
 
@@ -272,17 +293,13 @@ class PodsConfig(Model):
 
     @classmethod
     def raw_checks(cls, data: dict[str, Any], context: dict[str, Any]) -> list[Issue]:
-        issues = []
-        name = data.get("name")
-        if isinstance(name, str) and (not DNS1123_LABEL.match(name) or len(name) > 63):
-            issues.append(Issue("name", name, "is not a DNS-1123 name", "use lowercase letters, digits and '-'"))
-        for key, parse, example in (("cpu", cpu_millicores, "250m"), ("memory", memory_mib, "256Mi")):
+        issues = dns1123_name_issues("name", data.get("name"))
+        for key in ("cpu", "memory"):
             if key in data:
-                try:
-                    if parse(data[key]) <= 0:
-                        issues.append(Issue(key, data[key], "is zero", f"request something, e.g. {example}"))
-                except ValueError as e:
-                    issues.append(Issue(key, data[key], str(e).split(" ", 1)[1], f"write it like {example}"))
+                amount, bad = parse_quantity(key, key, data[key])
+                issues += bad
+                if amount is not None and amount <= 0:
+                    issues.append(Issue(key, data[key], "is zero", f"request something, e.g. {quantity_example(key)}"))
         return issues
 
     @property
@@ -481,10 +498,6 @@ class PrincipalConfig(Model):
             )
         return v
 
-    @property
-    def kind(self) -> Literal["role", "user"]:
-        return "role" if ":role/" in self.arn else "user"
-
     @classmethod
     def raw_checks(cls, data: dict[str, Any], context: dict[str, Any]) -> list[Issue]:
         issues = []
@@ -610,6 +623,20 @@ S3_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 ACM_ARN = re.compile(r"^arn:aws(-cn|-us-gov)?:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$")
 
 
+def certificate_arn_issues(where: str, cert: Any) -> list[Issue]:
+    """An Ingress's certificateArn, when written, must be an ACM certificate ARN."""
+    if isinstance(cert, str) and not ACM_ARN.match(cert):
+        return [
+            Issue(where, cert, "is not an ACM certificate ARN", "write arn:aws:acm:<region>:<account>:certificate/<id>")
+        ]
+    return []
+
+
+def missing_certificate_issues(where: str, cert: Any, internet_facing: bool, problem: str, fix: str) -> list[Issue]:
+    """An internet-facing ALB needs a certificate (else it serves plain HTTP on the internet)."""
+    return [Issue(where, None, problem, fix)] if internet_facing and not cert else []
+
+
 def image_issues(where: str, image: Any) -> list[Issue]:
     """An image must name a tag (or digest) other than `latest`."""
     if not isinstance(image, str) or not image:
@@ -705,15 +732,10 @@ class WorkflowTemplateConfig(Model):
     @classmethod
     def raw_checks(cls, data: dict[str, Any], context: dict[str, Any]) -> list[Issue]:
         issues = [] if context.get("lenient_images") else image_issues("image", data.get("image"))
-        name = data.get("name")
-        if isinstance(name, str) and (not DNS1123_LABEL.match(name) or len(name) > 63):
-            issues.append(Issue("name", name, "is not a DNS-1123 name", "use lowercase letters, digits and '-'"))
-        for key, parse, example in (("cpu", cpu_millicores, "250m"), ("memory", memory_mib, "256Mi")):
+        issues += dns1123_name_issues("name", data.get("name"))
+        for key in ("cpu", "memory"):
             if key in data:
-                try:
-                    parse(data[key])
-                except ValueError as e:
-                    issues.append(Issue(key, data[key], str(e).split(" ", 1)[1], f"write it like {example}"))
+                issues += parse_quantity(key, key, data[key])[1]
         return issues
 
 
@@ -828,24 +850,14 @@ class ArgoConfig(Model):
             )
         ingress = _dict(data.get("ingress"))
         cert = ingress.get("certificateArn")
-        if ingress.get("enabled") is True and ingress.get("scheme") == "internet-facing" and not cert:
-            issues.append(
-                Issue(
-                    "ingress.certificateArn",
-                    None,
-                    "is missing for an internet-facing argo-server",
-                    "add an ACM certificate ARN (HTTPS with HTTP→HTTPS redirect), or use scheme internal",
-                )
-            )
-        if isinstance(cert, str) and not ACM_ARN.match(cert):
-            issues.append(
-                Issue(
-                    "ingress.certificateArn",
-                    cert,
-                    "is not an ACM certificate ARN",
-                    "write arn:aws:acm:<region>:<account>:certificate/<id>",
-                )
-            )
+        issues += missing_certificate_issues(
+            "ingress.certificateArn",
+            cert,
+            ingress.get("enabled") is True and ingress.get("scheme") == "internet-facing",
+            "is missing for an internet-facing argo-server",
+            "add an ACM certificate ARN (HTTPS with HTTP→HTTPS redirect), or use scheme internal",
+        )
+        issues += certificate_arn_issues("ingress.certificateArn", cert)
         templates = data.get("workflowTemplates", [])
         names = [t.get("name") for t in templates if isinstance(t, dict)] if isinstance(templates, list) else []
         for i, n in enumerate(names):

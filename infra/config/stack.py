@@ -29,6 +29,11 @@ from infra.config.schema import (
 # --------------------------------------------------------------------------- stack
 
 
+def default_cluster_name(configured: str | None, stack: str) -> str:
+    """The EKS cluster name: `slipway:clusterName` when set, else `slipway-<stack>`."""
+    return configured or f"slipway-{stack}"
+
+
 class StackConfig(Model):
     """The whole `slipway:` namespace of one stack."""
 
@@ -115,7 +120,7 @@ class StackConfig(Model):
             )
         apps = data.get("apps")
         if isinstance(apps, dict):
-            cluster = data.get("clusterName") or f"slipway-{context.get('stack', 'stack')}"
+            cluster = default_cluster_name(data.get("clusterName"), context.get("stack", "stack"))
             pool_names = sorted(map(str, pools)) if isinstance(pools, dict) else []
             argo_ingress = _dict(argo.get("ingress")) if argo.get("enabled") is True else None
             issues += cross_app_checks(apps, str(cluster), pool_names, argo_ingress)

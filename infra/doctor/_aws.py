@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from infra.config import StackConfig
+from infra.aws_errors import REFUSED, error_code
+from infra.config import StackConfig, usable_zones
 from infra.doctor.model import DoctorContext, Finding
+from infra.doctor.run import Check, check_name
 
-DENIED_CODES = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedException"}
 # IAM service prefix of each API operation these checks call, for "allow <action>".
 _IAM_PREFIX = {
     **dict.fromkeys(
@@ -40,12 +41,10 @@ _IAM_PREFIX = {
     "DescribeCluster": "eks",
 }
 
-Check = Callable[[DoctorContext], list[Finding]]
-
 
 def denied_action(exc: ClientError) -> str | None:
     """The IAM action AWS refused (`ec2:DescribeVpcs`), or None if `exc` is not a refusal."""
-    if exc.response.get("Error", {}).get("Code") not in DENIED_CODES:
+    if error_code(exc) not in REFUSED:
         return None
     said = re.search(r"not authorized to perform: ([\w-]+:\w+)", str(exc))
     if said:
@@ -54,32 +53,29 @@ def denied_action(exc: ClientError) -> str | None:
     return f"{_IAM_PREFIX.get(op, '<service>')}:{op}"
 
 
-def _guarded(name: str) -> Callable[[Check], Check]:
+def _guarded(check: Check) -> Check:
     """Turn a refused API call into one `warn` naming the IAM action; other errors propagate."""
 
-    def wrap(check: Check) -> Check:
-        @functools.wraps(check)
-        def run(ctx: DoctorContext) -> list[Finding]:
-            try:
-                return check(ctx)
-            except ClientError as exc:
-                action = denied_action(exc)
-                if action is None:
-                    raise
-                return [
-                    Finding(
-                        name,
-                        "warn",
-                        action,
-                        f"AWS refused {action}, so this check did not run",
-                        f"allow {action} to the identity running slipway doctor (`aws sts get-caller-identity` "
-                        "shows which one)",
-                    )
-                ]
+    @functools.wraps(check)
+    def run(ctx: DoctorContext) -> list[Finding]:
+        try:
+            return check(ctx)
+        except ClientError as exc:
+            action = denied_action(exc)
+            if action is None:
+                raise
+            return [
+                Finding(
+                    check_name(check),
+                    "warn",
+                    action,
+                    f"AWS refused {action}, so this check did not run",
+                    f"allow {action} to the identity running slipway doctor (`aws sts get-caller-identity` "
+                    "shows which one)",
+                )
+            ]
 
-        return run
-
-    return wrap
+    return run
 
 
 def _tags(resource: dict[str, Any]) -> dict[str, str]:
@@ -95,7 +91,7 @@ def stack_azs(ctx: DoctorContext) -> list[str]:
     """The AZs `pulumi up` uses: mirrors `infra.program.availability_zones` (may return too few).
 
     Only real Availability Zones count: an opted-in Local Zone (`us-west-2-lax-1a`) also ends
-    in a letter, and would sort before `us-west-2a`.
+    in a letter, and would sort before `us-west-2a`. Zones EKS refuses are left out (`usable_zones`).
     """
     if ctx.cfg.network.availability_zones:
         return list(ctx.cfg.network.availability_zones)
@@ -105,13 +101,13 @@ def stack_azs(ctx: DoctorContext) -> list[str]:
             {"Name": "state", "Values": ["available"]},
         ]
     )
-    # The provider's get_availability_zones lists names sorted; AZ slots need a letter a–f.
-    names = sorted(
-        z["ZoneName"]
+    # The provider's get_availability_zones lists zones sorted by name.
+    named = sorted(
+        (z["ZoneName"], z.get("ZoneId", ""))
         for z in zones["AvailabilityZones"]
         if z.get("ZoneType", "availability-zone") == "availability-zone"
     )
-    return [n for n in names if n[-1] in "abcdef"][: ctx.cfg.network.az_count]
+    return usable_zones(named)[: ctx.cfg.network.az_count]
 
 
 def zone_ids(ctx: DoctorContext, azs: list[str]) -> dict[str, str]:

@@ -7,11 +7,11 @@ returns one `warn` naming the IAM action to allow, instead of raising (see `_aws
 
 from __future__ import annotations
 
-from infra.doctor._aws import Check
 from infra.doctor.image_checks import check_image_tags
 from infra.doctor.lb_checks import check_target_health
 from infra.doctor.offering_checks import check_instance_offerings
 from infra.doctor.quota_checks import check_quotas
+from infra.doctor.run import Check
 from infra.doctor.subnet_checks import check_subnet_tags
 
 AWS_CHECKS: list[Check] = [

@@ -7,7 +7,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from infra.doctor.identity_checks import check_identity, client_error
+from infra.aws_errors import error_code
+from infra.doctor.identity_checks import check_identity
 from infra.doctor.model import DoctorContext, Finding
 
 # EKS node group health issue codes (eks:DescribeNodegroup health.issues[].code) → the fix.
@@ -141,12 +142,11 @@ def _support(ctx: DoctorContext, cluster: dict[str, Any], version: str | None) -
     try:
         versions = ctx.client("eks").describe_cluster_versions(clusterVersions=[version], includeAll=True)
     except ClientError as exc:
-        code, _ = client_error(exc)
         return Finding(
             name,
             "warn",
             "support",
-            f"eks:DescribeClusterVersions failed ({code}); upgrade policy {policy}",
+            f"eks:DescribeClusterVersions failed ({error_code(exc)}); upgrade policy {policy}",
             f"see {docs} for the version's end of standard support",
         )
     info = next(iter(versions.get("clusterVersions", [])), {})

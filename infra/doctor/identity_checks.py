@@ -13,15 +13,11 @@ import re
 
 from botocore.exceptions import ClientError
 
+from infra.aws_errors import error_code, error_message
 from infra.config.schema import _arn_key
 from infra.doctor.model import DoctorContext, Finding
 
 ASSUMED_ROLE = re.compile(r"^arn:(?P<part>aws[a-z-]*):sts::(?P<account>\d{12}):assumed-role/(?P<role>[^/]+)/.+$")
-
-
-def client_error(exc: ClientError) -> tuple[str, str]:
-    err = exc.response.get("Error", {})
-    return str(err.get("Code", "")), str(err.get("Message", exc))
 
 
 def principal_of(caller_arn: str) -> str:
@@ -41,7 +37,7 @@ def _assume_check(ctx: DoctorContext, role: str) -> Finding | None:
     try:
         ctx.client("sts").assume_role(RoleArn=role, RoleSessionName="slipway-doctor", DurationSeconds=900)
     except ClientError as exc:
-        code, msg = client_error(exc)
+        code = error_code(exc)
         if "AccessDenied" not in code:
             raise
         return Finding(
@@ -61,12 +57,11 @@ def _live_entries(ctx: DoctorContext) -> tuple[dict[str, str] | None, Finding | 
         pages = ctx.client("eks").get_paginator("list_access_entries").paginate(clusterName=ctx.cluster_name)
         return {_arn_key(principal_of(a)): a for page in pages for a in page.get("accessEntries", [])}, None
     except ClientError as exc:
-        code, _ = client_error(exc)
         return None, Finding(
             "identity",
             "warn",
             "access entries",
-            f"eks:ListAccessEntries failed: {code}",
+            f"eks:ListAccessEntries failed: {error_code(exc)}",
             "allow eks:ListAccessEntries to read who is mapped; compared with the stack config instead",
         )
 
@@ -111,13 +106,12 @@ def check_identity(ctx: DoctorContext) -> list[Finding]:
     try:
         caller_arn = ctx.client("sts").get_caller_identity()["Arn"]
     except ClientError as exc:
-        code, msg = client_error(exc)
         return [
             Finding(
                 name,
                 "fail",
                 "caller",
-                f"sts:GetCallerIdentity failed: {code} {msg}",
+                f"sts:GetCallerIdentity failed: {error_code(exc)} {error_message(exc, str(exc))}",
                 "your credentials are invalid or expired: `aws sso login` or refresh them",
             )
         ]

@@ -8,7 +8,7 @@ from infra.doctor._aws import _guarded
 from infra.doctor.model import DoctorContext, Finding
 
 
-@_guarded("image tags")
+@_guarded
 def check_image_tags(ctx: DoctorContext) -> list[Finding]:
     """Each app's `image.tag` exists in its ECR repository `<cluster>/<image.repository>`.
 

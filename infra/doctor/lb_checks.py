@@ -31,7 +31,7 @@ _DEFAULT_FIX = (
 )
 
 
-@_guarded("target health")
+@_guarded
 def check_target_health(ctx: DoctorContext) -> list[Finding]:
     """Targets behind the controller's load balancers for this cluster are healthy (after deploy)."""
     name, elb = "target health", ctx.client("elbv2")

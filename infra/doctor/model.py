@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from botocore.exceptions import ClientError
 
+from infra.aws_errors import error_code, error_message
 from infra.config import StackConfig
 
 Status = Literal["pass", "warn", "fail", "skip"]
@@ -31,8 +32,7 @@ class Finding:
             raise ValueError(f"{self.check}/{self.subject}: a {self.status} finding needs a fix")
 
     def as_dict(self) -> dict[str, str]:
-        return {"check": self.check, "status": self.status, "subject": self.subject, "detail": self.detail,
-                "fix": self.fix}  # fmt: skip
+        return asdict(self)
 
 
 @dataclass
@@ -66,9 +66,8 @@ class DoctorContext:
             except eks.exceptions.ResourceNotFoundException:
                 self._cache["cluster"] = None
             except ClientError as exc:
-                err = exc.response.get("Error", {})
                 self._cache["cluster"] = None
-                self._cache["cluster_error"] = f"{err.get('Code', '')}: {err.get('Message', '')}".strip(": ")
+                self._cache["cluster_error"] = f"{error_code(exc)}: {error_message(exc)}".strip(": ")
         return self._cache["cluster"]
 
     @property

@@ -8,7 +8,7 @@ from infra.doctor._aws import _guarded, stack_azs, zone_ids
 from infra.doctor.model import DoctorContext, Finding
 
 
-@_guarded("instance offerings")
+@_guarded
 def check_instance_offerings(ctx: DoctorContext) -> list[Finding]:
     """Each node pool's instance types are offered in every AZ of the stack (preflight).
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from botocore.exceptions import ClientError
 
+from infra.aws_errors import error_code
 from infra.doctor._aws import _guarded, _tags, denied_action, stack_vpcs
 from infra.doctor.model import DoctorContext, Finding
 
@@ -15,7 +16,7 @@ VPC_QUOTA = ("vpc", "L-F678F1CE", 5)
 def _why(exc: Exception) -> str:
     if not isinstance(exc, ClientError):
         return "not implemented"  # moto (tests) raises NotImplementedError for GetAWSDefaultServiceQuota
-    return denied_action(exc) or exc.response.get("Error", {}).get("Code", "error")
+    return denied_action(exc) or error_code(exc, "error")
 
 
 def _quota(ctx: DoctorContext, service: str, code: str, default: int) -> tuple[float, str]:
@@ -46,7 +47,7 @@ def _verdict(name: str, subject: str, used: int, quota: float, what: str, fix: s
     return Finding(name, "pass", subject, detail)
 
 
-@_guarded("quotas")
+@_guarded
 def check_quotas(ctx: DoctorContext) -> list[Finding]:
     """Elastic IPs (one per NAT gateway) and VPCs the stack needs fit the region's quotas."""
     name, cfg, ec2 = "quotas", ctx.cfg, ctx.client("ec2")

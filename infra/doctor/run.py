@@ -8,6 +8,7 @@ from pathlib import Path
 
 from botocore.exceptions import ClientError
 
+from infra.aws_errors import error_code, error_message
 from infra.doctor.model import DoctorContext, Finding
 
 Check = Callable[[DoctorContext], list[Finding]]
@@ -32,17 +33,17 @@ def build_context(stack: str, root: Path, profile: str | None = None) -> DoctorC
     """The stack's config (ConfigError if invalid) and a boto3 session in its region with its profile."""
     import boto3
 
-    from infra.stackfile import load_stack_file
+    from infra.stackfile import load_stack_target
 
-    stack_file = load_stack_file(stack, root)
-    cfg = stack_file.parse()
-    profile = profile or cfg.identity.profile or stack_file.values.get("aws:profile") or None
-    session = boto3.Session(profile_name=profile, region_name=stack_file.region)
+    target = load_stack_target(stack, root)
+    region = target.stackfile.region
+    profile = profile or target.profile
+    session = boto3.Session(profile_name=profile, region_name=region)
     return DoctorContext(
         stack=stack,
-        region=stack_file.region,
-        cfg=cfg,
-        cluster_name=cfg.cluster_name or f"slipway-{stack}",
+        region=region,
+        cfg=target.cfg,
+        cluster_name=target.cluster_name,
         session=session,
         profile=profile,
     )
@@ -67,17 +68,16 @@ def run_check(ctx: DoctorContext, check: Check) -> list[Finding]:
     try:
         findings = check(ctx)
     except ClientError as exc:
-        err = exc.response.get("Error", {})
-        code = err.get("Code", "")
+        code, message = error_code(exc), error_message(exc)
         if code in BAD_CREDENTIALS:
-            raise BadCredentials(f"{code}: {err.get('Message', '')}") from None
+            raise BadCredentials(f"{code}: {message}") from None
         op = exc.operation_name
         fix = (
             f"allow the API call {op} to the identity running doctor"
             if "AccessDenied" in code or "Unauthorized" in code
             else "retry; if it persists, run the check's AWS call by hand to see why"
         )
-        findings = [Finding(name, "warn", op or "aws", f"{code}: {err.get('Message', '')}", fix)]
+        findings = [Finding(name, "warn", op or "aws", f"{code}: {message}", fix)]
     return sorted((replace(f, check=name) for f in findings), key=lambda f: ORDER[f.status])
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from components.network import ROLE_TAGS
 from infra.doctor._aws import _guarded, _needs, _tags, stack_vpcs
 from infra.doctor.model import DoctorContext, Finding
 
-ROLE_TAGS = {"public": "kubernetes.io/role/elb", "private": "kubernetes.io/role/internal-elb"}
 SCHEME_TIER = {"internet-facing": "public", "internal": "private"}
 # The controller skips subnets with fewer free addresses than this (its subnet discovery docs).
 MIN_FREE_IPS = 8
@@ -30,7 +30,7 @@ def public_subnets(route_tables: list[dict[str, Any]], subnet_ids: Iterable[str]
     return {s for s in subnet_ids if explicit.get(s, main)}
 
 
-@_guarded("subnet tags")
+@_guarded
 def check_subnet_tags(ctx: DoctorContext) -> list[Finding]:
     """Public subnets carry `kubernetes.io/role/elb=1`, private ones `kubernetes.io/role/internal-elb=1`,
     and each load balancer scheme the stack uses finds subnets in enough AZs.

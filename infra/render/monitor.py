@@ -43,6 +43,8 @@ class Recorded:
     outputs: Any = None
     id: str = ""
     """The physical id the mocks gave it (as AWS would)."""
+    revealed: Any = field(default_factory=dict, repr=False, compare=False)
+    """The inputs with secrets unwrapped, as the mocks received them (never written)."""
 
 
 def _mask(value: Any) -> Any:
@@ -113,7 +115,7 @@ def _has_ref(value: Any) -> bool:
 
 
 def _reveal_record(rec: Recorded | None) -> dict:
-    return getattr(rec, "revealed", {}) if rec is not None else {}
+    return rec.revealed if rec is not None else {}
 
 
 def _proto_json(struct) -> Any:
@@ -151,10 +153,11 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                               f"{request.name!r} (name children after a unique key)")  # fmt: skip
             return resource_pb2.RegisterResourceResponse(urn=urn)
         raw = json_format.MessageToDict(request.object)
+        revealed = _reveal(raw)
         args = pulumi_mocks.MockResourceArgs(
             typ=request.type,
             name=request.name,
-            inputs=_reveal(raw),
+            inputs=revealed,
             provider=request.provider,
             resource_id=request.importId,
             custom=request.custom or False,
@@ -193,8 +196,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 }.items()
                 if v
             },
+            revealed=revealed,
         )
-        self.records[urn].revealed = _reveal(raw)  # type: ignore[attr-defined]
         return response
 
     def Call(self, request):  # noqa: N802 - gRPC method name
@@ -214,9 +217,9 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         return provider_pb2.CallResponse(**fields)
 
     def RegisterResourceOutputs(self, request):  # noqa: N802 - gRPC method name
-        raw = json_format.MessageToDict(request.outputs) if request.outputs else {}
-        if request.urn.split("::")[2] == "pulumi:pulumi:Stack":
-            self.outputs = _clean(raw, "stack output", self.unknowns)
-        elif request.urn in self.records:
+        # The root Stack is never recorded (see RegisterResource), and under mocks it registers
+        # its outputs, empty, as soon as it is created: `run_program` reads them from it instead.
+        if request.urn in self.records:
+            raw = json_format.MessageToDict(request.outputs) if request.outputs else {}
             self.records[request.urn].outputs = _clean(raw, f"{request.urn} output", self.unknowns)
         return super().RegisterResourceOutputs(request)
