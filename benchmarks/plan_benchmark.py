@@ -69,7 +69,7 @@ def main() -> None:
         )
         table.add_row(
             name,
-            str(sum(w.replicas for w in workloads)),
+            str(demand.total_pods),
             f"{plan.nodes} × {plan.instance_type.name}" if plan else "none",
             f"${plan.monthly_usd:,.0f}" if plan else "-",
             f"${result.lower_bound_usd:,.0f}",

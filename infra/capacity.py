@@ -17,10 +17,10 @@ from components.capacity.planner import (
     COREDNS,
     DEFAULT_DAEMONSETS,
     PoolDemand,
-    PoolPlan,
     PoolResult,
     Workload,
     lower_bound,
+    per_node_room,
     plan_on,
     plan_pool,
 )
@@ -102,7 +102,7 @@ def app_workloads(cfg: StackConfig) -> dict[str, list[Workload]]:
     and a migration runs once per rollout)."""
     out: dict[str, list[Workload]] = {}
     for name, app in sorted(cfg.apps.items()):
-        replicas = max(app.replicas, app.autoscaling.min_replicas) if app.autoscaling else app.replicas
+        replicas = app.steady_replicas
         cpu, mem = cpu_millicores(app.resources.requests["cpu"]), memory_mib(app.resources.requests["memory"])
         pods = out.setdefault(app_pool(cfg, app), [])
         if replicas:
@@ -150,8 +150,8 @@ def candidates(
     """The instance types an `auto` pool may use."""
     burstable = pool.allow_burstable if pool.allow_burstable is not None else not cfg.is_production
     out = []
-    for t in catalog.types.values():
-        if t.architecture != architecture(pool) or not t.hourly_usd:
+    for t in catalog.priced():
+        if t.architecture != architecture(pool):
             continue
         if pool.families and t.family not in pool.families:
             continue
@@ -166,28 +166,24 @@ def candidates(
 
 def _misfit(t: InstanceType, demand: PoolDemand, nodes: int) -> str:
     """Why `nodes` nodes of `t` cannot hold the pool, in the words a user needs."""
-    cpu, mem, max_pods = t.allocatable(demand.prefix_delegation)
-    ds = demand.daemonsets
-    ds_cpu, ds_mem = sum(d.cpu_m for d in ds), sum(d.memory_mib for d in ds)
-    pods = sum(w.replicas for w in demand.workloads)
+    cpu, mem, pod_room = per_node_room(t, demand)
+    ds, pods = demand.daemonsets, demand.total_pods
     per_node = math.ceil(pods / nodes)
-    if max_pods < len(ds) + per_node:
+    if pod_room < per_node:
         names = ", ".join(d.name for d in ds)
         return (
-            f"{t.name} allows {max_pods} pods per node; this pool needs {len(ds) + per_node} on every node "
-            f"({names}, and {per_node} of its {pods} pods on each of {nodes} nodes)"
+            f"{t.name} allows {pod_room + len(ds)} pods per node; this pool needs {len(ds) + per_node} on every "
+            f"node ({names}, and {per_node} of its {pods} pods on each of {nodes} nodes)"
         )
-    cpu_total = sum(w.replicas * w.cpu_m for w in demand.workloads)
-    if (cpu - ds_cpu) * nodes < cpu_total:
+    if cpu * nodes < demand.total_cpu_m:
         return (
-            f"{t.name} offers {cpu - ds_cpu}m CPU per node after kube-reserved and DaemonSets; this pool requests "
-            f"{cpu_total}m over {nodes} nodes"
+            f"{t.name} offers {cpu}m CPU per node after kube-reserved and DaemonSets; this pool requests "
+            f"{demand.total_cpu_m}m over {nodes} nodes"
         )
-    mem_total = sum(w.replicas * w.memory_mib for w in demand.workloads)
-    if (mem - ds_mem) * nodes < mem_total:
+    if mem * nodes < demand.total_memory_mib:
         return (
-            f"{t.name} offers {mem - ds_mem} MiB memory per node after kube-reserved, eviction threshold and "
-            f"DaemonSets; this pool requests {mem_total} MiB over {nodes} nodes"
+            f"{t.name} offers {mem} MiB memory per node after kube-reserved, eviction threshold and "
+            f"DaemonSets; this pool requests {demand.total_memory_mib} MiB over {nodes} nodes"
         )
     reason = plan_on(t, replace(demand, min_nodes=nodes, max_nodes=nodes))
     return reason if isinstance(reason, str) else f"{nodes} × {t.name} fits"
@@ -195,7 +191,7 @@ def _misfit(t: InstanceType, demand: PoolDemand, nodes: int) -> str:
 
 def _smallest_fitting(t: InstanceType, demand: PoolDemand, catalog: Catalog) -> InstanceType | None:
     """The cheapest type that holds the pool, from `t`'s family first, then its architecture."""
-    same_arch = [c for c in catalog.types.values() if c.architecture == t.architecture and c.hourly_usd]
+    same_arch = [c for c in catalog.priced() if c.architecture == t.architecture]
     for pool in ([c for c in same_arch if c.family == t.family], same_arch):
         fitting = [c for c in pool if not isinstance(plan_on(c, demand), str)]
         if fitting:
@@ -209,7 +205,6 @@ class ClusterPlan:
 
     pools: dict[str, PoolResult]
     catalog: Catalog
-    region: str
 
     def sizes(self, cfg: StackConfig) -> dict[str, tuple[list[str], int, int, int]]:
         """Per pool: (instance types, min, desired, max) for the node group."""
@@ -218,7 +213,7 @@ class ClusterPlan:
             pool, plan = cfg.node_pools[name], result.plan
             types = pool.types or [plan.instance_type.name]
             desired = pool.desired_size if pool.desired_size is not None else plan.nodes
-            low = pool.min_size if pool.min_size is not None else plan.min_nodes
+            low = pool.min_size if pool.min_size is not None else plan.nodes
             high = pool.max_size if pool.max_size is not None else max(plan.max_nodes, desired)
             out[name] = (types, min(low, desired), desired, high)
         return out
@@ -241,9 +236,8 @@ def plan_cluster(
         demand = demand_for(cfg, name, workloads)
         if pool.is_auto:
             pool_candidates = candidates(cfg, pool, catalog, region, zones)
-            if not pool_candidates and candidates(cfg, pool, catalog, region, None):
-                missing = sorted({z for t in candidates(cfg, pool, catalog, region, None) for z in zones or []
-                                  if z not in t.zones})  # fmt: skip
+            if not pool_candidates and (anywhere := candidates(cfg, pool, catalog, region, None)):
+                missing = sorted({z for t in anywhere for z in zones or [] if z not in t.zones})
                 errors.append(
                     f"nodePools.{name}: no candidate instance type is offered in every AZ used "
                     f"({', '.join(zones or [])}; missing in {', '.join(missing)}) — choose other "
@@ -288,11 +282,11 @@ def plan_cluster(
         if len(plans) != len(pool.types):
             continue
         plan = max(plans, key=lambda p: p.nodes)  # first of the types needing the most nodes
-        same_arch = [c for c in catalog.types.values() if c.architecture == plan.instance_type.architecture]
-        results[name] = PoolResult(demand, plan, [], lower_bound(demand.workloads, same_arch), {})
+        same_arch = [c for c in catalog.priced() if c.architecture == plan.instance_type.architecture]
+        results[name] = PoolResult(demand, plan, [], lower_bound(demand, same_arch), {})
     if errors:
         raise ConfigError(errors, stack)
-    return ClusterPlan(results, catalog, region)
+    return ClusterPlan(results, catalog)
 
 
-__all__ = ["ClusterPlan", "PoolPlan", "plan_cluster", "pool_workloads", "system_pool"]
+__all__ = ["ClusterPlan", "plan_cluster", "pool_workloads", "system_pool"]

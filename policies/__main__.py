@@ -39,39 +39,38 @@ def _schema(defaults: dict[str, Any]) -> PolicyConfigSchema | None:
     return PolicyConfigSchema(properties=props)
 
 
+def _options(opts: Any) -> dict[str, bool]:
+    """What the rules see of a resource's options."""
+    return {"protect": bool(getattr(opts, "protect", False))}
+
+
+def _common(rule: Rule | StackRule) -> dict[str, Any]:
+    """Constructor arguments every policy takes from its rule."""
+    return {
+        "name": rule.name,
+        "description": rule.description,
+        "enforcement_level": LEVELS[rule.enforcement],
+        "config_schema": _schema(rule.config_defaults),
+    }
+
+
 def _resource_policy(rule: Rule) -> ResourceValidationPolicy:
     def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
         config = dict(args.get_config()) if rule.config_defaults else {}
-        options = {"protect": bool(getattr(args.opts, "protect", False))}
-        for v in rule.evaluate(args.resource_type, dict(args.props), config, options):
+        for v in rule.evaluate(args.resource_type, dict(args.props), config, _options(args.opts)):
             report_violation(f"{v.message} — {v.fix}", args.urn)
 
-    return ResourceValidationPolicy(
-        name=rule.name,
-        description=rule.description,
-        enforcement_level=LEVELS[rule.enforcement],
-        validate=validate,
-        config_schema=_schema(rule.config_defaults),
-    )
+    return ResourceValidationPolicy(validate=validate, **_common(rule))
 
 
 def _stack_policy(rule: StackRule) -> StackValidationPolicy:
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
         config = dict(args.get_config()) if rule.config_defaults else {}
-        resources = [
-            Resource(r.urn, r.resource_type, dict(r.props), {"protect": bool(getattr(r.opts, "protect", False))})
-            for r in args.resources
-        ]
+        resources = [Resource(r.urn, r.resource_type, dict(r.props), _options(r.opts)) for r in args.resources]
         for urn, v in rule.evaluate(resources, config):
             report_violation(f"{v.message} — {v.fix}", urn)
 
-    return StackValidationPolicy(
-        name=rule.name,
-        description=rule.description,
-        enforcement_level=LEVELS[rule.enforcement],
-        validate=validate,
-        config_schema=_schema(rule.config_defaults),
-    )
+    return StackValidationPolicy(validate=validate, **_common(rule))
 
 
 PolicyPack(

@@ -6,7 +6,7 @@ the manifest as the resource's properties), so each check reads one shape.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from policies.base import Violation
@@ -37,19 +37,20 @@ def pod_spec(type_: str, props: dict) -> dict | None:
     return ((spec.get("template") or {}).get("spec")) or None
 
 
-def _containers(spec: dict) -> list[dict]:
-    return [c for c in (spec.get("containers") or []) + (spec.get("initContainers") or []) if isinstance(c, dict)]
+def _containers(type_: str, props: dict, init: bool = True) -> Iterator[dict]:
+    """The containers of a workload's pod (with its init containers unless `init` is false)."""
+    spec = pod_spec(type_, props) or {}
+    listed = (spec.get("containers") or []) + ((spec.get("initContainers") or []) if init else [])
+    yield from (c for c in listed if isinstance(c, dict))
 
 
 def check_pod_security(type_: str, props: dict, config: dict, options: dict) -> Iterable[Violation]:
-    spec = pod_spec(type_, props)
-    if not spec:
-        return
+    spec = pod_spec(type_, props) or {}
     pod = spec.get("securityContext") or {}
     for key in ("hostNetwork", "hostPID", "hostIPC"):
         if spec.get(key) is True:
             yield Violation(f"the pod uses {key}", f"remove {key}: pods must not share the node's namespaces")
-    for c in _containers(spec):
+    for c in _containers(type_, props):
         sc = c.get("securityContext") or {}
         name = c.get("name", "?")
         problems = []
@@ -72,10 +73,7 @@ def check_pod_security(type_: str, props: dict, config: dict, options: dict) -> 
 
 
 def check_resources(type_: str, props: dict, config: dict, options: dict) -> Iterable[Violation]:
-    spec = pod_spec(type_, props)
-    if not spec:
-        return
-    for c in _containers(spec):
+    for c in _containers(type_, props):
         res = c.get("resources") or {}
         req, lim = res.get("requests") or {}, res.get("limits") or {}
         missing = [f"requests.{k}" for k in ("cpu", "memory") if k not in req]
@@ -87,10 +85,7 @@ def check_resources(type_: str, props: dict, config: dict, options: dict) -> Ite
 
 
 def check_probes(type_: str, props: dict, config: dict, options: dict) -> Iterable[Violation]:
-    spec = pod_spec(type_, props)
-    if not spec:
-        return
-    for c in spec.get("containers") or []:
+    for c in _containers(type_, props, init=False):  # init containers run to completion: no probes
         missing = [p for p in ("livenessProbe", "readinessProbe") if p not in c]
         if missing:
             yield Violation(f"container {c.get('name', '?')} has no {' or '.join(missing)}",
@@ -106,10 +101,7 @@ def _tag(image: str) -> str | None:
 
 
 def check_images(type_: str, props: dict, config: dict, options: dict) -> Iterable[Violation]:
-    spec = pod_spec(type_, props)
-    if not spec:
-        return
-    for c in _containers(spec):
+    for c in _containers(type_, props):
         image = str(c.get("image", ""))
         if _tag(image) in (None, "latest"):
             yield Violation(f"container {c.get('name', '?')} runs {image or '(no image)'} without a pinned tag",
@@ -134,12 +126,15 @@ def _annotation(props: dict, key: str) -> Any:
     return ((props.get("metadata") or {}).get("annotations") or {}).get(f"alb.ingress.kubernetes.io/{key}")
 
 
+def _is_alb(props: dict) -> bool:
+    """Is this Ingress served by the AWS Load Balancer Controller (class name, else the legacy annotation)?"""
+    annotations = (props.get("metadata") or {}).get("annotations") or {}
+    klass = (props.get("spec") or {}).get("ingressClassName") or annotations.get("kubernetes.io/ingress.class")
+    return klass == "alb"
+
+
 def check_alb_https(type_: str, props: dict, config: dict, options: dict) -> Iterable[Violation]:
-    meta = props.get("metadata") or {}
-    klass = (props.get("spec") or {}).get("ingressClassName") or (meta.get("annotations") or {}).get(
-        "kubernetes.io/ingress.class"
-    )
-    if klass != "alb":
+    if not _is_alb(props):
         return
     if _annotation(props, "scheme") != "internet-facing":
         return  # internal: reported by the advisory rule
@@ -155,8 +150,8 @@ def check_alb_https(type_: str, props: dict, config: dict, options: dict) -> Ite
 
 def check_alb_internal_https(type_: str, props: dict, config: dict, options: dict) -> Iterable[Violation]:
     if (
-        (props.get("spec") or {}).get("ingressClassName") == "alb"
-        and _annotation(props, "scheme") != ("internet-facing")
+        _is_alb(props)
+        and _annotation(props, "scheme") != "internet-facing"
         and not _annotation(props, "certificate-arn")
     ):
         yield Violation("an internal ALB Ingress serves plain HTTP",

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from policies.base import Resource, Violation
+from policies.kubernetes_rules import SYSTEM_NAMESPACES
 
 ECR_REPOSITORY = frozenset({"aws:ecr/repository:Repository"})
 NODE_GROUPS = frozenset({"eks:index:ManagedNodeGroup", "aws:eks/nodeGroup:NodeGroup"})
@@ -76,7 +77,7 @@ def check_ha(resources: list[Resource], config: dict[str, Any]) -> Iterable[tupl
             continue
         meta, spec = r.props.get("metadata") or {}, r.props.get("spec") or {}
         ns, name = meta.get("namespace"), meta.get("name")
-        if ns in ("kube-system",):
+        if ns in SYSTEM_NAMESPACES:
             continue
         hpa_min = [
             (h.props.get("spec") or {}).get("minReplicas", 1)

@@ -101,3 +101,27 @@ def stack_version(stack: str) -> str:
     from infra.stackfile import load_stack_file
 
     return load_stack_file(stack, ROOT).parse().cluster.version
+
+
+def shipped_stacks() -> list[str]:
+    """The stacks in stacks/Pulumi.<stack>.yaml."""
+    from infra.render import ROOT
+    from infra.stackfile import stack_names
+
+    return stack_names(ROOT)
+
+
+def check_settings(stack: str) -> tuple[str, dict[str, dict]]:
+    """What `slipway check <stack>` derives from the stack file (infra/cli.py `check`): the
+    Kubernetes version to validate manifests against and the policy pack's configuration."""
+    from infra.config import LENIENT_IMAGES
+    from infra.render import ROOT
+    from infra.stackfile import load_stack_file
+    from policies.rules import stack_policy_config
+
+    token = LENIENT_IMAGES.set(True)
+    try:
+        cfg = load_stack_file(stack, ROOT).parse()
+    finally:
+        LENIENT_IMAGES.reset(token)
+    return cfg.cluster.version, stack_policy_config(cfg.environment, cfg.cluster.prefix_delegation)

@@ -132,11 +132,11 @@ def test_plan_pool_picks_the_cheapest_and_reports_alternatives():
 
 
 def test_lower_bound_is_a_bound():
-    work = [Workload("a", 10, 1000, 1024)]
+    demand = PoolDemand("p", (Workload("a", 10, 1000, 1024),))
     cands = [t("c6i.large"), t("r6i.large")]
     per_vcpu = 0.085 / 2
     per_gib = 0.126 / 16
-    assert lower_bound(work, cands) == pytest.approx(max(10 * per_vcpu, 10 * per_gib) * 730)
+    assert lower_bound(demand, cands) == pytest.approx(max(10 * per_vcpu, 10 * per_gib) * 730)
 
 
 def test_plans_are_deterministic():
@@ -355,11 +355,18 @@ def _cli(*args):
     return subprocess.run([sys.executable, "-m", "infra.cli", *args], capture_output=True, text=True, env=env)
 
 
-def test_size_json_matches_the_render_plan():
+def test_size_json_matches_the_render_plan(prod):
     proc = _cli("size", "prod", "--json")
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
     assert set(doc["pools"]) == {"general", "system", "argo"}
+    groups = {g.inputs["labels"]["slipway.dev/pool"]: g.inputs for g in prod.by_type("eks:index:ManagedNodeGroup")}
+    assert set(groups) == set(doc["pools"])
+    for name, pool in doc["pools"].items():
+        scaling = groups[name]["scalingConfig"]
+        sizes = {k: pool[k] for k in ("minSize", "desiredSize", "maxSize")}
+        assert sizes == scaling, name
+        assert groups[name]["instanceTypes"] == [pool["instanceType"]], name
     general = doc["pools"]["general"]
     assert general["desiredSize"] >= 3 and len(general["alternatives"]) == 3  # one node per AZ at least
     assert general["lowerBoundUsd"] <= general["monthlyUsd"]

@@ -5,12 +5,13 @@ from __future__ import annotations
 import yaml
 
 from infra.render import ROOT
+from tests.conftest import shipped_stacks
 
 WORKFLOWS = ROOT / ".github" / "workflows"
 
 
 def stacks() -> set[str]:
-    return {p.name[len("Pulumi.") : -len(".yaml")] for p in (ROOT / "stacks").glob("Pulumi.*.yaml")}
+    return set(shipped_stacks())
 
 
 def load(name: str) -> dict:

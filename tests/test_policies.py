@@ -9,13 +9,17 @@ import runpy
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from infra.checks import policy_findings
+from infra.config import parse_config_values
 from infra.render import ROOT
+from infra.stackfile import load_stack_file
 from policies import base
 from policies.rules import ALL, RULES, STACK_RULES, evaluate, stack_policy_config
+from tests.conftest import check_settings, shipped_stacks
 
 RULE = {r.name: r for r in RULES}
 LOGS = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
@@ -76,6 +80,12 @@ def ingress(scheme: str, **annotations) -> dict:
     ann = {"alb.ingress.kubernetes.io/scheme": scheme, **annotations}
     return {"kind": "Ingress", "metadata": {"name": "api", "namespace": "api", "annotations": ann},
             "spec": {"ingressClassName": "alb"}}  # fmt: skip
+
+
+def legacy_ingress(scheme: str, **annotations) -> dict:
+    """An ALB Ingress named by the kubernetes.io/ingress.class annotation, without ingressClassName."""
+    doc = ingress(scheme, **{"kubernetes.io/ingress.class": "alb", **annotations})
+    return {**doc, "spec": {}}
 
 
 TLS = {"alb.ingress.kubernetes.io/certificate-arn": "arn:aws:acm:us-east-1:123456789012:certificate/x",
@@ -148,6 +158,10 @@ CASES = [
      ingress("internet-facing"), "serves plain HTTP"),
     ("alb-internal-https", "kubernetes:networking.k8s.io/v1:Ingress", ingress("internal", **TLS),
      ingress("internal"), "internal ALB Ingress serves plain HTTP"),
+    ("alb-ingress-https", "kubernetes:networking.k8s.io/v1:Ingress", legacy_ingress("internet-facing", **TLS),
+     legacy_ingress("internet-facing"), "serves plain HTTP"),
+    ("alb-internal-https", "kubernetes:networking.k8s.io/v1:Ingress", legacy_ingress("internal", **TLS),
+     legacy_ingress("internal"), "internal ALB Ingress serves plain HTTP"),
     ("ecr-hardened", "aws:ecr/repository:Repository",
      {"imageTagMutability": "IMMUTABLE", "imageScanningConfiguration": {"scanOnPush": True}},
      {"imageTagMutability": "MUTABLE", "imageScanningConfiguration": {"scanOnPush": True}}, "mutable"),
@@ -241,24 +255,28 @@ def test_documented_wildcard_exceptions():
     assert rule.evaluate("aws:iam/policy:Policy", bad, {"allowedWildcardActions": ["logs:*"]}) == []
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_shipped_stacks_have_no_mandatory_violations(stack, request):
-    result = request.getfixturevalue(stack)
-    cfg = {"dev": stack_policy_config("dev"), "prod": stack_policy_config("prod", prefix_delegation=True)}[stack]
-    mandatory = [f for f in policy_findings(result, cfg) if f.severity == "mandatory"]
-    assert mandatory == []
-
-
 def test_prod_resources_are_protected(prod):
-    findings = [f for f in policy_findings(prod, stack_policy_config("prod", True)) if "data-safety" in f.check]
+    _, config = check_settings("prod")
+    assert config["data-safety-protected"] == {"requireProtection": True}
+    findings = [f for f in policy_findings(prod, config) if "data-safety" in f.check]
     assert findings == []
     assert any(r.type == "aws:s3/bucket:Bucket" and r.options.get("protect") for r in prod.records)
+
+
+def _prefix_delegation(env: str) -> bool:
+    """cluster.prefixDelegation of the shipped stacks of `env` (the default if it has none)."""
+    configs = [load_stack_file(s, ROOT).parse() for s in shipped_stacks()]
+    found = {c.cluster.prefix_delegation for c in configs if c.environment == env}
+    assert len(found) <= 1, f"the {env} stacks disagree on prefixDelegation; one config file cannot serve them"
+    if found:
+        return found.pop()
+    return parse_config_values({"environment": env}, region="us-east-1").cluster.prefix_delegation
 
 
 @pytest.mark.parametrize("env", ["dev", "staging", "prod"])
 def test_policy_pack_config_files_match_the_code(env):
     shipped = json.loads((ROOT / "policies" / "config" / f"{env}.json").read_text())
-    assert shipped == stack_policy_config(env, prefix_delegation=env == "prod")
+    assert shipped == stack_policy_config(env, prefix_delegation=_prefix_delegation(env))
 
 
 def test_the_pack_serves_every_rule(monkeypatch):
@@ -273,6 +291,34 @@ def test_the_pack_serves_every_rule(monkeypatch):
     assert isinstance(names["pod-security-context"], pulumi_policy.ResourceValidationPolicy)
     assert names["eks-endpoint-restricted"].config_schema.properties["allowedPublicCidrs"]["type"] == "array"
     assert len(STACK_RULES) == 2
+
+    # The served validate functions run the rules with the pack's config and the resource's options.
+    def served(type_: str, props: dict, name: str, protect: bool = False) -> SimpleNamespace:
+        """A resource as pulumi-policy passes it (ResourceValidationArgs / PolicyResource)."""
+        urn = f"urn:pulumi:prod::slipway::{type_}::{name}"
+        return SimpleNamespace(urn=urn, resource_type=type_, props=props, opts=SimpleNamespace(protect=protect))
+
+    def run(policy, args: SimpleNamespace, config: dict) -> list[tuple[str, str]]:
+        reports = []
+        args.get_config = lambda: config
+        policy.validate(args, lambda message, urn=None: reports.append((message, urn)))
+        return reports
+
+    protected, on = names["data-safety-protected"], {"requireProtection": True}
+    bucket = served("aws:s3/bucket:Bucket", {}, "data")
+    ((message, urn),) = run(protected, bucket, on)
+    assert urn == bucket.urn and "is not protected" in message and " — set protect=True" in message
+    assert run(protected, served("aws:s3/bucket:Bucket", {}, "data", protect=True), on) == []
+    assert run(protected, bucket, {"requireProtection": False}) == []
+
+    ha, on = names["ha-replicas-and-pdb"], {"requireHighAvailability": True}
+    app = served(DEPLOYMENT, deployment(), "api")
+    pdb_props = {"metadata": {"namespace": "api"}, "spec": {"selector": {"matchLabels": {"app": "api"}}}}
+    pdb = served("kubernetes:policy/v1:PodDisruptionBudget", pdb_props, "api")
+    ((message, urn),) = run(ha, SimpleNamespace(resources=[app]), on)
+    assert urn == app.urn and "has no PodDisruptionBudget" in message and " — add a PDB" in message
+    assert run(ha, SimpleNamespace(resources=[app, pdb]), on) == []
+    assert run(ha, SimpleNamespace(resources=[app]), {"requireHighAvailability": False}) == []
 
 
 def test_evaluate_runs_resource_and_stack_rules():

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from infra.checks import kubernetes_findings, parliament_findings, policy_findings
+from infra.checks import kubernetes_findings, run_checks
 from infra.render import ROOT, run_program, write_render
 from infra.stackfile import load_stack_file
-from tests.conftest import stack_version
+from tests.conftest import check_settings, shipped_stacks
 
 
 def test_dev_is_cheap(dev):
@@ -36,10 +36,35 @@ def test_prod_is_highly_available_and_protected(prod):
     ]
 
 
-def test_every_resource_carries_the_stack_tags(prod):
-    for r in prod.records:
-        if r.custom and "tags" in r.inputs and r.type.startswith("aws:"):
-            assert r.inputs["tags"]["slipway/stack"] == "prod", r.urn
+# AWS types rendered without a `tags` input today. A type that loses its tags, or a new
+# AWS type rendered without them, fails the test below until it is listed here.
+UNTAGGED_TYPES = frozenset({
+    "aws:ec2/route:Route", "aws:ec2/routeTableAssociation:RouteTableAssociation",
+    "aws:ecr/lifecyclePolicy:LifecyclePolicy", "aws:eks/accessEntry:AccessEntry",
+    "aws:eks/accessPolicyAssociation:AccessPolicyAssociation", "aws:iam/rolePolicy:RolePolicy",
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment", "aws:kms/alias:Alias",
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls", "aws:s3/bucketPolicy:BucketPolicy",
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+})  # fmt: skip
+# Resources of tagged types rendered without tags today: the IRSA roles (WorkloadRole passes none).
+UNTAGGED_RESOURCES = frozenset(
+    ("aws:iam/role:Role", f"{name}-role") for name in ("api-irsa", "argo-argo-server", "argo-argo-workflow", "lbc-irsa")
+)
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_every_resource_carries_the_stack_tags(stack, request):
+    records = [r for r in request.getfixturevalue(stack).records if r.custom and r.type.startswith("aws:")]
+    tagged_types = {r.type for r in records if "tags" in r.inputs}
+    assert {r.type for r in records} - tagged_types == UNTAGGED_TYPES
+    untagged = {(r.type, r.name) for r in records if r.type in tagged_types and "tags" not in r.inputs}
+    assert untagged == UNTAGGED_RESOURCES
+    for r in records:
+        if r.type in tagged_types and (r.type, r.name) not in UNTAGGED_RESOURCES:
+            assert r.inputs["tags"]["slipway/stack"] == stack, r.urn
+            assert r.inputs["tags"]["slipway/environment"] == stack, r.urn
 
 
 def test_prod_is_created_by_ci_and_maps_everyone_else(prod):
@@ -89,10 +114,11 @@ def test_aws_auth_modes_render_and_validate(tmp_path, mode):
     assert len(entries) == (3 if mode == "API_AND_CONFIG_MAP" else 0)
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_shipped_stacks_pass_every_offline_check(stack, dev, prod):
-    result = {"dev": dev, "prod": prod}[stack]
-    findings = policy_findings(result) + kubernetes_findings(result, stack_version(stack)) + parliament_findings(result)
+@pytest.mark.parametrize("stack", shipped_stacks())
+def test_shipped_stacks_pass_every_offline_check(stack, request):
+    """`slipway check <stack>`: every check, configured from the stack file, finds nothing mandatory."""
+    version, policy_config = check_settings(stack)
+    findings = run_checks(request.getfixturevalue(stack), version, policy_config)
     assert [f for f in findings if f.severity == "mandatory"] == []
 
 

@@ -15,6 +15,7 @@ import pytest
 from infra.mocks import kubeconfig
 from infra.render import ROOT, RenderError, render_stack, run_program
 from infra.stackfile import load_stack_file
+from tests.conftest import check_settings
 
 
 def test_render_writes_the_expected_files(dev):
@@ -137,11 +138,14 @@ def test_cli_render_all_with_progress_is_deterministic_across_processes(tmp_path
             assert (tmp_path / session.stack / rel).read_bytes() == (session.out_dir / rel).read_bytes(), rel
 
 
-def test_cli_check_dev_passes(tmp_path):
+def test_cli_check_exits_0_with_the_findings_of_the_in_process_checks(tmp_path, dev):
+    """The CLI's side of test_program's shipped-stacks check: same findings, none mandatory, exit 0."""
+    from infra.checks import run_checks
+
     proc = _cli("check", "dev", "--format", "json", "--out", str(tmp_path / "dev"))
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    findings = json.loads(proc.stdout)
-    assert [f for f in findings if f["severity"] == "mandatory"] == []
+    version, policy_config = check_settings("dev")
+    assert json.loads(proc.stdout) == [f.as_dict() for f in run_checks(dev, version, policy_config)]
 
 
 def _stack_with(tmp_path, extra: str):

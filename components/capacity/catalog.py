@@ -38,7 +38,6 @@ class InstanceType:
     ipv4_per_eni: int
     architecture: str
     """x86_64 or arm64."""
-    current_generation: bool
     burstable: bool
     hourly_usd: float | None
     """On-demand Linux price in the catalog's region; None if unknown."""
@@ -96,11 +95,10 @@ def kube_reserved_cpu_millicores(vcpu: int) -> int:
 
 @dataclass(frozen=True)
 class Catalog:
-    """The instance data the planner uses, with where it came from."""
+    """The instance data the planner uses: its region, price date and types."""
 
     region: str
     price_date: str
-    source: dict[str, str]
     types: dict[str, InstanceType]
 
     def get(self, name: str) -> InstanceType | None:
@@ -119,14 +117,13 @@ def catalog_from_dict(doc: dict[str, Any]) -> Catalog:
             max_enis=t["maxEnis"],
             ipv4_per_eni=t["ipv4PerEni"],
             architecture=t["architecture"],
-            current_generation=t["currentGeneration"],
             burstable=t["burstable"],
             hourly_usd=t.get("hourlyUsd"),
             zones=tuple(t.get("zones", [])),
         )
         for name, t in doc["types"].items()
     }
-    return Catalog(region=doc["region"], price_date=doc["priceDate"], source=doc.get("source", {}), types=types)
+    return Catalog(region=doc["region"], price_date=doc["priceDate"], types=types)
 
 
 @cache

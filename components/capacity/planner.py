@@ -24,6 +24,8 @@ import itertools
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TypeVar
 
 from components.capacity.catalog import HOURS_PER_MONTH, InstanceType
 
@@ -55,10 +57,9 @@ class DaemonSet:
 
 # DaemonSets on every EKS node slipway builds, with their requests.
 # aws-node (VPC CNI) requests 25m; kube-proxy 100m (EKS add-on manifests); neither
-# requests memory. eks-pod-identity-agent only runs where that add-on is installed.
+# requests memory.
 AWS_NODE = DaemonSet("aws-node", 25, 0)
 KUBE_PROXY = DaemonSet("kube-proxy", 100, 0)
-POD_IDENTITY_AGENT = DaemonSet("eks-pod-identity-agent", 25, 0)
 DEFAULT_DAEMONSETS = (AWS_NODE, KUBE_PROXY)
 
 # Cluster add-on pods and the requests slipway gives them.
@@ -83,6 +84,30 @@ class PoolDemand:
     """maxSize to give the node group; default: 1.5 × the planned nodes (room for an autoscaler)."""
     prefix_delegation: bool = False
 
+    @cached_property
+    def total_cpu_m(self) -> int:
+        """CPU requested by every pod of every workload, millicores."""
+        return sum(w.replicas * w.cpu_m for w in self.workloads)
+
+    @cached_property
+    def total_memory_mib(self) -> int:
+        """Memory requested by every pod of every workload, MiB."""
+        return sum(w.replicas * w.memory_mib for w in self.workloads)
+
+    @cached_property
+    def total_pods(self) -> int:
+        return sum(w.replicas for w in self.workloads)
+
+    @cached_property
+    def daemonset_cpu_m(self) -> int:
+        """CPU the DaemonSets request on every node, millicores."""
+        return sum(d.cpu_m for d in self.daemonsets)
+
+    @cached_property
+    def daemonset_memory_mib(self) -> int:
+        """Memory the DaemonSets request on every node, MiB."""
+        return sum(d.memory_mib for d in self.daemonsets)
+
 
 @dataclass
 class PoolPlan:
@@ -91,7 +116,6 @@ class PoolPlan:
     pool: str
     instance_type: InstanceType
     nodes: int
-    min_nodes: int
     max_nodes: int
     placement: list[dict[str, int]] = field(repr=False)
     """Pods per workload on each node, in the steady state (no surge)."""
@@ -124,7 +148,7 @@ class PoolPlan:
             "pool": self.pool,
             "instanceType": self.instance_type.name,
             "nodes": self.nodes,
-            "minSize": self.min_nodes,
+            "minSize": self.nodes,
             "desiredSize": self.nodes,
             "maxSize": self.max_nodes,
             "pods": self.pods_used,
@@ -159,16 +183,24 @@ class PoolResult:
         return self.plan.monthly_usd / self.lower_bound_usd
 
 
-def _per_node_room(t: InstanceType, demand: PoolDemand) -> tuple[int, int, int]:
+def per_node_room(t: InstanceType, demand: PoolDemand) -> tuple[int, int, int]:
+    """(CPU millicores, memory MiB, pods) a node of `t` leaves for the pool's pods after the DaemonSets."""
     cpu, mem, pods = t.allocatable(demand.prefix_delegation)
-    ds_cpu = sum(d.cpu_m for d in demand.daemonsets)
-    ds_mem = sum(d.memory_mib for d in demand.daemonsets)
-    return cpu - ds_cpu, mem - ds_mem, pods - len(demand.daemonsets)
+    return cpu - demand.daemonset_cpu_m, mem - demand.daemonset_memory_mib, pods - len(demand.daemonsets)
+
+
+def _min_nodes(demand: PoolDemand, room: tuple[int, int, int]) -> int:
+    """Fewest nodes whose summed room covers the requested CPU, memory and pods (no packing)."""
+    return max(
+        math.ceil(demand.total_cpu_m / room[0]),
+        math.ceil(demand.total_memory_mib / room[1]),
+        math.ceil(demand.total_pods / room[2]),
+    )
 
 
 def why_too_small(t: InstanceType, demand: PoolDemand) -> str | None:
     """Why a single node of `t` cannot hold even one pod of every workload, if so."""
-    cpu, mem, pods = _per_node_room(t, demand)
+    cpu, mem, pods = per_node_room(t, demand)
     max_pods = t.max_pods(demand.prefix_delegation)
     if pods < 1:
         return (
@@ -218,9 +250,6 @@ class _Bins:
             and self.mem[i] >= w.memory_mib
             and self.placed[i].get(w.name, 0) < cap
         )
-
-    def left_after(self, i: int, w: Workload, cpu_room: int, mem_room: int) -> tuple[float, int]:
-        return (max((self.cpu[i] - w.cpu_m) / cpu_room, (self.mem[i] - w.memory_mib) / mem_room), i)
 
     def put(self, i: int, w: Workload) -> None:
         self.cpu[i] -= w.cpu_m
@@ -307,31 +336,38 @@ def _surge_fits(steady: _Bins, w: Workload, nodes: int) -> bool:
     return True
 
 
-def _smallest(feasible: Callable[[int], object], low: int, high: int) -> int | None:
-    """The smallest n in [low, high] with feasible(n), assuming more nodes never hurt.
+_T = TypeVar("_T")
+
+
+def _smallest(feasible: Callable[[int], _T | None], low: int, high: int) -> tuple[int, _T] | None:
+    """The smallest n in [low, high] with a result from feasible(n), and that result,
+    assuming more nodes never hurt.
 
     Tries low, then doubles the step until feasible, then bisects: O(log n) packings.
     """
     if low > high:
         return None
-    if feasible(low):
-        return low
+    found = feasible(low)
+    if found is not None:
+        return low, found
     step, bad, good = 1, low, None
     while good is None:
         probe = min(low + step, high)
-        if feasible(probe):
-            good = probe
+        found = feasible(probe)
+        if found is not None:
+            good, best = probe, found
         elif probe == high:
             return None
         else:
             bad, step = probe, step * 2
     while good - bad > 1:
         mid = (bad + good) // 2
-        if feasible(mid):
-            good = mid
+        found = feasible(mid)
+        if found is not None:
+            good, best = mid, found
         else:
             bad = mid
-    return good
+    return good, best
 
 
 def _nodes_after_az_loss(nodes: int, azs: int) -> int:
@@ -343,17 +379,9 @@ def plan_on(t: InstanceType, demand: PoolDemand) -> PoolPlan | str:
     too_small = why_too_small(t, demand)
     if too_small:
         return too_small
-    room = _per_node_room(t, demand)
-    cpu_room, mem_room, pod_room = room
-    total_cpu = sum(w.replicas * w.cpu_m for w in demand.workloads)
-    total_mem = sum(w.replicas * w.memory_mib for w in demand.workloads)
-    total_pods = sum(w.replicas for w in demand.workloads)
-    need = max(
-        math.ceil(total_cpu / cpu_room),
-        math.ceil(total_mem / mem_room),
-        math.ceil(total_pods / pod_room),
-        1,
-    )
+    room = per_node_room(t, demand)
+    cpu_room, mem_room, _ = room
+    need = max(_min_nodes(demand, room), 1)
     start = max(need, demand.min_nodes, demand.az_count)
     if demand.survive_az_loss and demand.az_count < 2:
         return "surviving an AZ loss needs at least 2 AZs"
@@ -382,44 +410,42 @@ def plan_on(t: InstanceType, demand: PoolDemand) -> PoolPlan | str:
                 return None
         return steady
 
-    nodes = _smallest(feasible, start, demand.max_nodes)
-    if nodes is not None:
-        steady = feasible(nodes)
-        cpu, mem, max_pods = t.allocatable(demand.prefix_delegation)
-        ds = len(demand.daemonsets)
-        return PoolPlan(
-            pool=demand.name,
-            instance_type=t,
-            nodes=nodes,
-            min_nodes=nodes,
-            max_nodes=demand.autoscale_max or max(math.ceil(nodes * 1.5), nodes + 1),
-            placement=steady.placed,
-            cpu_used_m=total_cpu + nodes * sum(d.cpu_m for d in demand.daemonsets),
-            cpu_alloc_m=nodes * cpu,
-            mem_used_mib=total_mem + nodes * sum(d.memory_mib for d in demand.daemonsets),
-            mem_alloc_mib=nodes * mem,
-            pods_used=total_pods + nodes * ds,
-            pods_max=nodes * max_pods,
-            daemonset_pods_per_node=ds,
+    found = _smallest(feasible, start, demand.max_nodes)
+    if found is None:
+        return (
+            f"{t.name} would need more than maxSize {demand.max_nodes} nodes "
+            f"({demand.total_pods} pods, {demand.total_cpu_m}m CPU, {demand.total_memory_mib} MiB requested)"
         )
-    return (
-        f"{t.name} would need more than maxSize {demand.max_nodes} nodes "
-        f"({total_pods} pods, {total_cpu}m CPU, {total_mem} MiB requested)"
+    nodes, steady = found
+    cpu, mem, max_pods = t.allocatable(demand.prefix_delegation)
+    ds = len(demand.daemonsets)
+    return PoolPlan(
+        pool=demand.name,
+        instance_type=t,
+        nodes=nodes,
+        max_nodes=demand.autoscale_max or max(math.ceil(nodes * 1.5), nodes + 1),
+        placement=steady.placed,
+        cpu_used_m=demand.total_cpu_m + nodes * demand.daemonset_cpu_m,
+        cpu_alloc_m=nodes * cpu,
+        mem_used_mib=demand.total_memory_mib + nodes * demand.daemonset_memory_mib,
+        mem_alloc_mib=nodes * mem,
+        pods_used=demand.total_pods + nodes * ds,
+        pods_max=nodes * max_pods,
+        daemonset_pods_per_node=ds,
     )
 
 
-def lower_bound(workloads: Iterable[Workload], candidates: Sequence[InstanceType]) -> float:
-    """Monthly cost no plan can beat: requests priced at the cheapest $/vCPU and $/GiB.
+def lower_bound(demand: PoolDemand, candidates: Sequence[InstanceType]) -> float:
+    """Monthly cost no plan can beat: the pool's requests priced at the cheapest $/vCPU and $/GiB.
 
     Any plan buys at least the requested vCPUs and the requested memory, so its cost is
     at least the larger of (vCPUs × cheapest $/vCPU) and (GiB × cheapest $/GiB).
     """
-    workloads = list(workloads)
     priced = [t for t in candidates if t.hourly_usd]
     if not priced:
         return 0.0
-    vcpus = sum(w.replicas * w.cpu_m for w in workloads) / 1000
-    gib = sum(w.replicas * w.memory_mib for w in workloads) / 1024
+    vcpus = demand.total_cpu_m / 1000
+    gib = demand.total_memory_mib / 1024
     per_vcpu = min(t.hourly_usd / t.vcpu for t in priced)
     per_gib = min(t.hourly_usd / (t.memory_mib / 1024) for t in priced)
     return max(vcpus * per_vcpu, gib * per_gib) * HOURS_PER_MONTH
@@ -434,13 +460,12 @@ def usable_capacity_bound(demand: PoolDemand, candidates: Sequence[InstanceType]
     the optimum of a 2-constraint linear program, which an optimal vertex reaches with
     at most two instance types, so every single type and every pair is tried.
     """
-    cpu = sum(w.replicas * w.cpu_m for w in demand.workloads)
-    mem = sum(w.replicas * w.memory_mib for w in demand.workloads)
+    cpu, mem = demand.total_cpu_m, demand.total_memory_mib
     if not cpu and not mem:
         return 0.0
     rooms = []
     for t in candidates:
-        c, m, p = _per_node_room(t, demand)
+        c, m, p = per_node_room(t, demand)
         if t.hourly_usd and c > 0 and m > 0 and p > 0:
             rooms.append((c, m, t.hourly_usd))
     best = math.inf
@@ -466,15 +491,11 @@ def plan_pool(demand: PoolDemand, candidates: Sequence[InstanceType], alternativ
     # Cheapest-first by a per-type cost floor, so most types are never packed.
     floors = []
     for t in priced:
-        room = _per_node_room(t, demand)
+        room = per_node_room(t, demand)
         if min(room) <= 0:
             floors.append((0.0, t))
             continue
-        cpu = sum(w.replicas * w.cpu_m for w in demand.workloads)
-        mem = sum(w.replicas * w.memory_mib for w in demand.workloads)
-        pods = sum(w.replicas for w in demand.workloads)
-        n = max(math.ceil(cpu / room[0]), math.ceil(mem / room[1]), math.ceil(pods / room[2]), demand.az_count)
-        floors.append((n * t.monthly_usd, t))
+        floors.append((max(_min_nodes(demand, room), demand.az_count) * t.monthly_usd, t))
     floors.sort(key=lambda f: (f[0], f[1].name))
     for floor, t in floors:
         if len(plans) > alternatives and floor > sorted(p.monthly_usd for p in plans)[alternatives]:
@@ -490,6 +511,6 @@ def plan_pool(demand: PoolDemand, candidates: Sequence[InstanceType], alternativ
         demand=demand,
         plan=plans[0] if plans else None,
         alternatives=plans[1 : 1 + alternatives],
-        lower_bound_usd=lower_bound(demand.workloads, priced),
+        lower_bound_usd=lower_bound(demand, priced),
         rejected=rejected,
     )
