@@ -166,6 +166,7 @@ class ClusterAccessArgs:
     cluster_name: pulumi.Input[str]
     authentication_mode: AuthenticationMode
     principals: list[Principal] = field(default_factory=list)
+    tags: dict[str, str] = field(default_factory=dict)
 
 
 class ClusterAccess(pulumi.ComponentResource):
@@ -196,6 +197,7 @@ class ClusterAccess(pulumi.ComponentResource):
                 principal_arn=spec["principalArn"],
                 type="STANDARD",
                 user_name=spec["userName"],
+                tags=self._args.tags,
                 opts=pulumi.ResourceOptions(parent=self),
             )
             association = aws.eks.AccessPolicyAssociation(
@@ -276,6 +278,8 @@ class WorkloadRoleArgs:
     service_account_after: list[pulumi.Resource] = field(default_factory=list)
     """What the ServiceAccount must wait for (its namespace)."""
     labels: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    """AWS tags on the role (the stack's ownership and cost tags)."""
 
 
 class WorkloadRole(pulumi.ComponentResource):
@@ -300,6 +304,7 @@ class WorkloadRole(pulumi.ComponentResource):
             f"{name}-role",
             assume_role_policy=trust,
             description=f"IRSA role for {args.namespace}/{args.service_account}",
+            tags=args.tags,
             opts=child,
         )
         if args.policy_statements is not None:

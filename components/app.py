@@ -493,6 +493,8 @@ class AppArgs:
     """Namespace and node groups: created first."""
     load_balancer: list[pulumi.Resource] = field(default_factory=list)
     """The Load Balancer Controller release: Ingress/NLB Services after it, deleted before it."""
+    tags: dict[str, str] = field(default_factory=dict)
+    """AWS tags on what the app creates in AWS (its workload role)."""
 
 
 class App(pulumi.ComponentResource):
@@ -555,6 +557,7 @@ class App(pulumi.ComponentResource):
                     policy_statements=list(cfg.service_account.policy_statements) or None,
                     labels=selector_labels(name),
                     service_account_after=args.after,
+                    tags=args.tags,
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
             )

@@ -412,6 +412,7 @@ class ArgoWorkflows(pulumi.ComponentResource):
                         create_service_account=create,
                         labels={"app.kubernetes.io/part-of": CHART},
                         service_account_after=a.depends_on,
+                        tags=a.tags,
                     ),
                     opts=pulumi.ResourceOptions(parent=self),
                 )

@@ -176,6 +176,7 @@ class EksCluster(pulumi.ComponentResource):
                 cluster_name=self.cluster_name,
                 authentication_mode=args.authentication_mode,
                 principals=args.principals,
+                tags=args.tags,
             ),
             opts=self._child,
         )

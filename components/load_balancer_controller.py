@@ -130,6 +130,7 @@ class LoadBalancerController(pulumi.ComponentResource):
                 k8s_provider=args.k8s_provider,
                 managed_policies={"controller": policy.arn},
                 labels={"app.kubernetes.io/name": CHART},
+                tags=args.tags,
             ),
             opts=child,
         )

@@ -351,6 +351,7 @@ def main() -> None:
                 oidc_issuer=cluster.oidc_issuer,
                 after=[namespaces.resources[app_namespace(name, app)], *cluster.node_groups],
                 load_balancer=[lbc.release] if lbc else [],
+                tags=tags,
             ),
         )
         for name, app in sorted(cfg.apps.items())

@@ -104,10 +104,14 @@ def test_every_aws_auth_group_has_a_binding():
     assert bindings["slipway:admin:payments"]["namespace"] == "payments"
 
 
+TAGS = {"slipway/stack": "test"}
+
+
 def build_access(mocked, mode):
     def program():
         a = ClusterAccess(
-            "access", ClusterAccessArgs(cluster_name="demo", authentication_mode=mode, principals=PRINCIPALS)
+            "access",
+            ClusterAccessArgs(cluster_name="demo", authentication_mode=mode, principals=PRINCIPALS, tags=TAGS),
         )
         provider = k8s.Provider("k8s", kubeconfig="{}")
         if mode != "API":
@@ -124,7 +128,7 @@ def test_api_mode_creates_entries_and_associations(mocked):
     assert set(entries) == set(assocs) == {f"access-{p.key}" for p in PRINCIPALS}
     for p in PRINCIPALS:
         e, a = entries[f"access-{p.key}"], assocs[f"access-{p.key}"]
-        assert e.inputs == {"clusterName": "demo", "principalArn": p.arn, "type": "STANDARD"}, e.urn
+        assert e.inputs == {"clusterName": "demo", "principalArn": p.arn, "type": "STANDARD", "tags": TAGS}, e.urn
         assert a.inputs["policyArn"] == ACCESS_POLICY_ARNS[p.access], a.urn
         assert a.inputs["principalArn"] == p.arn, a.urn
         assert e.urn in a.dependencies, a.urn
