@@ -265,6 +265,12 @@ def _stubbed(region: str = "us-east-1"):
     return client, Stubber(client)
 
 
+def _create_refused(stub: Stubber, code: str, **error) -> None:
+    """The bucket does not exist (HeadBucket 404), then CreateBucket fails with `code`."""
+    stub.add_client_error("head_bucket", service_error_code="404", http_status_code=404)
+    stub.add_client_error("create_bucket", service_error_code=code, **error)
+
+
 def test_bucket_owned_by_another_account_is_refused(aws):
     client, stub = _stubbed()
     stub.add_client_error("head_bucket", service_error_code="403", http_status_code=403)
@@ -278,10 +284,9 @@ def test_bucket_owned_by_another_account_is_refused(aws):
 
 def test_name_taken_between_head_and_create_is_refused(aws):
     client, stub = _stubbed("eu-west-1")
-    stub.add_client_error("head_bucket", service_error_code="404", http_status_code=404)
-    stub.add_client_error(
-        "create_bucket",
-        service_error_code="BucketAlreadyExists",
+    _create_refused(
+        stub,
+        "BucketAlreadyExists",
         http_status_code=409,
         expected_params={"Bucket": BUCKET, "CreateBucketConfiguration": {"LocationConstraint": "eu-west-1"}},
     )
@@ -293,11 +298,8 @@ def test_name_taken_between_head_and_create_is_refused(aws):
 
 def test_us_east_1_create_has_no_location_constraint(aws):
     client, stub = _stubbed()
-    stub.add_client_error("head_bucket", service_error_code="404", http_status_code=404)
     # expected_params is exact: any CreateBucketConfiguration would fail the stub.
-    stub.add_client_error(
-        "create_bucket", service_error_code="AccessDenied", http_status_code=403, expected_params={"Bucket": BUCKET}
-    )
+    _create_refused(stub, "AccessDenied", http_status_code=403, expected_params={"Bucket": BUCKET})
     with stub, pytest.raises(BackendError) as info:
         ensure_state_bucket(client, BUCKET, "us-east-1")
 
@@ -369,11 +371,8 @@ def test_acl_grants_on_an_existing_bucket_are_explained(aws):
 
 def test_region_not_enabled_is_explained(aws):
     client, stub = _stubbed("ap-east-1")
-    stub.add_client_error("head_bucket", service_error_code="404", http_status_code=404)
-    stub.add_client_error(
-        "create_bucket",
-        service_error_code="IllegalLocationConstraintException",
-        service_message="The ap-east-1 location constraint is not valid.",
+    _create_refused(
+        stub, "IllegalLocationConstraintException", service_message="The ap-east-1 location constraint is not valid."
     )
     with stub, pytest.raises(BackendError) as info:
         ensure_state_bucket(client, BUCKET, "ap-east-1")

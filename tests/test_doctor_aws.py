@@ -581,62 +581,23 @@ def test_draining_and_unknown_target_states_warn(session):
 
 def test_unhealthy_target_fails_with_reason_and_fix(session):
     # moto reports every registered target healthy: the unhealthy answer is stubbed.
-    lb_arn = "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/k8s-dev/1"
-    tg_arn = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/k8s-api/2"
     elb = session.client("elbv2")
     ctx = context(session)
     ctx._clients["elbv2"] = elb
     with Stubber(elb) as stub:
-        stub.add_response(
-            "describe_load_balancers",
-            {"LoadBalancers": [{"LoadBalancerArn": lb_arn, "LoadBalancerName": "k8s-dev"}]},
-            {},
-        )
-        stub.add_response(
-            "describe_tags",
-            {"TagDescriptions": [{"ResourceArn": lb_arn, "Tags": [{"Key": LBC_CLUSTER_TAG, "Value": CLUSTER}]}]},
-            {"ResourceArns": [lb_arn]},
-        )
-        stub.add_response(
-            "describe_target_groups",
-            {
-                "TargetGroups": [
-                    {
-                        "TargetGroupArn": tg_arn,
-                        "TargetGroupName": "k8s-api",
-                        "HealthCheckProtocol": "HTTP",
-                        "HealthCheckPath": "/ready",
-                        "HealthCheckPort": "traffic-port",
-                    }
-                ]
-            },
-            {"LoadBalancerArn": lb_arn},
-        )
-        stub.add_response(
-            "describe_tags",
-            {
-                "TagDescriptions": [
-                    {"ResourceArn": tg_arn, "Tags": [{"Key": "ingress.k8s.aws/resource", "Value": "api/api-api:80"}]}
-                ]
-            },
-            {"ResourceArns": [tg_arn]},
-        )
-        stub.add_response(
-            "describe_target_health",
-            {
-                "TargetHealthDescriptions": [
-                    {
-                        "Target": {"Id": "10.0.3.7", "Port": 8000},
-                        "TargetHealth": {
-                            "State": "unhealthy",
-                            "Reason": "Target.ResponseCodeMismatch",
-                            "Description": "Health checks failed with these codes: [404]",
-                        },
+        stub_target_health(
+            stub,
+            [
+                {
+                    "Target": {"Id": "10.0.3.7", "Port": 8000},
+                    "TargetHealth": {
+                        "State": "unhealthy",
+                        "Reason": "Target.ResponseCodeMismatch",
+                        "Description": "Health checks failed with these codes: [404]",
                     },
-                    {"Target": {"Id": "10.0.40.9", "Port": 8000}, "TargetHealth": {"State": "healthy"}},
-                ]
-            },
-            {"TargetGroupArn": tg_arn},
+                },
+                {"Target": {"Id": "10.0.40.9", "Port": 8000}, "TargetHealth": {"State": "healthy"}},
+            ],
         )
         findings = check_target_health(ctx)
         stub.assert_no_pending_responses()
