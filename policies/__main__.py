@@ -3,7 +3,15 @@
 The rules live in policies/*_rules.py as plain functions (tested without Pulumi and
 reused offline by `slipway check`); this file only wraps them for pulumi-policy.
 Per-stack settings: `--policy-pack-config policies/config/<environment>.json`.
-Constructing the PolicyPack starts the analyzer server the Pulumi CLI talks to.
+
+The CLI runs this file as the pack's program (`python -m pulumi.policy <engine> policies`,
+i.e. `runpy.run_path("policies", run_name="__main__")`); constructing the PolicyPack
+starts the analyzer server it talks to. Importing the module builds nothing.
+
+The rules get `args.props` itself, pulumi-policy's unknown-checking proxy: copying it
+(`dict(args.props)`) would read every top-level property, so any value unknown during
+preview (an ARN, a generated name) would stop every rule on the resource, and every
+stack rule for one unknown anywhere in the stack. Rules read only what they need.
 """
 
 from typing import Any
@@ -22,6 +30,7 @@ from pulumi_policy import (
 from policies.base import Resource, Rule, StackRule
 from policies.rules import RULES, STACK_RULES
 
+NAME = "slipway"
 LEVELS = {"mandatory": EnforcementLevel.MANDATORY, "advisory": EnforcementLevel.ADVISORY}
 
 
@@ -57,7 +66,7 @@ def _common(rule: Rule | StackRule) -> dict[str, Any]:
 def _resource_policy(rule: Rule) -> ResourceValidationPolicy:
     def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
         config = dict(args.get_config()) if rule.config_defaults else {}
-        for v in rule.evaluate(args.resource_type, dict(args.props), config, _options(args.opts)):
+        for v in rule.evaluate(args.resource_type, args.props, config, _options(args.opts)):
             report_violation(f"{v.message} — {v.fix}", args.urn)
 
     return ResourceValidationPolicy(validate=validate, **_common(rule))
@@ -66,15 +75,22 @@ def _resource_policy(rule: Rule) -> ResourceValidationPolicy:
 def _stack_policy(rule: StackRule) -> StackValidationPolicy:
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
         config = dict(args.get_config()) if rule.config_defaults else {}
-        resources = [Resource(r.urn, r.resource_type, dict(r.props), _options(r.opts)) for r in args.resources]
+        resources = [Resource(r.urn, r.resource_type, r.props, _options(r.opts)) for r in args.resources]
         for urn, v in rule.evaluate(resources, config):
             report_violation(f"{v.message} — {v.fix}", urn)
 
     return StackValidationPolicy(validate=validate, **_common(rule))
 
 
-PolicyPack(
-    name="slipway",
-    policies=[*(_resource_policy(r) for r in RULES), *(_stack_policy(r) for r in STACK_RULES)],
-    enforcement_level=EnforcementLevel.ADVISORY,
-)
+def build_policies() -> list[ResourceValidationPolicy | StackValidationPolicy]:
+    """Every rule as the pulumi-policy policy the pack serves."""
+    return [*(_resource_policy(r) for r in RULES), *(_stack_policy(r) for r in STACK_RULES)]
+
+
+def main() -> None:
+    """Serve the pack (blocks: PolicyPack runs the analyzer's gRPC server until the CLI stops it)."""
+    PolicyPack(name=NAME, policies=build_policies(), enforcement_level=EnforcementLevel.ADVISORY)
+
+
+if __name__ == "__main__":
+    main()

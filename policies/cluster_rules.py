@@ -8,23 +8,36 @@ in a real preview).
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
-from policies.base import Violation
+from policies.base import Props, Violation, as_list, as_mapping, mappings, number
 
 CONTROL_PLANE_LOGS = {"api", "audit", "authenticator", "controllerManager", "scheduler"}
 EKS_CLUSTER = frozenset({"eks:index:Cluster", "aws:eks/cluster:Cluster"})
 LAUNCH_TEMPLATE = frozenset({"aws:ec2/launchTemplate:LaunchTemplate"})
 
 
-def _eks_endpoint(type_: str, props: dict) -> tuple[bool, list[str]]:
+def _eks_endpoint(type_: str, props: Props) -> tuple[Any, list[Any]]:
     if type_ == "eks:index:Cluster":
-        return props.get("endpointPublicAccess", True), props.get("publicAccessCidrs") or []
-    vpc = props.get("vpcConfig") or {}
-    return vpc.get("endpointPublicAccess", True), vpc.get("publicAccessCidrs") or []
+        return props.get("endpointPublicAccess", True), as_list(props.get("publicAccessCidrs"))
+    vpc = as_mapping(props.get("vpcConfig"))
+    return vpc.get("endpointPublicAccess", True), as_list(vpc.get("publicAccessCidrs"))
 
 
-def check_endpoint(type_: str, props: dict, config: dict, options: dict) -> Iterable[Violation]:
+def _within(net: ipaddress.IPv4Network | ipaddress.IPv6Network, allowed: list[Any]) -> bool:
+    """Is `net` inside one of the allowed CIDRs (malformed or other-family entries never match)?"""
+    for a in allowed:
+        try:
+            outer = ipaddress.ip_network(str(a), strict=False)
+        except ValueError:
+            continue
+        if outer.version == net.version and net.subnet_of(outer):
+            return True
+    return False
+
+
+def check_endpoint(type_: str, props: Props, config: Mapping, options: Mapping) -> Iterable[Violation]:
     public, cidrs = _eks_endpoint(type_, props)
     if not public:
         return
@@ -34,10 +47,10 @@ def check_endpoint(type_: str, props: dict, config: dict, options: dict) -> Iter
             "set cluster.endpoint.publicAccessCidrs to your VPN/office/CI ranges, or publicAccess: false",
         )
         return
-    allowed = config.get("allowedPublicCidrs") or []
+    allowed = as_list(config.get("allowedPublicCidrs"))
     for cidr in cidrs:
         try:
-            net = ipaddress.ip_network(cidr, strict=False)
+            net = ipaddress.ip_network(str(cidr), strict=False)
         except ValueError:
             continue
         if net.prefixlen == 0:
@@ -45,19 +58,19 @@ def check_endpoint(type_: str, props: dict, config: dict, options: dict) -> Iter
                 f"the API endpoint is open to {cidr} (CIS EKS 5.4.2)",
                 "list only the CIDRs that need kubectl access, or set publicAccess: false",
             )
-        elif allowed and not any(net.subnet_of(ipaddress.ip_network(a)) for a in allowed):
+        elif allowed and not _within(net, allowed):
             yield Violation(
                 f"public endpoint CIDR {cidr} is outside this stack's allowedPublicCidrs {allowed}",
                 "use an allowed range, or add it to the policy config's allowedPublicCidrs",
             )
 
 
-def check_secrets_encryption(type_: str, props: dict, config: dict, options: dict) -> Iterable[Violation]:
+def check_secrets_encryption(type_: str, props: Props, config: Mapping, options: Mapping) -> Iterable[Violation]:
     if type_ == "eks:index:Cluster":
         ok = bool(props.get("encryptionConfigKeyArn"))
     else:
-        enc = props.get("encryptionConfig") or {}
-        ok = "secrets" in (enc.get("resources") or []) and bool((enc.get("provider") or {}).get("keyArn"))
+        enc = as_mapping(props.get("encryptionConfig"))
+        ok = "secrets" in as_list(enc.get("resources")) and bool(as_mapping(enc.get("provider")).get("keyArn"))
     if not ok:
         yield Violation(
             "Kubernetes Secrets are not envelope-encrypted with a KMS key (CIS EKS 5.3.1)",
@@ -65,8 +78,8 @@ def check_secrets_encryption(type_: str, props: dict, config: dict, options: dic
         )
 
 
-def check_logs(type_: str, props: dict, config: dict, options: dict) -> Iterable[Violation]:
-    enabled = set(props.get("enabledClusterLogTypes") or [])
+def check_logs(type_: str, props: Props, config: Mapping, options: Mapping) -> Iterable[Violation]:
+    enabled = {str(t) for t in as_list(props.get("enabledClusterLogTypes"))}
     missing = sorted(CONTROL_PLANE_LOGS - enabled)
     if missing:
         yield Violation(
@@ -75,8 +88,8 @@ def check_logs(type_: str, props: dict, config: dict, options: dict) -> Iterable
         )
 
 
-def check_auth_mode(type_: str, props: dict, config: dict, options: dict) -> Iterable[Violation]:
-    mode = props.get("authenticationMode") or (props.get("accessConfig") or {}).get("authenticationMode")
+def check_auth_mode(type_: str, props: Props, config: Mapping, options: Mapping) -> Iterable[Violation]:
+    mode = props.get("authenticationMode") or as_mapping(props.get("accessConfig")).get("authenticationMode")
     if mode in (None, "CONFIG_MAP"):
         yield Violation(
             f"authentication mode is {mode or 'CONFIG_MAP (default)'}: only the deprecated aws-auth ConfigMap",
@@ -84,15 +97,15 @@ def check_auth_mode(type_: str, props: dict, config: dict, options: dict) -> Ite
         )
 
 
-def check_kms_rotation(type_: str, props: dict, config: dict, options: dict) -> Iterable[Violation]:
+def check_kms_rotation(type_: str, props: Props, config: Mapping, options: Mapping) -> Iterable[Violation]:
     if props.get("customerMasterKeySpec", props.get("keySpec", "SYMMETRIC_DEFAULT")) != "SYMMETRIC_DEFAULT":
         return  # AWS rotates only symmetric keys
     if not props.get("enableKeyRotation"):
         yield Violation("KMS key rotation is off (CKV_AWS_7)", "set enable_key_rotation=True")
 
 
-def check_imds(type_: str, props: dict, config: dict, options: dict) -> Iterable[Violation]:
-    meta = props.get("metadataOptions") or {}
+def check_imds(type_: str, props: Props, config: Mapping, options: Mapping) -> Iterable[Violation]:
+    meta = as_mapping(props.get("metadataOptions"))
     if meta.get("httpTokens") != "required":
         yield Violation(
             "instance metadata allows IMDSv1 (CKV_AWS_79): pods can steal the node role's credentials",
@@ -100,18 +113,19 @@ def check_imds(type_: str, props: dict, config: dict, options: dict) -> Iterable
         )
 
 
-def check_imds_hop(type_: str, props: dict, config: dict, options: dict) -> Iterable[Violation]:
-    hop = (props.get("metadataOptions") or {}).get("httpPutResponseHopLimit")
+def check_imds_hop(type_: str, props: Props, config: Mapping, options: Mapping) -> Iterable[Violation]:
+    hop = as_mapping(props.get("metadataOptions")).get("httpPutResponseHopLimit")
     limit = config.get("maxHopLimit", 1)
-    if hop is None or hop > limit:
+    if not isinstance(hop, int | float) or isinstance(hop, bool) or hop > limit:
+        shown = number(hop) if hop is not None else "unset (AWS default 1, EKS AMIs 2)"
         yield Violation(
-            f"IMDS hop limit is {hop if hop is not None else 'unset (AWS default 1, EKS AMIs 2)'}, above {limit}: "
+            f"IMDS hop limit is {shown}, above {number(limit)}: "
             "pods can reach the node role's credentials (CKV_AWS_341)",
             "use metadataHopLimit: 1 on the pool unless a pod truly needs instance metadata",
         )
 
 
-def check_nodes_private(type_: str, props: dict, config: dict, options: dict) -> Iterable[Violation]:
+def check_nodes_private(type_: str, props: Props, config: Mapping, options: Mapping) -> Iterable[Violation]:
     if props.get("nodeAssociatePublicIpAddress", True) is not False:
         yield Violation(
             "worker nodes may get public IP addresses",
@@ -119,8 +133,8 @@ def check_nodes_private(type_: str, props: dict, config: dict, options: dict) ->
         )
 
 
-def check_launch_template_public_ip(type_: str, props: dict, config: dict, options: dict) -> Iterable[Violation]:
-    for nic in props.get("networkInterfaces") or []:
+def check_launch_template_public_ip(type_: str, props: Props, config: Mapping, options: Mapping) -> Iterable[Violation]:
+    for nic in mappings(props.get("networkInterfaces")):
         if str(nic.get("associatePublicIpAddress", "")).lower() == "true":
             yield Violation("a node launch template gives nodes public IP addresses",
                             "remove associatePublicIpAddress; nodes belong in private subnets")  # fmt: skip

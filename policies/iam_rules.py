@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from policies.base import Violation
+from policies.base import Props, Violation, as_mapping, mappings, one_or_many
 
 ROLE = frozenset({"aws:iam/role:Role"})
 IDENTITY_POLICIES = frozenset({
@@ -33,34 +33,31 @@ ESCALATION_ACTIONS = frozenset({
 ADMIN_POLICIES = ("arn:aws:iam::aws:policy/AdministratorAccess", "arn:aws:iam::aws:policy/IAMFullAccess")
 
 
-def _document(value: Any) -> dict:
+def _document(value: Any) -> Mapping[str, Any]:
+    """A policy document: a JSON string (the usual), or an object (a dict offline, a proxy in a preview)."""
     if isinstance(value, str):
         try:
-            return json.loads(value)
+            value = json.loads(value)
         except json.JSONDecodeError:
             return {}
-    return value if isinstance(value, dict) else {}
+    return as_mapping(value)
 
 
-def _statements(doc: dict) -> list[dict]:
-    s = doc.get("Statement", [])
-    return [s] if isinstance(s, dict) else [x for x in s if isinstance(x, dict)]
+def _statements(doc: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """Statement is one object or an array of them."""
+    return mappings(one_or_many(doc.get("Statement")))
 
 
-def _as_list(value: Any) -> list:
-    return value if isinstance(value, list) else [value] if value is not None else []
-
-
-def check_irsa_trust(type_: str, props: dict, config: dict, options: dict) -> Iterable[Violation]:
+def check_irsa_trust(type_: str, props: Props, config: Mapping, options: Mapping) -> Iterable[Violation]:
     """A role trusted by an EKS OIDC provider must name one ServiceAccount and the STS audience exactly."""
     for st in _statements(_document(props.get("assumeRolePolicy"))):
-        federated = _as_list((st.get("Principal") or {}).get("Federated"))
+        federated = one_or_many(as_mapping(st.get("Principal")).get("Federated"))  # Principal may be "*"
         if not any("oidc-provider/oidc.eks." in str(f) for f in federated):
             continue
-        cond = st.get("Condition") or {}
-        equals = cond.get("StringEquals") or {}
-        subs = {k: v for k, v in equals.items() if k.endswith(":sub")}
-        auds = {k: v for k, v in equals.items() if k.endswith(":aud")}
+        cond = as_mapping(st.get("Condition"))
+        equals = as_mapping(cond.get("StringEquals"))
+        subs = {k: v for k, v in equals.items() if str(k).endswith(":sub")}
+        auds = {k: v for k, v in equals.items() if str(k).endswith(":aud")}
         if "StringLike" in cond or any("*" in str(v) for v in subs.values()):
             yield Violation(
                 "the IRSA trust policy matches ServiceAccounts with a pattern (StringLike or *)",
@@ -76,14 +73,14 @@ def check_irsa_trust(type_: str, props: dict, config: dict, options: dict) -> It
                             "add StringEquals <issuer>:aud = sts.amazonaws.com")  # fmt: skip
 
 
-def check_identity_actions(type_: str, props: dict, config: dict, options: dict) -> Iterable[Violation]:
+def check_identity_actions(type_: str, props: Props, config: Mapping, options: Mapping) -> Iterable[Violation]:
     """No `*`/`service:*` actions (unless listed as a documented exception), no escalation on `*`."""
-    allowed = {a.lower() for a in config.get("allowedWildcardActions", [])}
+    allowed = {str(a).lower() for a in one_or_many(config.get("allowedWildcardActions"))}
     for st in _statements(_document(props.get("policy"))):
         if st.get("Effect") != "Allow":
             continue
-        actions = [str(a) for a in _as_list(st.get("Action"))]
-        resources = [str(r) for r in _as_list(st.get("Resource"))]
+        actions = [str(a) for a in one_or_many(st.get("Action"))]
+        resources = [str(r) for r in one_or_many(st.get("Resource"))]
         wild = [a for a in actions if (a == "*" or a.endswith(":*")) and a.lower() not in allowed]
         if wild:
             yield Violation(f"the policy allows wildcard actions {wild}",
@@ -95,7 +92,7 @@ def check_identity_actions(type_: str, props: dict, config: dict, options: dict)
                             "scope them to the specific ARNs the workload must manage")  # fmt: skip
 
 
-def check_no_admin(type_: str, props: dict, config: dict, options: dict) -> Iterable[Violation]:
+def check_no_admin(type_: str, props: Props, config: Mapping, options: Mapping) -> Iterable[Violation]:
     arn = str(props.get("policyArn", ""))
     if arn in ADMIN_POLICIES:
         yield Violation(f"{arn.rsplit('/', 1)[-1]} is attached", "attach a least-privilege policy instead")

@@ -6,10 +6,10 @@ the manifest as the resource's properties), so each check reads one shape.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from policies.base import Violation
+from policies.base import Props, Violation, as_list, as_mapping, mappings
 
 WORKLOADS = frozenset({
     "kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet", "kubernetes:apps/v1:DaemonSet",
@@ -27,31 +27,32 @@ CLUSTER_SCOPED_KINDS = frozenset({
 SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease"})
 
 
-def pod_spec(type_: str, props: dict) -> dict | None:
+def pod_spec(type_: str, props: Props) -> Mapping[str, Any] | None:
     """The pod template's spec of a workload (or a Pod's own spec)."""
-    spec = props.get("spec") or {}
+    spec = as_mapping(props.get("spec"))
     if type_ == "kubernetes:core/v1:Pod":
         return spec
     if type_ == "kubernetes:batch/v1:CronJob":
-        spec = (spec.get("jobTemplate") or {}).get("spec") or {}
-    return ((spec.get("template") or {}).get("spec")) or None
+        spec = as_mapping(as_mapping(spec.get("jobTemplate")).get("spec"))
+    return as_mapping(as_mapping(spec.get("template")).get("spec")) or None
 
 
-def _containers(type_: str, props: dict, init: bool = True) -> Iterator[dict]:
+def _containers(type_: str, props: Props, init: bool = True) -> Iterator[Mapping[str, Any]]:
     """The containers of a workload's pod (with its init containers unless `init` is false)."""
-    spec = pod_spec(type_, props) or {}
-    listed = (spec.get("containers") or []) + ((spec.get("initContainers") or []) if init else [])
-    yield from (c for c in listed if isinstance(c, dict))
+    spec = as_mapping(pod_spec(type_, props))
+    yield from mappings(spec.get("containers"))
+    if init:
+        yield from mappings(spec.get("initContainers"))
 
 
-def check_pod_security(type_: str, props: dict, config: dict, options: dict) -> Iterable[Violation]:
-    spec = pod_spec(type_, props) or {}
-    pod = spec.get("securityContext") or {}
+def check_pod_security(type_: str, props: Props, config: Mapping, options: Mapping) -> Iterable[Violation]:
+    spec = as_mapping(pod_spec(type_, props))
+    pod = as_mapping(spec.get("securityContext"))
     for key in ("hostNetwork", "hostPID", "hostIPC"):
         if spec.get(key) is True:
             yield Violation(f"the pod uses {key}", f"remove {key}: pods must not share the node's namespaces")
     for c in _containers(type_, props):
-        sc = c.get("securityContext") or {}
+        sc = as_mapping(c.get("securityContext"))
         name = c.get("name", "?")
         problems = []
         if sc.get("runAsNonRoot", pod.get("runAsNonRoot")) is not True:
@@ -60,9 +61,9 @@ def check_pod_security(type_: str, props: dict, config: dict, options: dict) -> 
             problems.append("readOnlyRootFilesystem is not true")
         if sc.get("allowPrivilegeEscalation") is not False:
             problems.append("allowPrivilegeEscalation is not false")
-        if "ALL" not in ((sc.get("capabilities") or {}).get("drop") or []):
+        if "ALL" not in as_list(as_mapping(sc.get("capabilities")).get("drop")):
             problems.append("capabilities do not drop ALL")
-        seccomp = (sc.get("seccompProfile") or pod.get("seccompProfile") or {}).get("type")
+        seccomp = as_mapping(sc.get("seccompProfile") or pod.get("seccompProfile")).get("type")
         if seccomp not in ("RuntimeDefault", "Localhost"):
             problems.append("no seccomp RuntimeDefault profile")
         if sc.get("privileged") is True:
@@ -72,10 +73,10 @@ def check_pod_security(type_: str, props: dict, config: dict, options: dict) -> 
                             "set the container securityContext (slipway's apps do this by default)")  # fmt: skip
 
 
-def check_resources(type_: str, props: dict, config: dict, options: dict) -> Iterable[Violation]:
+def check_resources(type_: str, props: Props, config: Mapping, options: Mapping) -> Iterable[Violation]:
     for c in _containers(type_, props):
-        res = c.get("resources") or {}
-        req, lim = res.get("requests") or {}, res.get("limits") or {}
+        res = as_mapping(c.get("resources"))
+        req, lim = as_mapping(res.get("requests")), as_mapping(res.get("limits"))
         missing = [f"requests.{k}" for k in ("cpu", "memory") if k not in req]
         if "memory" not in lim:
             missing.append("limits.memory")
@@ -84,7 +85,7 @@ def check_resources(type_: str, props: dict, config: dict, options: dict) -> Ite
                             "set cpu/memory requests and a memory limit (no CPU limit needed)")  # fmt: skip
 
 
-def check_probes(type_: str, props: dict, config: dict, options: dict) -> Iterable[Violation]:
+def check_probes(type_: str, props: Props, config: Mapping, options: Mapping) -> Iterable[Violation]:
     for c in _containers(type_, props, init=False):  # init containers run to completion: no probes
         missing = [p for p in ("livenessProbe", "readinessProbe") if p not in c]
         if missing:
@@ -100,7 +101,7 @@ def _tag(image: str) -> str | None:
     return last.split(":", 1)[1] if ":" in last else None
 
 
-def check_images(type_: str, props: dict, config: dict, options: dict) -> Iterable[Violation]:
+def check_images(type_: str, props: Props, config: Mapping, options: Mapping) -> Iterable[Violation]:
     for c in _containers(type_, props):
         image = str(c.get("image", ""))
         if _tag(image) in (None, "latest"):
@@ -108,7 +109,7 @@ def check_images(type_: str, props: dict, config: dict, options: dict) -> Iterab
                             "use a version tag or a digest, never latest (CKV_K8S_14/43)")  # fmt: skip
 
 
-def check_namespace(type_: str, props: dict, config: dict, options: dict) -> Iterable[Violation]:
+def check_namespace(type_: str, props: Props, config: Mapping, options: Mapping) -> Iterable[Violation]:
     if type_ == "kubernetes:helm.sh/v3:Release":
         if props.get("namespace", "default") == "default":
             yield Violation("the Helm release installs into the default namespace", "give it a dedicated namespace")
@@ -116,24 +117,30 @@ def check_namespace(type_: str, props: dict, config: dict, options: dict) -> Ite
     kind = props.get("kind")
     if not kind or kind in CLUSTER_SCOPED_KINDS or not type_.startswith("kubernetes:"):
         return
-    ns = (props.get("metadata") or {}).get("namespace")
+    meta = as_mapping(props.get("metadata"))
+    ns = meta.get("namespace")
     if ns in (None, "", "default"):
-        yield Violation(f"{kind} {(props.get('metadata') or {}).get('name', '?')} is in the default namespace",
+        yield Violation(f"{kind} {meta.get('name', '?')} is in the default namespace",
                         "set metadata.namespace to a dedicated namespace")  # fmt: skip
 
 
-def _annotation(props: dict, key: str) -> Any:
-    return ((props.get("metadata") or {}).get("annotations") or {}).get(f"alb.ingress.kubernetes.io/{key}")
+def _annotations(props: Props) -> Mapping[str, Any]:
+    return as_mapping(as_mapping(props.get("metadata")).get("annotations"))
 
 
-def _is_alb(props: dict) -> bool:
+def _annotation(props: Props, key: str) -> Any:
+    return _annotations(props).get(f"alb.ingress.kubernetes.io/{key}")
+
+
+def _is_alb(props: Props) -> bool:
     """Is this Ingress served by the AWS Load Balancer Controller (class name, else the legacy annotation)?"""
-    annotations = (props.get("metadata") or {}).get("annotations") or {}
-    klass = (props.get("spec") or {}).get("ingressClassName") or annotations.get("kubernetes.io/ingress.class")
+    klass = as_mapping(props.get("spec")).get("ingressClassName") or _annotations(props).get(
+        "kubernetes.io/ingress.class"
+    )
     return klass == "alb"
 
 
-def check_alb_https(type_: str, props: dict, config: dict, options: dict) -> Iterable[Violation]:
+def check_alb_https(type_: str, props: Props, config: Mapping, options: Mapping) -> Iterable[Violation]:
     if not _is_alb(props):
         return
     if _annotation(props, "scheme") != "internet-facing":
@@ -148,7 +155,7 @@ def check_alb_https(type_: str, props: dict, config: dict, options: dict) -> Ite
                         "add alb.ingress.kubernetes.io/ssl-redirect: '443'")  # fmt: skip
 
 
-def check_alb_internal_https(type_: str, props: dict, config: dict, options: dict) -> Iterable[Violation]:
+def check_alb_internal_https(type_: str, props: Props, config: Mapping, options: Mapping) -> Iterable[Violation]:
     if (
         _is_alb(props)
         and _annotation(props, "scheme") != "internet-facing"

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from policies.base import Resource, Violation
+from policies.base import Props, Resource, Violation, as_list, as_mapping, get_in, mappings, number
 from policies.kubernetes_rules import SYSTEM_NAMESPACES
 
 ECR_REPOSITORY = frozenset({"aws:ecr/repository:Repository"})
@@ -17,28 +17,28 @@ STATEFUL = frozenset({
 })  # fmt: skip
 
 
-def check_ecr(type_: str, props: dict, config: dict, options: dict) -> Iterable[Violation]:
+def check_ecr(type_: str, props: Props, config: Mapping, options: Mapping) -> Iterable[Violation]:
     if props.get("imageTagMutability") not in ("IMMUTABLE", "IMMUTABLE_WITH_EXCLUSION"):
         yield Violation(
             "image tags are mutable: a tag can silently point to another image (CKV_AWS_51)",
             "set image_tag_mutability='IMMUTABLE'",
         )
-    if not (props.get("imageScanningConfiguration") or {}).get("scanOnPush"):
+    if not as_mapping(props.get("imageScanningConfiguration")).get("scanOnPush"):
         yield Violation("images are not scanned on push (CKV_AWS_163)", "enable scan_on_push")
     if config.get("requireKms") and not any(
-        e.get("encryptionType") == "KMS" for e in props.get("encryptionConfigurations") or []
+        e.get("encryptionType") == "KMS" for e in mappings(props.get("encryptionConfigurations"))
     ):
         yield Violation("the repository is not encrypted with KMS (CKV_AWS_136)", "set encryption_type='KMS'")
 
 
-def check_node_pool_pods(type_: str, props: dict, config: dict, options: dict) -> Iterable[Violation]:
+def check_node_pool_pods(type_: str, props: Props, config: Mapping, options: Mapping) -> Iterable[Violation]:
     """A pool whose max pods cannot even hold the DaemonSets never runs a workload pod."""
     from components.capacity.catalog import load_catalog
 
     catalog = load_catalog()
     daemonsets = int(config.get("daemonsets", 2))
     prefix = bool(config.get("prefixDelegation", False))
-    for name in props.get("instanceTypes") or []:
+    for name in as_list(props.get("instanceTypes")):
         t = catalog.get(str(name))
         if t is not None and t.max_pods(prefix) <= daemonsets:
             yield Violation(f"{name} allows {t.max_pods(prefix)} pods per node and the {daemonsets} DaemonSets take "
@@ -46,7 +46,7 @@ def check_node_pool_pods(type_: str, props: dict, config: dict, options: dict) -
                             "<stack> shows what fits)")  # fmt: skip
 
 
-def check_protected(type_: str, props: dict, config: dict, options: dict) -> Iterable[Violation]:
+def check_protected(type_: str, props: Props, config: Mapping, options: Mapping) -> Iterable[Violation]:
     if not config.get("requireProtection"):
         return
     if not (options.get("protect") or options.get("retainOnDelete")):
@@ -54,7 +54,7 @@ def check_protected(type_: str, props: dict, config: dict, options: dict) -> Ite
                         "set protect=True (slipway does in prod) or retain_on_delete=True")  # fmt: skip
 
 
-def check_ecr_lifecycle(resources: list[Resource], config: dict[str, Any]) -> Iterable[tuple[str, Violation]]:
+def check_ecr_lifecycle(resources: list[Resource], config: Mapping[str, Any]) -> Iterable[tuple[str, Violation]]:
     covered = {str(r.props.get("repository")) for r in resources if r.type == "aws:ecr/lifecyclePolicy:LifecyclePolicy"}
     for r in resources:
         if r.type in ECR_REPOSITORY and str(r.props.get("name")) not in covered:
@@ -62,11 +62,17 @@ def check_ecr_lifecycle(resources: list[Resource], config: dict[str, Any]) -> It
                                    "add a LifecyclePolicy (expire untagged, keep the last N tagged)")  # fmt: skip
 
 
-def _matches(selector: dict, labels: dict) -> bool:
+def _matches(selector: Mapping[str, Any], labels: Mapping[str, Any]) -> bool:
     return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
 
 
-def check_ha(resources: list[Resource], config: dict[str, Any]) -> Iterable[tuple[str, Violation]]:
+def _replicas(spec: Mapping[str, Any], key: str) -> Any:
+    """A replica count (1 when unset, as Kubernetes defaults it)."""
+    value = spec.get(key)
+    return 1 if value is None else value
+
+
+def check_ha(resources: list[Resource], config: Mapping[str, Any]) -> Iterable[tuple[str, Violation]]:
     """In prod: every Deployment runs ≥ 2 replicas (or an HPA keeps ≥ 2) and has a PDB."""
     if not config.get("requireHighAvailability"):
         return
@@ -75,29 +81,29 @@ def check_ha(resources: list[Resource], config: dict[str, Any]) -> Iterable[tupl
     for r in resources:
         if r.type != "kubernetes:apps/v1:Deployment":
             continue
-        meta, spec = r.props.get("metadata") or {}, r.props.get("spec") or {}
+        meta, spec = as_mapping(r.props.get("metadata")), as_mapping(r.props.get("spec"))
         ns, name = meta.get("namespace"), meta.get("name")
         if ns in SYSTEM_NAMESPACES:
             continue
         hpa_min = [
-            (h.props.get("spec") or {}).get("minReplicas", 1)
+            _replicas(as_mapping(h.props.get("spec")), "minReplicas")
             for h in hpas
-            if (h.props.get("metadata") or {}).get("namespace") == ns
-            and ((h.props.get("spec") or {}).get("scaleTargetRef") or {}).get("name") == name
+            if get_in(h.props, "metadata", "namespace") == ns
+            and get_in(h.props, "spec", "scaleTargetRef", "name") == name
         ]
-        replicas = max([spec.get("replicas", 1), *hpa_min])
+        replicas = max([_replicas(spec, "replicas"), *hpa_min])
         if replicas < 2:
             yield (
                 r.urn,
                 Violation(
-                    f"Deployment {ns}/{name} runs {replicas} replica in prod: one node loss is an outage",
+                    f"Deployment {ns}/{name} runs {number(replicas)} replica in prod: one node loss is an outage",
                     "run at least 2 replicas (or an HPA with minReplicas ≥ 2)",
                 ),
             )
-        labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
+        labels = as_mapping(get_in(spec, "template", "metadata", "labels"))
         if not any(
-            (p.props.get("metadata") or {}).get("namespace") == ns
-            and _matches(((p.props.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}, labels)
+            get_in(p.props, "metadata", "namespace") == ns
+            and _matches(as_mapping(get_in(p.props, "spec", "selector", "matchLabels")), labels)
             for p in pdbs
         ):
             yield r.urn, Violation(f"Deployment {ns}/{name} has no PodDisruptionBudget in prod: a node drain can "
