@@ -19,12 +19,12 @@ Choices a platform team makes (and why):
   ServiceAccounts each assume their own role; pods need `fsGroup: 65534` to read the
   projected token (#6406, #12467).
 * Server auth: `client` (bearer tokens from the Kubernetes API) by default, never
-  `server` mode, which would serve the UI with the server's own permissions.
+  `server` mode, which would serve the UI with the server's own permissions. With
+  `sso`, users act as ServiceAccounts their OIDC groups map to (see `argo_sso`).
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -34,8 +34,9 @@ import pulumi_kubernetes as k8s
 
 from components.access import WorkloadRole, WorkloadRoleArgs, irsa_annotations
 from components.app import alb_ingress
+from components.argo_sso import SSO_SECRET, ArgoSso, ArgoSsoRbac, ArgoSsoRbacArgs, sso_helm_values
+from components.buckets import create_private_bucket
 from components.helm import pinned_release
-from components.iam import policy_document
 from infra.config.apps import DEFAULT_SSL_POLICY
 
 CHART = "argo-workflows"
@@ -52,22 +53,6 @@ NOBODY = 65534  # fsGroup that lets a non-root container read the projected IRSA
 def executor_role_rules() -> list[dict[str, Any]]:
     """What a workflow pod's ServiceAccount needs (Argo docs, "Workflow RBAC")."""
     return [{"apiGroups": ["argoproj.io"], "resources": ["workflowtaskresults"], "verbs": ["create", "patch"]}]
-
-
-def bucket_tls_only_policy(bucket_arn: str) -> dict[str, Any]:
-    """Deny any request to the bucket that is not made over TLS."""
-    return policy_document(
-        [
-            {
-                "Sid": "DenyInsecureTransport",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "s3:*",
-                "Resource": [bucket_arn, f"{bucket_arn}/*"],
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-            }
-        ]
-    )
 
 
 def artifact_statements(bucket_arn: str, write: bool) -> list[dict[str, Any]]:
@@ -145,7 +130,7 @@ def helm_values(
     server_role_arn: Any,
     bucket: Any,
     region: str,
-    sso: dict[str, Any] | None = None,
+    sso: ArgoSso | None = None,
 ) -> dict[str, Any]:
     """The chart values slipway sets (every key exists in chart 1.0.18's values.yaml)."""
     placement = {"nodeSelector": node_selector, "tolerations": tolerations}
@@ -192,21 +177,10 @@ def helm_values(
         },
     }
     if sso:
-        values["server"]["sso"] = {
-            "enabled": True,
-            "issuer": sso["issuer"],
-            "clientId": {"name": SSO_SECRET, "key": "client-id"},
-            "clientSecret": {"name": SSO_SECRET, "key": "client-secret"},
-            "redirectUrl": sso["redirect_url"],
-            "scopes": list(sso.get("scopes", [])),
-            # Users get the permissions of the ServiceAccount their groups map to
-            # (workflows.argoproj.io/rbac-rule annotations), not argo-server's own.
-            "rbac": {"enabled": True},
-        }
+        values["server"]["sso"] = sso_helm_values(sso)
     return values
 
 
-SSO_SECRET = "argo-server-sso"
 SERVER_SERVICE = "argo-workflows-server"  # the chart's Service for release "argo-workflows"
 SERVER_PORT = 2746
 
@@ -252,9 +226,8 @@ class ArgoWorkflowsArgs:
     tolerations: list[dict[str, Any]] = field(default_factory=list)
     """Tolerations for the pool's taints."""
     auth_mode: Literal["client", "sso"] = "client"
-    sso: dict[str, Any] | None = None
-    """With auth_mode sso: {issuer, redirect_url, scopes, client_id, client_secret} (the last
-    two secret Outputs), stored in the Secret argo-server-sso that the chart reads."""
+    sso: ArgoSso | None = None
+    """With auth_mode sso: the OIDC client and the group → access mapping (components.argo_sso)."""
     ingress: dict[str, Any] | None = None
     """argo-server's Ingress manifest (see server_ingress); None: no Ingress (kubectl port-forward)."""
     load_balancer: list[pulumi.Resource] = field(default_factory=list)
@@ -282,17 +255,7 @@ class ArgoWorkflows(pulumi.ComponentResource):
         self._name, self._args = name, args
         bucket = self._create_bucket()
         workflow_role, server_role = self._create_roles(bucket)
-        rbac = self._create_executor_rbac()
-        if args.sso:
-            rbac.append(
-                k8s.core.v1.Secret(
-                    f"{name}-sso",
-                    metadata={"name": SSO_SECRET, "namespace": args.namespace},
-                    type="Opaque",
-                    string_data={"client-id": args.sso["client_id"], "client-secret": args.sso["client_secret"]},
-                    opts=pulumi.ResourceOptions(parent=self, provider=args.k8s_provider, depends_on=args.depends_on),
-                )
-            )
+        rbac = self._create_executor_rbac() + self._create_sso()
         self.release = pinned_release(
             f"{name}-release",
             chart=CHART,
@@ -331,67 +294,16 @@ class ArgoWorkflows(pulumi.ComponentResource):
         self.register_outputs({"bucket": self.bucket_name, "workflowRoleArn": self.workflow_role_arn})
 
     def _create_bucket(self) -> aws.s3.Bucket:
-        a, name = self._args, self._name
-        child = pulumi.ResourceOptions(parent=self)
-        bucket = aws.s3.Bucket(
-            f"{name}-artifacts",
-            bucket=a.bucket_name,
-            force_destroy=not a.protect,
+        a = self._args
+        return create_private_bucket(
+            self,
+            f"{self._name}-artifacts",
+            bucket_name=a.bucket_name,
+            protect=a.protect,
+            expiry_days=a.artifact_expiry_days,
+            rule_id="expire-artifacts",
             tags={**a.tags, "slipway/purpose": "argo-artifacts"},
-            opts=pulumi.ResourceOptions(parent=self, protect=a.protect),
         )
-        aws.s3.BucketOwnershipControls(
-            f"{name}-artifacts",
-            bucket=bucket.id,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            opts=child,
-        )
-        public_access = aws.s3.BucketPublicAccessBlock(
-            f"{name}-artifacts",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-artifacts",
-            bucket=bucket.id,
-            rules=[
-                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                        sse_algorithm="aws:kms"
-                    ),
-                    bucket_key_enabled=True,
-                )
-            ],
-            opts=child,
-        )
-        aws.s3.BucketPolicy(
-            f"{name}-artifacts",
-            bucket=bucket.id,
-            policy=bucket.arn.apply(lambda arn: json.dumps(bucket_tls_only_policy(arn), sort_keys=True)),
-            # S3 rejects concurrent policy and public-access-block changes (OperationAborted).
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access]),
-        )
-        aws.s3.BucketLifecycleConfiguration(
-            f"{name}-artifacts",
-            bucket=bucket.id,
-            rules=[
-                aws.s3.BucketLifecycleConfigurationRuleArgs(
-                    id="expire-artifacts",
-                    status="Enabled",
-                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
-                    expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=a.artifact_expiry_days),
-                    abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
-                        days_after_initiation=7
-                    ),
-                )
-            ],
-            opts=child,
-        )
-        return bucket
 
     def _create_roles(self, bucket: aws.s3.Bucket) -> tuple[WorkloadRole, WorkloadRole]:
         a = self._args
@@ -437,6 +349,28 @@ class ArgoWorkflows(pulumi.ComponentResource):
             opts=opts,
         )
         return [role, binding]
+
+    def _create_sso(self) -> list[pulumi.Resource]:
+        """The OIDC client Secret and the SSO RBAC that maps groups to permissions."""
+        a = self._args
+        if not a.sso:
+            return []
+        opts = pulumi.ResourceOptions(parent=self, provider=a.k8s_provider, depends_on=a.depends_on)
+        secret = k8s.core.v1.Secret(
+            f"{self._name}-sso",
+            metadata={"name": SSO_SECRET, "namespace": a.namespace},
+            type="Opaque",
+            string_data={"client-id": a.sso.client_id, "client-secret": a.sso.client_secret},
+            opts=opts,
+        )
+        rbac = ArgoSsoRbac(
+            f"{self._name}-sso-rbac",
+            ArgoSsoRbacArgs(
+                namespace=a.namespace, roles=a.sso.roles, k8s_provider=a.k8s_provider, depends_on=a.depends_on
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return [secret, rbac]
 
     def _create_templates(self) -> None:
         a = self._args

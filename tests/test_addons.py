@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
+import kubernetes_validate
 import pytest
 import yaml
 
-from components import argo, metrics_server
+from components import argo, argo_sso, metrics_server
 from components import load_balancer_controller as lbc
 from components.iam import irsa_trust_policy
 from components.registry import lifecycle_policy
 from infra.capacity import plan_cluster
 from infra.config import ConfigError, parse_config_values
+from infra.config.schema import DNS1123_LABEL
+from infra.render import kubernetes_objects, run_program, write_render
+from tests.conftest import stack_version
 
 CHARTS = Path(__file__).parent / "data" / "charts"
+SERVICE_ACCOUNT, SECRET = "kubernetes:core/v1:ServiceAccount", "kubernetes:core/v1:Secret"
+ROLE = "kubernetes:rbac.authorization.k8s.io/v1:Role"
+ROLE_BINDING = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"
 ISSUER_PREFIX = "oidc.eks.us-east-1.amazonaws.com/id/"
 
 
@@ -185,7 +193,15 @@ def test_argo_auth_and_ingress(prod, dev):
         "clientSecret": {"name": "argo-server-sso", "key": "client-secret"},
         "redirectUrl": "https://argo.internal.example.com/oauth2/callback",
         "scopes": ["groups"],
-        "rbac": {"enabled": True},
+        "rbac": {
+            "enabled": True,
+            "secretWhitelist": [
+                "argo-server-sso",
+                "argo-sso-group-developers.service-account-token",
+                "argo-sso-group-oncall.service-account-token",
+                "argo-sso-group-platform-admins.service-account-token",
+            ],
+        },
     }
     (secret,) = [
         r for r in prod.by_type("kubernetes:core/v1:Secret") if r.inputs["metadata"]["name"] == "argo-server-sso"
@@ -211,14 +227,13 @@ def test_argo_release_waits_for_the_controller(prod, dev):
 
 
 def test_executor_rbac(prod):
-    (role,) = prod.by_type("kubernetes:rbac.authorization.k8s.io/v1:Role")
+    (role,) = [r for r in prod.by_type(ROLE) if r.inputs["metadata"]["name"] == "argo-workflow-executor"]
     assert {
         "apiGroups": ["argoproj.io"],
         "resources": ["workflowtaskresults"],
         "verbs": ["create", "patch"],
     } in role.inputs["rules"]
-    (binding,) = [b for b in prod.by_type("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding")
-                  if b.inputs["metadata"]["namespace"] == "argo"]  # fmt: skip
+    (binding,) = [b for b in prod.by_type(ROLE_BINDING) if b.inputs["metadata"]["name"] == "argo-workflow-executor"]
     assert binding.inputs["subjects"] == [{"kind": "ServiceAccount", "name": "argo-workflow", "namespace": "argo"}]
     v = release(prod, argo.CHART).inputs["values"]
     assert v["controller"]["workflowDefaults"]["spec"]["serviceAccountName"] == "argo-workflow"
@@ -269,6 +284,177 @@ def test_workflow_templates_after_the_release(prod):
     assert container["args"] == ["--target", "{{inputs.parameters.target}}"]
     assert container["resources"] == {"requests": {"cpu": "500m", "memory": "512Mi"}, "limits": {"memory": "512Mi"}}
     assert spec["arguments"]["parameters"] == [{"name": "target"}]
+
+
+# ------------------------------------------------------------------ Argo SSO RBAC
+
+
+def sso_accounts(result) -> dict[str, Any]:
+    """The ServiceAccounts argo-server may act as for SSO users: annotated with an RBAC
+    rule, in argo-server's own namespace (the only one it lists without delegation)."""
+    ns = release(result, argo.CHART).inputs["namespace"]
+    return {
+        r.inputs["metadata"]["name"]: r
+        for r in result.by_type(SERVICE_ACCOUNT)
+        if argo_sso.RULE_ANNOTATION in (r.inputs["metadata"].get("annotations") or {})
+        and r.inputs["metadata"]["namespace"] == ns
+    }
+
+
+def acting_account(annotations: dict[str, dict[str, str]], groups: list[str] | None) -> str | None:
+    """Which ServiceAccount argo-server v4.0.6 acts as for a user (server/auth/gatekeeper.go
+    getServiceAccount): highest precedence first, the first rule that holds; None: denied.
+    Evaluates only the two rule shapes slipway writes; `groups` None: no groups claim."""
+
+    def holds(rule: str) -> bool:
+        if rule == "true":
+            return True
+        m = re.fullmatch(r'(".*") in \$env\?\.groups', rule)
+        assert m, f"not a rule shape slipway writes: {rule}"
+        return json.loads(m.group(1)) in (groups or [])
+
+    by_precedence = sorted(annotations.items(), key=lambda kv: -int(kv[1][argo_sso.PRECEDENCE_ANNOTATION]))
+    return next((name for name, ann in by_precedence if holds(ann[argo_sso.RULE_ANNOTATION])), None)
+
+
+def test_sso_rbac_always_has_a_rule(prod):
+    # With SSO RBAC on, argo-server denies every login that no ServiceAccount's rule matches.
+    server = release(prod, argo.CHART).inputs["values"]["server"]
+    assert server["authModes"] == ["sso"] and server["sso"]["rbac"]["enabled"] is True
+    assert sso_accounts(prod), "SSO RBAC is on but no ServiceAccount has a workflows.argoproj.io/rbac-rule"
+
+
+def test_sso_rbac_objects_fit_together(prod):
+    accounts = sso_accounts(prod)
+    ann = {name: sa.inputs["metadata"]["annotations"] for name, sa in accounts.items()}
+    # prod: defaultAccess none, so no `true` rule: only the listed groups get in.
+    assert {name: a[argo_sso.RULE_ANNOTATION] for name, a in ann.items()} == {
+        "argo-sso-group-platform-admins": '"platform-admins" in $env?.groups',
+        "argo-sso-group-oncall": '"oncall" in $env?.groups',
+        "argo-sso-group-developers": '"developers" in $env?.groups',
+    }
+    prec = {name.removeprefix("argo-sso-group-"): int(a[argo_sso.PRECEDENCE_ANNOTATION]) for name, a in ann.items()}
+    assert prec["platform-admins"] > prec["oncall"] > prec["developers"] > 0
+    roles = {r.inputs["metadata"]["name"]: r for r in prod.by_type(ROLE) if r.inputs["metadata"]["namespace"] == "argo"}
+    bindings = {b.inputs["metadata"]["name"]: b for b in prod.by_type(ROLE_BINDING)}
+    secrets = {s.inputs["metadata"]["name"]: s for s in prod.by_type(SECRET)}
+    for name, sa in accounts.items():
+        assert sa.inputs["automountServiceAccountToken"] is False, sa.urn
+        token = secrets.get(f"{name}.service-account-token")  # the name argo-server looks up
+        assert token is not None, f"{sa.urn}: no token Secret argo-server can find"
+        assert token.inputs["type"] == "kubernetes.io/service-account-token", token.urn
+        assert token.inputs["metadata"]["namespace"] == "argo", token.urn
+        assert token.inputs["metadata"]["annotations"] == {"kubernetes.io/service-account.name": name}, token.urn
+        assert sa.urn in token.dependencies, token.urn  # a token Secret without its account is deleted
+        binding = bindings[name]
+        subject = {"kind": "ServiceAccount", "name": name, "namespace": "argo"}
+        assert binding.inputs["subjects"] == [subject], binding.urn
+        assert binding.inputs["roleRef"]["kind"] == "Role" and binding.inputs["roleRef"]["name"] in roles, binding.urn
+        assert release(prod, argo.CHART).urn not in sa.dependencies  # usable as soon as argo-server is up
+    assert {name: bindings[name].inputs["roleRef"]["name"] for name in accounts} == {
+        "argo-sso-group-platform-admins": "argo-sso-admin",
+        "argo-sso-group-oncall": "argo-sso-edit",
+        "argo-sso-group-developers": "argo-sso-view",
+    }
+    for access in ("view", "edit", "admin"):
+        assert roles[f"argo-sso-{access}"].inputs["rules"] == argo_sso.role_rules(access)
+    # argo-server may read exactly these Secrets (the chart's default: every Secret in the cluster).
+    whitelist = release(prod, argo.CHART).inputs["values"]["server"]["sso"]["rbac"]["secretWhitelist"]
+    assert set(whitelist) == {"argo-server-sso"} | {f"{name}.service-account-token" for name in accounts}
+
+
+def test_sso_users_get_their_highest_group(prod):
+    ann = {name: sa.inputs["metadata"]["annotations"] for name, sa in sso_accounts(prod).items()}
+    assert acting_account(ann, ["developers", "platform-admins"]) == "argo-sso-group-platform-admins"
+    assert acting_account(ann, ["developers", "oncall"]) == "argo-sso-group-oncall"
+    assert acting_account(ann, ["developers"]) == "argo-sso-group-developers"
+    assert acting_account(ann, ["marketing"]) is None  # prod: defaultAccess none
+    assert acting_account(ann, None) is None
+
+
+def test_sso_default_access_is_the_lowest_rule(tmp_path):
+    stack = _prod_stack()
+    argo_cfg = stack.values["slipway:argo"]
+    stack.values = stack.values | {"slipway:argo": argo_cfg | {"sso": argo_cfg["sso"] | {"defaultAccess": "view"}}}
+    stack.validate()
+    result = write_render(stack, run_program(stack), tmp_path / "out")
+    accounts = sso_accounts(result)
+    ann = {name: sa.inputs["metadata"]["annotations"] for name, sa in accounts.items()}
+    assert ann["argo-sso-default"] == {argo_sso.RULE_ANNOTATION: "true", argo_sso.PRECEDENCE_ANNOTATION: "0"}
+    assert all(int(a[argo_sso.PRECEDENCE_ANNOTATION]) > 0 for n, a in ann.items() if n != "argo-sso-default")
+    # Users without a groups claim still reach the default: no rule reads a missing `groups`.
+    assert acting_account(ann, None) == acting_account(ann, ["marketing"]) == "argo-sso-default"
+    assert acting_account(ann, ["platform-admins"]) == "argo-sso-group-platform-admins"
+    (binding,) = [b for b in result.by_type(ROLE_BINDING) if b.inputs["metadata"]["name"] == "argo-sso-default"]
+    assert binding.inputs["roleRef"]["name"] == "argo-sso-view"
+
+
+def test_sso_manifests_pass_strict_schema_validation(prod):
+    rendered = [
+        m for path, m in kubernetes_objects(prod.records).items()
+        if not path.startswith("kubernetes/helm/") and m["metadata"]["name"].startswith("argo-sso-")
+    ]  # fmt: skip
+    assert {m["kind"] for m in rendered} == {"ServiceAccount", "Secret", "Role", "RoleBinding"}
+    roles = (argo_sso.SsoRoleBinding(group=None, access="view"),
+             argo_sso.SsoRoleBinding(group="CN=Argo Admins,OU=Groups", access="admin"))  # fmt: skip
+    built = [argo_sso.role(a, "argo") for a in argo_sso.access_levels(roles)] + [
+        f(r, "argo") for r in roles for f in (argo_sso.service_account, argo_sso.token_secret, argo_sso.role_binding)
+    ]
+    for m in rendered + built:
+        kubernetes_validate.validate(m, stack_version("prod"), strict=True)
+
+
+def test_sso_rules_quote_any_group_name():
+    assert argo_sso.rbac_rule(None) == "true"
+    assert argo_sso.rbac_rule("platform-admins") == '"platform-admins" in $env?.groups'
+    # expr-lang reads JSON string escapes: a quote in a group name cannot end the literal.
+    assert argo_sso.rbac_rule('a" || true || "b') == '"a\\" || true || \\"b" in $env?.groups'
+    assert acting_account({"x": {argo_sso.RULE_ANNOTATION: argo_sso.rbac_rule('a" || true || "b'),
+                                 argo_sso.PRECEDENCE_ANNOTATION: "30"}}, ["other"]) is None  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "group, name",
+    [("platform-admins", "argo-sso-group-platform-admins"),
+     ("ac1ef805-ac6a-4ce9-854a-1cb406aa7121", "argo-sso-group-ac1ef805-ac6a-4ce9-854a-1cb406aa7121"),
+     ("Platform Admins", "argo-sso-group-platform-admins-2cf96495"),
+     ("CN=Argo Admins,OU=Groups", None), ("g" * 100, None), ("!!!", None)],
+)  # fmt: skip
+def test_sso_account_names_are_dns_labels_keyed_by_group(group, name):
+    got = argo_sso.service_account_name(argo_sso.SsoRoleBinding(group=group, access="view"))
+    assert DNS1123_LABEL.match(got) and len(got) <= 63, got
+    assert got == (name or got)
+    assert got != argo_sso.service_account_name(argo_sso.SsoRoleBinding(group=group.upper() + "x", access="view"))
+    assert got != "argo-sso-default"
+
+
+def test_sso_access_levels_only_grow():
+    def grants(access: str) -> set[tuple[str, str, str]]:
+        return {(g, r, v) for rule in argo_sso.role_rules(access) for g in rule["apiGroups"]
+                for r in rule["resources"] for v in rule["verbs"]}  # fmt: skip
+
+    view, edit, admin = grants("view"), grants("edit"), grants("admin")
+    assert view < edit < admin
+    assert {v for _, _, v in view} == {"get", "list", "watch"}
+    assert ("argoproj.io", "workflows", "create") in edit and ("", "pods", "delete") in edit  # retry deletes pods
+    assert not {(g, r, v) for g, r, v in edit - view if r != "workflows" and r != "pods"}  # templates: read-only
+    assert ("argoproj.io", "workflowtemplates", "update") in admin
+    assert not {t for t in admin if t[1] in ("secrets", "serviceaccounts", "roles", "rolebindings")}
+    assert argo_sso.PRECEDENCE["admin"] > argo_sso.PRECEDENCE["edit"] > argo_sso.PRECEDENCE["view"] > 0
+
+
+def test_sso_component_refuses_a_mapping_that_denies_everyone():
+    sso_roles = argo_sso.SsoRoleBinding
+    with pytest.raises(ValueError, match="at least one role binding"):
+        argo_sso.check_roles(())
+    with pytest.raises(ValueError, match="'admins' is bound twice"):
+        argo_sso.check_roles((sso_roles(group="admins", access="admin"), sso_roles(group="admins", access="view")))
+    with pytest.raises(ValueError, match="'\\(everyone\\)' is bound twice"):
+        argo_sso.check_roles((sso_roles(group=None, access="view"), sso_roles(group=None, access="view")))
+    with pytest.raises(ValueError, match="empty"):
+        argo_sso.check_roles((sso_roles(group=" ", access="view"),))
+    with pytest.raises(ValueError, match="'owner' is not one of view, edit, admin"):
+        argo_sso.check_roles((sso_roles(group="a", access="owner"),))  # type: ignore[arg-type]
 
 
 # ------------------------------------------------------------------ ECR
