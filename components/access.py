@@ -31,6 +31,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.iam import irsa_trust_policy, policy_document, to_json
+from components.lifecycle import keyed
 
 AccessLevel = Literal["cluster-admin", "admin", "edit", "view"]
 AuthenticationMode = Literal["API", "API_AND_CONFIG_MAP", "CONFIG_MAP"]
@@ -189,6 +190,13 @@ class ClusterAccess(pulumi.ComponentResource):
         self.register_outputs({"accessEntryArns": self.access_entry_arns})
 
     def _create_access_entries(self) -> dict[str, pulumi.Output[str]]:
+        # Both are keyed by AWS, not by Pulumi: an entry by cluster:principal, an
+        # association by cluster#principal#policy, and `access_scope` (the namespaces) is
+        # ForceNew (terraform-provider-aws internal/service/eks/access_entry.go,
+        # access_policy_association.go). Pulumi's default create-before-delete would write
+        # the same key (a no-op or ResourceInUseException) and then delete it: narrowing a
+        # principal's namespaces would remove its access. Delete first, then create: a
+        # gap of seconds instead of a loss that lasts until someone notices.
         arns = {}
         for spec in access_entries(self._args.principals):
             entry = aws.eks.AccessEntry(
@@ -198,7 +206,7 @@ class ClusterAccess(pulumi.ComponentResource):
                 type="STANDARD",
                 user_name=spec["userName"],
                 tags=self._args.tags,
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=keyed(self),
             )
             association = aws.eks.AccessPolicyAssociation(
                 f"{self._name}-{spec['key']}",
@@ -206,7 +214,7 @@ class ClusterAccess(pulumi.ComponentResource):
                 principal_arn=entry.principal_arn,
                 policy_arn=spec["policyArn"],
                 access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(**spec["accessScope"]),
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=keyed(self),
             )
             arns[spec["key"]] = entry.access_entry_arn
             self.ready += [entry, association]
@@ -311,7 +319,7 @@ class WorkloadRole(pulumi.ComponentResource):
             document = pulumi.Output.from_input(args.policy_statements).apply(lambda s: to_json(policy_document(s)))
             aws.iam.RolePolicy(f"{name}-policy", role=role.name, policy=document, opts=child)
         for key, arn in sorted(args.managed_policies.items()):
-            aws.iam.RolePolicyAttachment(f"{name}-{key}", role=role.name, policy_arn=arn, opts=child)
+            aws.iam.RolePolicyAttachment(f"{name}-{key}", role=role.name, policy_arn=arn, opts=keyed(self))
         if args.create_service_account:
             k8s.core.v1.ServiceAccount(
                 f"{name}-sa",

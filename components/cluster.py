@@ -1,14 +1,50 @@
 """`EksCluster`: the EKS control plane (pulumi-eks), its secrets key, the node role,
-who can get in (`ClusterAccess`), one managed node group per pool, and the
-Kubernetes provider the add-ons use.
+who can get in (`ClusterAccess`), one managed node group per pool, the CoreDNS
+add-on, and the Kubernetes provider the add-ons use.
 
 Everything the security baseline cares about is a resource we create ourselves or
 an input we pass explicitly, because pulumi-eks's `Cluster` is a remote component:
 offline (and in unit tests) only its inputs are visible (pulumi/pulumi#15731).
+
+What the real engine and EKS do with this over time (tested on the render's graph
+in tests/test_graph.py):
+
+- **CoreDNS waits for nodes.** pulumi-eks creates its CoreDNS add-on *inside* the
+  Cluster component, and with `skipDefaultNodeGroup` it skips it "because we can only
+  enable the coredns addon if we have a node group to place it on" — unless
+  `corednsAddonOptions.enabled` is true, which creates it before any node exists: the
+  add-on stays DEGRADED until its 20-minute timeout (pulumi-eks
+  `nodejs/eks/cluster/cluster.ts`, pulumi/pulumi-eks#1819). Node groups take the
+  cluster as input, so they wait for the whole component. We turn pulumi-eks's off and
+  create the add-on ourselves, `depends_on` every node group.
+- **Add-on versions do not drift.** pulumi-eks looks up kube-proxy, vpc-cni and CoreDNS
+  versions with `mostRecent: true`, so every AWS release changes them on the next
+  `pulumi up`. We pass EKS's *default* version for the cluster's Kubernetes minor (or
+  the pinned one): it changes when the cluster version does.
+- **Nodes follow the control plane.** With a launch template pulumi-eks does not
+  default a managed node group's `version` to the cluster's
+  (`nodejs/eks/nodes/nodegroup.ts`), and EKS refuses the next control-plane minor
+  upgrade until node groups match it (terraform-provider-aws#19478). Every group gets
+  the cluster's version (or a per-pool lag the config checks). Groups depend on the
+  cluster, so `pulumi up` upgrades the control plane first, then rolls the nodes.
+- **What rolls nodes.** A new launch template version (metadata options, volume,
+  instance tags) or a new `version`/`releaseVersion` is a rolling update: EKS brings
+  up new nodes, drains the old ones respecting PodDisruptionBudgets. `instanceTypes`,
+  `capacityType`, `amiType` and `subnetIds` are ForceNew (terraform-provider-aws
+  `internal/service/eks/node_group.go`): the group is *replaced*, create-before-delete
+  (its name is generated, so the new one does not collide), so the new group is ACTIVE
+  before the old one is drained and deleted. Stack tags are deliberately kept out of
+  the instance tags: editing `slipway:tags` must not roll every node.
+- **Keyed associations delete before they replace.** An access entry is keyed by
+  cluster+principal and a policy association by cluster#principal#policy
+  (terraform-provider-aws `internal/service/eks/access_*.go`): a create-before-delete
+  replacement writes the same key, then deletes it, leaving the principal without
+  access (see components/access.py).
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -26,39 +62,11 @@ from components.access import (
     uses_aws_auth,
 )
 from components.iam import NODE_MANAGED_POLICIES, service_trust_policy, to_json
+from components.lifecycle import keyed
+from components.node_pools import POOL_LABEL, NodePoolArgs, NodePoolContext, create_node_pool
 
 # CIS EKS 2.1.1: all five control-plane log types.
 CONTROL_PLANE_LOGS = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
-
-# EKS managed node group taint effects use the API's enum names.
-TAINT_EFFECTS = {"NoSchedule": "NO_SCHEDULE", "PreferNoSchedule": "PREFER_NO_SCHEDULE", "NoExecute": "NO_EXECUTE"}
-
-# The node label naming a node's pool (`<POOL_LABEL>: <pool>`): pods select their pool by it.
-POOL_LABEL = "slipway.dev/pool"
-
-
-@dataclass(frozen=True, kw_only=True)
-class NodePoolArgs:
-    """One EKS managed node group. Sizes are inputs (the capacity planner computes them)."""
-
-    instance_types: list[str]
-    capacity_type: Literal["ON_DEMAND", "SPOT"] = "ON_DEMAND"
-    min_size: int = 1
-    desired_size: int = 2
-    max_size: int = 3
-    disk_size: int = 20
-    """Root (AL2023) or data (Bottlerocket) EBS volume, GiB, gp3, encrypted."""
-    ami_type: str = "AL2023_x86_64_STANDARD"
-    """Pinned so a moving AMI lookup never replaces nodes (pulumi/pulumi-eks#862)."""
-    release_version: str | None = None
-    labels: dict[str, str] = field(default_factory=dict)
-    taints: list[dict[str, str]] = field(default_factory=list)
-    """[{key, value, effect}] with Kubernetes effect names (NoSchedule, …)."""
-    metadata_hop_limit: int = 1
-    """IMDSv2 hop limit: 1 keeps pods from reaching the node role's credentials."""
-    external_autoscaler: bool = False
-    """An autoscaler owns desiredSize after creation: ignore drift there (pulumi/pulumi-eks#321).
-    Without one, each `pulumi up` applies the planned size."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -97,44 +105,53 @@ class EksClusterArgs:
     """Pin CoreDNS (the EKS add-on) to a pool, e.g. the system pool; empty: anywhere."""
     coredns_tolerations: list[dict[str, Any]] = field(default_factory=list)
     """Tolerations for that pool's taints (CriticalAddonsOnly is always tolerated)."""
+    api_private_cidrs: list[str] = field(default_factory=list)
+    """Networks that reach the private API endpoint besides the nodes (a CI runner in the
+    VPC or a network routed to it): HTTPS from them is allowed on the cluster security
+    group (EKS user guide, "Cluster API server endpoint": a connected network needs an
+    ingress rule on 443)."""
+    addon_versions: dict[str, str] = field(default_factory=dict)
+    """Pinned EKS add-on versions by add-on name (`coredns`, `kube-proxy`, `vpc-cni`).
+    Unset ones get EKS's default version for the cluster's Kubernetes minor."""
     tags: dict[str, str] = field(default_factory=dict)
+    """Tags on every AWS resource (updated in place; never on the nodes' instances)."""
+    instance_tags: dict[str, str] = field(default_factory=dict)
+    """Tags the nodes' EC2 instances carry (through the launch template). Changing them
+    creates a new launch template version, which rolls every node: keep them stable."""
 
 
-def launch_template_metadata(hop_limit: int) -> dict[str, Any]:
-    """IMDSv2 required (CKV_AWS_79) with the given hop limit (CKV_AWS_341 wants 1)."""
-    return {
-        "http_endpoint": "enabled",
-        "http_tokens": "required",
-        "http_put_response_hop_limit": hop_limit,
-        "instance_metadata_tags": "disabled",
-    }
+# The EKS add-ons slipway manages: the two pulumi-eks creates (versions passed in) and
+# CoreDNS, which slipway creates itself after the node groups.
+EKS_ADDONS = ("coredns", "kube-proxy", "vpc-cni")
 
 
-def coredns_options(node_selector: dict[str, str], tolerations: list[dict[str, Any]]) -> eks.CoreDnsAddonOptionsArgs:
-    """The CoreDNS add-on, placed by its configuration values (nodeSelector, tolerations).
+def coredns_configuration(node_selector: dict[str, str], tolerations: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """CoreDNS add-on configuration values placing it on a pool (None: EKS's defaults).
 
     Tolerations given here replace the add-on's defaults, so its own
     `CriticalAddonsOnly: Exists` is kept in the list.
     """
     if not node_selector:
-        return eks.CoreDnsAddonOptionsArgs(enabled=True)
+        return None
     critical = {"key": "CriticalAddonsOnly", "operator": "Exists"}
-    return eks.CoreDnsAddonOptionsArgs(
-        enabled=True,
-        configuration_values={
-            "nodeSelector": node_selector,
-            "tolerations": [critical, *(t for t in tolerations if t.get("key") != critical["key"])],
-        },
-    )
+    return {
+        "nodeSelector": node_selector,
+        "tolerations": [critical, *(t for t in tolerations if t.get("key") != critical["key"])],
+    }
 
 
-def data_volume_device(ami_type: str) -> str:
-    """The block device that holds images and pods for an AMI type.
+def addon_version(addon: str, kubernetes_version: str, pinned: dict[str, str]) -> pulumi.Input[str]:
+    """The pinned version of an EKS add-on, else EKS's default one for this Kubernetes minor.
 
-    AL2023 keeps everything on the root volume (/dev/xvda); Bottlerocket has a small
-    OS volume on /dev/xvda and puts containers on the data volume /dev/xvdb.
+    `most_recent=False` asks for the version EKS marks default for that minor, which
+    moves with the cluster version, not with every add-on release (pulumi-eks's own
+    lookups use `mostRecent: true` and drift).
     """
-    return "/dev/xvdb" if ami_type.startswith("BOTTLEROCKET") else "/dev/xvda"
+    if addon in pinned:
+        return pinned[addon]
+    return aws.eks.get_addon_version_output(
+        addon_name=addon, kubernetes_version=kubernetes_version, most_recent=False
+    ).version
 
 
 def vpc_cni_configuration(prefix_delegation: bool) -> dict[str, Any]:
@@ -157,6 +174,8 @@ class EksCluster(pulumi.ComponentResource):
     node_group_names: list[str]
     node_groups: list[pulumi.Resource]
     """The managed node groups: what anything that needs running pods must wait for."""
+    coredns: aws.eks.Addon
+    """The CoreDNS add-on (created after the node groups)."""
     provider: k8s.Provider
 
     def __init__(self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None):
@@ -186,8 +205,10 @@ class EksCluster(pulumi.ComponentResource):
         self.kubeconfig = pulumi.Output.secret(
             self._cluster.get_kubeconfig(profile_name=args.kubeconfig_profile, role_arn=args.kubeconfig_role_arn)
         )
-        self.provider = self._create_provider(access.ready)
+        api_rules = self._allow_api_access()
+        self.provider = self._create_provider([*access.ready, *api_rules])
         self.node_groups = self._create_node_groups()
+        self.coredns = self._create_coredns()
 
         self.oidc_provider_arn = self._cluster.oidc_provider_arn
         self.oidc_issuer = self._cluster.oidc_issuer
@@ -217,7 +238,7 @@ class EksCluster(pulumi.ComponentResource):
             f"{self._name}-secrets",
             name=f"alias/{self._args.cluster_name}-secrets",
             target_key_id=key.key_id,
-            opts=self._child,
+            opts=keyed(self),
         )
         return key
 
@@ -230,7 +251,7 @@ class EksCluster(pulumi.ComponentResource):
             opts=self._child,
         )
         for key, arn in sorted(NODE_MANAGED_POLICIES.items()):
-            aws.iam.RolePolicyAttachment(f"{self._name}-node-{key}", role=role.name, policy_arn=arn, opts=self._child)
+            aws.iam.RolePolicyAttachment(f"{self._name}-node-{key}", role=role.name, policy_arn=arn, opts=keyed(self))
         return role
 
     def _create_cluster(self, key: aws.kms.Key) -> eks.Cluster:
@@ -273,17 +294,42 @@ class EksCluster(pulumi.ComponentResource):
             create_oidc_provider=True,
             deletion_protection=a.deletion_protection,
             upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type=a.support_type),
-            vpc_cni_options=eks.VpcCniOptionsArgs(**vpc_cni_configuration(a.prefix_delegation)),
-            coredns_addon_options=coredns_options(a.coredns_node_selector, a.coredns_tolerations),
+            vpc_cni_options=eks.VpcCniOptionsArgs(
+                addon_version=addon_version("vpc-cni", a.version, a.addon_versions),
+                **vpc_cni_configuration(a.prefix_delegation),
+            ),
+            kube_proxy_addon_options=eks.KubeProxyAddonOptionsArgs(
+                enabled=True, version=addon_version("kube-proxy", a.version, a.addon_versions)
+            ),
+            # Off here: pulumi-eks would create it inside the Cluster, before any node
+            # group (see the module docstring). `_create_coredns` makes it after them.
+            coredns_addon_options=eks.CoreDnsAddonOptionsArgs(enabled=False),
             provider_credential_opts=creds,
             tags=a.tags,
             opts=pulumi.ResourceOptions(parent=self, protect=a.protect),
         )
 
+    def _allow_api_access(self) -> list[pulumi.Resource]:
+        return [
+            aws.vpc.SecurityGroupIngressRule(
+                f"{self._name}-api-{cidr.replace('/', '-').replace('.', '-').replace(':', '-')}",
+                security_group_id=self._cluster.cluster_security_group_id,
+                description=f"Kubernetes API from {cidr} (deployer)",
+                ip_protocol="tcp",
+                from_port=443,
+                to_port=443,
+                cidr_ipv4=cidr,
+                tags=self._args.tags,
+                opts=self._child,
+            )
+            for cidr in sorted(self._args.api_private_cidrs)
+        ]
+
     def _create_provider(self, access_ready: list[pulumi.Resource]) -> k8s.Provider:
         # Built from a kubeconfig ourselves: in Python `eks.Cluster.provider` is an
         # Output, not a Provider (pulumi/pulumi-eks#662). It waits for the access
-        # entries, or its first call could come before its identity is mapped.
+        # entries (and the deployer's network rule), or its first call could come
+        # before its identity is mapped or its packets are admitted.
         return k8s.Provider(
             f"{self._name}-k8s",
             kubeconfig=self.kubeconfig,
@@ -291,65 +337,48 @@ class EksCluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=access_ready),
         )
 
+    def _create_coredns(self) -> aws.eks.Addon:
+        a = self._args
+        config = coredns_configuration(a.coredns_node_selector, a.coredns_tolerations)
+        return aws.eks.Addon(
+            f"{self._name}-coredns",
+            cluster_name=self.cluster_name,
+            addon_name="coredns",
+            addon_version=addon_version("coredns", a.version, a.addon_versions),
+            configuration_values=json.dumps(config, sort_keys=True) if config else None,
+            # EKS bootstraps a self-managed CoreDNS at cluster creation; the add-on adopts it.
+            resolve_conflicts_on_create="OVERWRITE",
+            resolve_conflicts_on_update="OVERWRITE",
+            # Removing the add-on from Pulumi must not delete the cluster's DNS.
+            preserve=True,
+            tags=a.tags,
+            # Its pods need a node (a Deployment of 2, on the system pool when there is one):
+            # created before the node groups it would wait DEGRADED and time out after 20 min.
+            # Keyed by cluster:addon: a replacement must not create the same key first.
+            opts=keyed(self, depends_on=self.node_groups),
+        )
+
     def _create_node_groups(self) -> list[pulumi.Resource]:
-        groups: list[pulumi.Resource] = []
         subnets = [v for _, v in sorted(self._args.private_subnet_ids.items())]
-        for pool, p in sorted(self._args.node_pools.items()):
-            # Our own launch template: IMDSv2 with hop limit 1 and an encrypted gp3
-            # volume. (With a launch template EKS rejects `diskSize` on the group.)
-            lt = aws.ec2.LaunchTemplate(
+        return [
+            create_node_pool(
+                self,
                 f"{self._name}-{pool}",
-                description=f"{self._args.cluster_name} node pool {pool}",
-                metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
-                    **launch_template_metadata(p.metadata_hop_limit)
+                pool,
+                p,
+                NodePoolContext(
+                    cluster=self._cluster,
+                    cluster_name=self._args.cluster_name,
+                    cluster_version=self._args.version,
+                    node_role=self._node_role,
+                    subnet_ids=subnets,
+                    tags=self._args.tags,
+                    instance_tags=self._args.instance_tags,
+                    depends_on=self._args.node_dependencies,
                 ),
-                block_device_mappings=[
-                    aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
-                        device_name=data_volume_device(p.ami_type),
-                        ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
-                            volume_size=p.disk_size,
-                            volume_type="gp3",
-                            encrypted="true",
-                            delete_on_termination="true",
-                        ),
-                    )
-                ],
-                tag_specifications=[
-                    aws.ec2.LaunchTemplateTagSpecificationArgs(
-                        resource_type="instance",
-                        tags={**self._args.tags, "Name": f"{self._args.cluster_name}-{pool}"},
-                    )
-                ],
-                update_default_version=True,
-                tags=self._args.tags,
-                opts=self._child,
             )
-            group = eks.ManagedNodeGroup(
-                f"{self._name}-{pool}",
-                cluster=self._cluster,
-                node_role=self._node_role,
-                instance_types=p.instance_types,
-                capacity_type=p.capacity_type,
-                ami_type=p.ami_type,
-                release_version=p.release_version,
-                scaling_config=aws.eks.NodeGroupScalingConfigArgs(
-                    min_size=p.min_size, desired_size=p.desired_size, max_size=p.max_size
-                ),
-                # Only when an autoscaler owns desiredSize (pulumi/pulumi-eks#321); otherwise
-                # a grown plan must reach the group (and a raised minSize must not exceed a
-                # stale desiredSize, which EKS rejects).
-                ignore_scaling_changes=p.external_autoscaler,
-                subnet_ids=subnets,
-                labels={**p.labels, POOL_LABEL: pool},
-                taints=[
-                    aws.eks.NodeGroupTaintArgs(
-                        key=t["key"], value=t.get("value") or None, effect=TAINT_EFFECTS[t["effect"]]
-                    )
-                    for t in p.taints
-                ],
-                launch_template=aws.eks.NodeGroupLaunchTemplateArgs(id=lt.id, version=lt.latest_version.apply(str)),
-                tags=self._args.tags,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=self._args.node_dependencies),
-            )
-            groups.append(group)
-        return groups
+            for pool, p in sorted(self._args.node_pools.items())
+        ]
+
+
+__all__ = ["CONTROL_PLANE_LOGS", "POOL_LABEL", "EksCluster", "EksClusterArgs", "NodePoolArgs"]

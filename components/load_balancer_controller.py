@@ -68,6 +68,14 @@ def helm_values(
         # Service CREATE and fails while the controller is not ready; slipway sets
         # loadBalancerClass on its NLB Services itself, so it is not needed.
         "enableServiceMutatorWebhook": False,
+        # Without it every chart upgrade (a replica count, a chart bump) runs genCA and
+        # genSignedCert again: a new webhook Secret and caBundle while the running pods
+        # still serve the old certificate, so webhook calls fail with "x509: certificate
+        # signed by unknown authority" until kubelet refreshes the mount. With it the
+        # chart `lookup`s the existing Secret and reuses it (helm real runs, not
+        # previews, do the lookup). Chart 3.5.0 `templates/_helpers.tpl`; default false
+        # since v3.1.0 (kubernetes-sigs/aws-load-balancer-controller#4581).
+        "keepTLSSecret": True,
         "podDisruptionBudget": {"maxUnavailable": 1},
         "resources": {"requests": REQUESTS, "limits": LIMITS},
         "nodeSelector": node_selector,

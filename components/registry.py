@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from components.lifecycle import keyed
+
 
 def lifecycle_policy(untagged_days: int, keep_tagged: int) -> dict:
     """Expire untagged images after N days; keep the M most recent tagged images.
@@ -92,7 +94,7 @@ class Registry(pulumi.ComponentResource):
                 f"{name}-{repo}",
                 repository=r.name,
                 policy=json.dumps(lifecycle_policy(args.untagged_expiry_days, args.keep_tagged), sort_keys=True),
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=keyed(self),
             )
             self.repository_urls[repo] = r.repository_url
             self.repository_arns[repo] = r.arn

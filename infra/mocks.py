@@ -301,6 +301,17 @@ class SlipwayMocks(pulumi.runtime.Mocks):
             names = availability_zones(args.args.get("region") or self.region)
             ids = [zone_id(self.region, i) for i in range(len(names))]
             return {"names": names, "zoneIds": ids, "id": self.region, "groupNames": [self.region]}
+        if tok == "aws:eks/getAddonVersion:getAddonVersion":
+            # Invented but shaped like EKS's answer (`aws eks describe-addon-versions`).
+            addon, k8s_version = args.args.get("addonName"), str(args.args.get("kubernetesVersion"))
+            minor = int(k8s_version.split(".")[1]) if "." in k8s_version else 0
+            version = {
+                "kube-proxy": f"v{k8s_version}.0-eksbuild.1",
+                "coredns": f"v1.{minor - 22}.0-eksbuild.1",
+                "vpc-cni": "v1.20.0-eksbuild.1",
+            }.get(addon, "v1.0.0-eksbuild.1")
+            return {"addonName": addon, "kubernetesVersion": k8s_version, "version": version,
+                    "id": f"{addon}-{k8s_version}", "mostRecent": bool(args.args.get("mostRecent"))}  # fmt: skip
         if tok == "aws:index/getCallerIdentity:getCallerIdentity":
             return {
                 "accountId": self.account,

@@ -1,0 +1,156 @@
+"""Node pools: one EKS managed node group per pool, with slipway's own launch template.
+
+What EKS and the engine do with them over time (see components/cluster.py for the
+cluster side, tests/test_graph.py and tests/test_pins.py for the checks):
+
+- a new launch template version (metadata options, volume, instance tags) or a new
+  `version`/`releaseVersion` is a rolling update: EKS launches new nodes, then drains the
+  old ones respecting PodDisruptionBudgets (one node at a time by default; EKS user
+  guide, "managed-node-update-behavior");
+- `instanceTypes`, `capacityType`, `amiType`, `subnetIds` are ForceNew
+  (terraform-provider-aws `internal/service/eks/node_group.go`): the group is replaced.
+  Its name is generated (no `nodeGroupName`), so Pulumi replaces it create-before-delete:
+  the new group is ACTIVE before the old one is deleted, and EKS drains the old nodes
+  (evictions honour PDBs for a few minutes, then the nodes terminate; EKS user guide,
+  "delete-managed-node-group");
+- instance tags live in the launch template, so only stable tags go there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_eks as eks
+
+# EKS managed node group taint effects use the API's enum names.
+TAINT_EFFECTS = {"NoSchedule": "NO_SCHEDULE", "PreferNoSchedule": "PREFER_NO_SCHEDULE", "NoExecute": "NO_EXECUTE"}
+
+# The node label naming a node's pool (`<POOL_LABEL>: <pool>`): pods select their pool by it.
+POOL_LABEL = "slipway.dev/pool"
+
+
+@dataclass(frozen=True, kw_only=True)
+class NodePoolArgs:
+    """One EKS managed node group. Sizes are inputs (the capacity planner computes them)."""
+
+    instance_types: list[str]
+    capacity_type: Literal["ON_DEMAND", "SPOT"] = "ON_DEMAND"
+    min_size: int = 1
+    desired_size: int = 2
+    max_size: int = 3
+    disk_size: int = 20
+    """Root (AL2023) or data (Bottlerocket) EBS volume, GiB, gp3, encrypted."""
+    ami_type: str = "AL2023_x86_64_STANDARD"
+    """Pinned so a moving AMI lookup never replaces nodes (pulumi/pulumi-eks#862)."""
+    release_version: str | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    taints: list[dict[str, str]] = field(default_factory=list)
+    """[{key, value, effect}] with Kubernetes effect names (NoSchedule, …)."""
+    metadata_hop_limit: int = 1
+    """IMDSv2 hop limit: 1 keeps pods from reaching the node role's credentials."""
+    version: str | None = None
+    """Kubernetes minor of the nodes. None (the default) follows the cluster's version, so
+    a control-plane upgrade rolls the nodes right after it; a pinned lag is checked by
+    the stack config (never ahead of the control plane, at most what EKS allows behind)."""
+    external_autoscaler: bool = False
+    """An autoscaler owns desiredSize after creation: ignore drift there (pulumi/pulumi-eks#321).
+    Without one, each `pulumi up` applies the planned size."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class NodePoolContext:
+    """What every pool of one cluster shares."""
+
+    cluster: eks.Cluster
+    cluster_name: str
+    cluster_version: str
+    node_role: aws.iam.Role
+    subnet_ids: Sequence[pulumi.Input[str]]
+    tags: dict[str, str]
+    instance_tags: dict[str, str]
+    depends_on: Sequence[pulumi.Resource] = ()
+
+
+def launch_template_metadata(hop_limit: int) -> dict[str, Any]:
+    """IMDSv2 required (CKV_AWS_79) with the given hop limit (CKV_AWS_341 wants 1)."""
+    return {
+        "http_endpoint": "enabled",
+        "http_tokens": "required",
+        "http_put_response_hop_limit": hop_limit,
+        "instance_metadata_tags": "disabled",
+    }
+
+
+def data_volume_device(ami_type: str) -> str:
+    """The block device that holds images and pods for an AMI type.
+
+    AL2023 keeps everything on the root volume (/dev/xvda); Bottlerocket has a small
+    OS volume on /dev/xvda and puts containers on the data volume /dev/xvdb.
+    """
+    return "/dev/xvdb" if ami_type.startswith("BOTTLEROCKET") else "/dev/xvda"
+
+
+def create_node_pool(
+    parent: pulumi.Resource, name: str, pool: str, p: NodePoolArgs, ctx: NodePoolContext
+) -> eks.ManagedNodeGroup:
+    """The launch template and managed node group of one pool, children of `parent`."""
+    child = pulumi.ResourceOptions(parent=parent)
+    # Our own launch template: IMDSv2 with hop limit 1 and an encrypted gp3 volume.
+    # (With a launch template EKS rejects `diskSize` on the group.)
+    lt = aws.ec2.LaunchTemplate(
+        name,
+        description=f"{ctx.cluster_name} node pool {pool}",
+        metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(**launch_template_metadata(p.metadata_hop_limit)),
+        block_device_mappings=[
+            aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
+                device_name=data_volume_device(p.ami_type),
+                ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
+                    volume_size=p.disk_size, volume_type="gp3", encrypted="true", delete_on_termination="true"
+                ),
+            )
+        ],
+        # Instance tags are launch template data: a change is a new version, which rolls the
+        # pool. Only the stable ones go here (never the stack's `tags`, which users edit freely).
+        tag_specifications=[
+            aws.ec2.LaunchTemplateTagSpecificationArgs(
+                resource_type="instance", tags={**ctx.instance_tags, "Name": f"{ctx.cluster_name}-{pool}"}
+            )
+        ],
+        update_default_version=True,
+        tags=ctx.tags,  # the template's own tags: updated in place, no new version
+        opts=child,
+    )
+    return eks.ManagedNodeGroup(
+        name,
+        cluster=ctx.cluster,
+        node_role=ctx.node_role,
+        instance_types=p.instance_types,
+        capacity_type=p.capacity_type,
+        ami_type=p.ami_type,
+        # Explicit: with a launch template pulumi-eks leaves it unset (nodegroup.ts: "If they
+        # do, they're responsible for deciding the k8s version"), and the nodes would stay on
+        # their first version until EKS refuses the next control-plane upgrade.
+        version=p.version or ctx.cluster_version,
+        release_version=p.release_version,
+        scaling_config=aws.eks.NodeGroupScalingConfigArgs(
+            min_size=p.min_size, desired_size=p.desired_size, max_size=p.max_size
+        ),
+        # Only when an autoscaler owns desiredSize (pulumi/pulumi-eks#321); otherwise a grown
+        # plan must reach the group (and a raised minSize must not exceed a stale desiredSize,
+        # which EKS rejects).
+        ignore_scaling_changes=p.external_autoscaler,
+        subnet_ids=list(ctx.subnet_ids),
+        labels={**p.labels, POOL_LABEL: pool},
+        taints=[
+            aws.eks.NodeGroupTaintArgs(key=t["key"], value=t.get("value") or None, effect=TAINT_EFFECTS[t["effect"]])
+            for t in p.taints
+        ],
+        launch_template=aws.eks.NodeGroupLaunchTemplateArgs(id=lt.id, version=lt.latest_version.apply(str)),
+        tags=ctx.tags,
+        # No nodeGroupName: a generated name lets a replacement run create-before-delete.
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=list(ctx.depends_on)),
+    )
