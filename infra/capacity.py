@@ -226,15 +226,22 @@ def plan_cluster(
     extra: dict[str, list[Workload]] | None = None,
     catalog: Catalog | None = None,
     stack: str | None = None,
+    ignore_pins: bool = False,
 ) -> ClusterPlan:
-    """Plan every pool; ConfigError lists every pool that cannot hold its pods."""
+    """Plan every pool; ConfigError lists every pool that cannot hold its pods.
+
+    An `auto` pool with a `pinnedInstanceType` is planned on that type (only its node
+    count follows the workloads); `ignore_pins` plans it afresh, which is what
+    `slipway size` proposes and `slipway pin --replan` writes.
+    """
     catalog = catalog or load_catalog()
     errors: list[str] = []
     results: dict[str, PoolResult] = {}
     for name, workloads in sorted(pool_workloads(cfg, extra).items()):
         pool = cfg.node_pools[name]
         demand = demand_for(cfg, name, workloads)
-        if pool.is_auto:
+        pinned = pool.pinned_instance_type if pool.is_auto and not ignore_pins else None
+        if pool.is_auto and pinned is None:
             pool_candidates = candidates(cfg, pool, catalog, region, zones)
             if not pool_candidates and (anywhere := candidates(cfg, pool, catalog, region, None)):
                 missing = sorted({z for t in anywhere for z in zones or [] if z not in t.zones})
@@ -258,8 +265,12 @@ def plan_cluster(
         # A pool of several types (spot) may get any of them: the plan must hold on each,
         # and the node count is the one the weakest type needs.
         plans = []
-        for i, named in enumerate(pool.types):
-            key = f"instanceTypes[{i}]" if pool.instance_types is not None else "instanceType"
+        types = [pinned] if pinned else pool.types
+        for i, named in enumerate(types):
+            if pinned:
+                key = "pinnedInstanceType"
+            else:
+                key = f"instanceTypes[{i}]" if pool.instance_types is not None else "instanceType"
             t = catalog.get(named)
             if t is None:
                 errors.append(
@@ -275,11 +286,14 @@ def plan_cluster(
                 nodes = pool.desired_size or demand.max_nodes
                 best = _smallest_fitting(t, fixed, catalog)
                 hint = f"smallest type that fits: {best.name}" if best else "use instanceType: auto or allow more nodes"
+                if pinned:
+                    hint = (f"re-plan with `slipway pin {stack or '<stack>'} --replan` (it replaces the node group; "
+                            "nodes roll onto the new type)")  # fmt: skip
                 where = f"nodePools.{name}" if key == "instanceType" else f"nodePools.{name}.{key}"
                 errors.append(f"{where}: {_misfit(t, demand, nodes)} — {hint}")
                 continue
             plans.append(plan)
-        if len(plans) != len(pool.types):
+        if len(plans) != len(types):
             continue
         plan = max(plans, key=lambda p: p.nodes)  # first of the types needing the most nodes
         same_arch = [c for c in catalog.priced() if c.architecture == plan.instance_type.architecture]

@@ -18,6 +18,7 @@ from rich.table import Table
 
 from infra.backend import backend_app
 from infra.config import ConfigError
+from infra.pin import pin_command
 from infra.render import ROOT, RenderError, RenderResult, render_stack, summary
 from infra.stackfile import stack_names
 
@@ -126,7 +127,7 @@ def check(
     finally:
         LENIENT_IMAGES.reset(token)
     findings = run_checks(
-        result, cfg.cluster.version, stack_policy_config(cfg.environment, cfg.cluster.prefix_delegation)
+        result, cfg.cluster.version, stack_policy_config(cfg.environment, cfg.cluster.prefix_delegation), cfg=cfg
     )
     blocking = [f for f in findings if f.severity == "mandatory"]
     if fmt == "json":
@@ -156,14 +157,22 @@ def size(
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Show each node pool's plan: type, nodes, pods, CPU/memory use, $/month, and alternatives."""
+    from infra.capacity import plan_cluster
     from infra.stackfile import load_stack_file
 
     try:
         stackfile = load_stack_file(stack, ROOT)
         cfg, plan = stackfile.plan()
+        # What `auto` would choose today, pins aside: shown, applied only by `slipway pin --replan`.
+        proposal = plan_cluster(cfg, stackfile.region, zones=cfg.network.availability_zones, ignore_pins=True)
     except ConfigError as exc:
         _fail_config(exc, stack)
     sizes = plan.sizes(cfg)
+    changes = {
+        name: proposal.pools[name].plan
+        for name, pool in cfg.node_pools.items()
+        if pool.pinned_instance_type and proposal.pools[name].plan.instance_type.name != pool.pinned_instance_type
+    }
     if as_json:
         doc = {
             "stack": stack,
@@ -174,8 +183,10 @@ def size(
                     "minSize": sizes[name][1],
                     "desiredSize": sizes[name][2],
                     "maxSize": sizes[name][3],
-                    "lowerBoundUsd": round(r.lower_bound_usd, 2),
-                    "alternatives": [a.as_dict() for a in r.alternatives],
+                    "pinned": cfg.node_pools[name].pinned_instance_type is not None or not cfg.node_pools[name].is_auto,
+                    "lowerBoundUsd": round(proposal.pools[name].lower_bound_usd, 2),
+                    "proposal": proposal.pools[name].plan.as_dict(),
+                    "alternatives": [a.as_dict() for a in proposal.pools[name].alternatives],
                 }
                 for name, r in plan.pools.items()
             },
@@ -184,7 +195,13 @@ def size(
         print(json.dumps(doc, indent=2, sort_keys=True))
         return
     for name, r in plan.pools.items():
-        out.print(_pool_table(name, r, sizes[name]))
+        out.print(_pool_table(name, r, sizes[name], proposal.pools[name]))
+        if name in changes:
+            new = changes[name]
+            out.print(
+                f"  auto now proposes {new.nodes} × {new.instance_type.name} (${new.monthly_usd:,.2f}/month): "
+                f"`slipway pin {stack} --replan` switches to it, replacing the node group (new nodes first)"
+            )
     total = sum(r.plan.monthly_usd for r in plan.pools.values())
     note = (
         ""
@@ -287,7 +304,7 @@ def kubeconfig(
         _fail_config(exc, stack)
 
 
-def _pool_table(name: str, r, sized: tuple) -> Table:
+def _pool_table(name: str, r, sized: tuple, proposal) -> Table:
     types, low, want, high = sized
     p = r.plan
     table = Table(title=f"pool {name}: {want} × {p.instance_type.name} (min {low}, max {high})", title_justify="left")
@@ -307,18 +324,22 @@ def _pool_table(name: str, r, sized: tuple) -> Table:
         )
 
     row(f"{p.instance_type.name} (chosen)", p, "bold")
-    for alt in r.alternatives:
+    if proposal.plan.instance_type.name != p.instance_type.name:
+        row(f"{proposal.plan.instance_type.name} (auto proposes)", proposal.plan)
+    for alt in proposal.alternatives:
         row(alt.instance_type.name, alt, "dim")
-    if r.lower_bound_usd:
-        table.add_row("lower bound", "", "", "", "", "", f"${r.lower_bound_usd:,.2f}", style="italic")
+    bound = proposal.lower_bound_usd
+    if bound:
+        table.add_row("lower bound", "", "", "", "", "", f"${bound:,.2f}", style="italic")
         table.caption = (
-            f"plan ÷ lower bound = {r.efficiency:.2f}× (bound: requests at the cheapest $/vCPU and $/GiB; "
+            f"plan ÷ lower bound = {p.monthly_usd / bound:.2f}× (bound: requests at the cheapest $/vCPU and $/GiB; "
             "CPU/memory include DaemonSets)"
         )
     return table
 
 
 app.add_typer(backend_app, name="backend")
+app.command("pin")(pin_command)
 
 catalog_app = typer.Typer(help="The instance catalog the capacity planner uses.", no_args_is_help=True)
 app.add_typer(catalog_app, name="catalog")

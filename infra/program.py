@@ -11,11 +11,11 @@ import json
 import os
 
 import pulumi
-import pulumi_aws as aws
 
 from components.access import AwsAuthBindings, AwsAuthBindingsArgs, Principal, uses_aws_auth
 from components.app import App, AppArgs
 from components.argo import ArgoWorkflows, ArgoWorkflowsArgs, Parameter, WorkflowTemplateSpec, server_ingress
+from components.argo_sso import ArgoSso, SsoRoleBinding
 from components.cluster import POOL_LABEL, EksCluster, EksClusterArgs, NodePoolArgs
 from components.load_balancer_controller import LoadBalancerController, LoadBalancerControllerArgs
 from components.metrics_server import MetricsServer, MetricsServerArgs
@@ -29,7 +29,6 @@ from infra.config import (
     StackConfig,
     default_cluster_name,
     parse_config_values,
-    usable_zones,
 )
 from infra.config.apps import app_namespace, default_alb_group
 
@@ -89,37 +88,52 @@ def load_config() -> tuple[StackConfig, dict[str, str]]:
     return cfg, aws_settings
 
 
+def ownership_tags(cfg: StackConfig) -> dict[str, str]:
+    """Which stack owns a resource: on every AWS resource, the nodes' instances included."""
+    return {"slipway/stack": pulumi.get_stack(), "slipway/environment": cfg.environment, "managed-by": "pulumi"}
+
+
 def default_tags(cfg: StackConfig) -> dict[str, str]:
-    """Tags on every AWS resource: ownership and cost allocation."""
-    return {
-        "slipway/stack": pulumi.get_stack(),
-        "slipway/environment": cfg.environment,
-        "managed-by": "pulumi",
-        **cfg.tags,
-    }
+    """Tags on every AWS resource: ownership and cost allocation (`slipway:tags`)."""
+    return {**ownership_tags(cfg), **cfg.tags}
+
+
+def instance_tags(cfg: StackConfig) -> dict[str, str]:
+    """Tags on the nodes' instances: ownership and `slipway:nodeTags` only.
+
+    They live in the launch template, so changing them rolls every node; `slipway:tags`
+    (edited freely) stays off the instances.
+    """
+    return {**ownership_tags(cfg), **cfg.node_tags}
 
 
 def availability_zones(cfg: StackConfig) -> list[str]:
-    """The configured AZs, or the region's first `azCount` available ones."""
-    if cfg.network.availability_zones:
-        return list(cfg.network.availability_zones)
-    # Only real AZs: opted-in Local and Wavelength Zones (us-west-2-lax-1a) also end in a
-    # letter. And none EKS refuses for the control plane (UnsupportedAvailabilityZoneException;
-    # names map to zone IDs per account, so "us-east-1a" may be use1-az3).
-    zones = aws.get_availability_zones(
-        state="available",
-        filters=[aws.GetAvailabilityZonesFilterArgs(name="zone-type", values=["availability-zone"])],
-    )
-    names = zones.names
-    letters_ok = usable_zones(zip(zones.names, zones.zone_ids, strict=True))
-    if len(letters_ok) < cfg.network.az_count:
-        raise ConfigError(
-            [
-                f"network.azCount: {cfg.network.az_count} is more than the {len(letters_ok)} AZs this account sees "
-                f"({', '.join(names)}) — lower azCount or list network.availabilityZones"
-            ]
+    """The stack's AZs, as pinned in the stack file (`unpinned_issues` refuses a stack without).
+
+    Never re-derived from live state: `get_availability_zones(state="available")` drops a
+    zone that is impaired during an incident, and a changed list changes `subnetIds`,
+    which replaces every node group (ForceNew; see infra/config/lifecycle.py).
+    """
+    return list(cfg.network.availability_zones or [])
+
+
+def unpinned_issues(cfg: StackConfig, stack: str) -> list[str]:
+    """What must be pinned in the stack file before a render or `pulumi up`, each with its fix."""
+    issues = []
+    if not cfg.network.availability_zones:
+        issues.append(
+            f"network.availabilityZones: is not set — AZs are chosen once and pinned in the stack file (re-derived "
+            f"on every run, an AZ incident would replace subnets and node groups); run `slipway pin {stack}` "
+            f"(asks AWS for {cfg.network.az_count} usable zones) or list them"
         )
-    return letters_ok[: cfg.network.az_count]
+    for name, pool in sorted(cfg.node_pools.items()):
+        if pool.is_auto and pool.pinned_instance_type is None:
+            issues.append(
+                f"nodePools.{name}.pinnedInstanceType: is not set while instanceType is auto — a type change "
+                f"replaces the node group, so slipway never makes it implicitly; run `slipway pin {stack}` to write "
+                f"the planner's choice (`slipway size {stack}` shows it)"
+            )
+    return issues
 
 
 def node_pool_args(cfg: StackConfig, plan: ClusterPlan) -> dict[str, NodePoolArgs]:
@@ -138,6 +152,7 @@ def node_pool_args(cfg: StackConfig, plan: ClusterPlan) -> dict[str, NodePoolArg
             labels=dict(p.labels),
             taints=[t.model_dump() for t in p.taints],
             metadata_hop_limit=p.metadata_hop_limit,
+            version=p.version,
             external_autoscaler=p.autoscaler == "external",
         )
         for name, p in cfg.node_pools.items()
@@ -179,6 +194,17 @@ def argo_args(cfg, cluster, namespaces, lbc, region, cluster_name, tags, prod) -
         )
     # After the controller: its webhooks must have endpoints for the chart's objects.
     after = [namespaces.resources[a.namespace], *cluster.node_groups] + ([lbc.release] if lbc else [])
+    sso = None
+    if a.sso is not None:
+        everyone = [SsoRoleBinding(group=None, access="view")] if a.sso.default_access == "view" else []
+        sso = ArgoSso(
+            issuer=a.sso.issuer,
+            redirect_url=a.sso.redirect_url or f"https://{a.ingress.host}/oauth2/callback",
+            scopes=tuple(a.sso.scopes),
+            client_id=secret_config(a.sso.client_id_key),
+            client_secret=secret_config(a.sso.client_secret_key),
+            roles=(*everyone, *(SsoRoleBinding(group=g, access=access) for g, access in a.sso.groups.items())),
+        )
     return ArgoWorkflowsArgs(
         namespace=a.namespace,
         k8s_provider=cluster.provider,
@@ -187,15 +213,7 @@ def argo_args(cfg, cluster, namespaces, lbc, region, cluster_name, tags, prod) -
         region=region,
         **placement(cfg, argo_pool(cfg)),
         auth_mode=a.auth_mode,
-        sso=None
-        if a.sso is None
-        else {
-            "issuer": a.sso.issuer,
-            "redirect_url": a.sso.redirect_url or f"https://{a.ingress.host}/oauth2/callback",
-            "scopes": list(a.sso.scopes),
-            "client_id": secret_config(a.sso.client_id_key),
-            "client_secret": secret_config(a.sso.client_secret_key),
-        },
+        sso=sso,
         ingress=ingress,
         load_balancer=[lbc.release] if lbc else [],
         bucket_name=a.artifacts.bucket_name,
@@ -221,6 +239,8 @@ def argo_args(cfg, cluster, namespaces, lbc, region, cluster_name, tags, prod) -
 def main() -> None:
     """Build the whole platform for the current stack."""
     cfg, aws_settings = load_config()
+    if unpinned := unpinned_issues(cfg, pulumi.get_stack()):
+        raise ConfigError(unpinned, pulumi.get_stack())
     region = aws_settings["region"]
     cluster_name = default_cluster_name(cfg.cluster_name, pulumi.get_stack())
     tags = default_tags(cfg)
@@ -266,9 +286,12 @@ def main() -> None:
             kubeconfig_profile=cfg.identity.profile or aws_settings.get("profile"),
             kubeconfig_role_arn=cfg.identity.role_arn,
             node_dependencies=network.egress,
+            addon_versions=dict(cfg.cluster.addon_versions),
+            api_private_cidrs=list(cfg.deploy.private_cidrs) if cfg.deploy else [],
             # CoreDNS where the planner counted it: on the system pool, when there is one.
             **{f"coredns_{k}": v for k, v in placement(cfg, system_pool(cfg), only_if_dedicated=True).items()},
             tags=tags,
+            instance_tags=instance_tags(cfg),
         ),
     )
 
@@ -281,8 +304,9 @@ def main() -> None:
         NamespacesArgs(
             names=sorted(namespace_names | app_namespaces),
             k8s_provider=cluster.provider,
-            # slipway's application pods meet Pod Security "restricted": enforce it there.
-            enforce={ns: "restricted" for ns in app_namespaces - namespace_names},
+            # slipway's application pods meet Pod Security "restricted": enforce it there,
+            # also where a principal has scoped access (what they run there must meet it too).
+            enforce={ns: "restricted" for ns in app_namespaces},
         ),
     )
     if uses_aws_auth(cfg.cluster.authentication_mode):

@@ -308,3 +308,65 @@ def test_secret_keys_stay_out_of_the_schema():
     with pytest.raises(ConfigError) as exc:
         parse_config_values({"apiToken": "s3cr3t"}, region=REGION)  # not stored as a secret
     assert "apiToken: unknown key" in str(exc.value) and "s3cr3t" not in str(exc.value)
+
+
+ARGO_SSO = {
+    "enabled": True,
+    "authMode": "sso",
+    "ingress": {"enabled": True, "host": "argo.example.com"},
+    "sso": {"issuer": "https://login.example.com", "clientIdKey": "argoId", "clientSecretKey": "argoSecret"},
+}
+
+
+def parse_argo_sso(**sso):
+    values = {"argo": ARGO_SSO | {"sso": ARGO_SSO["sso"] | sso}, "argoId": "id", "argoSecret": "secret"}
+    return parse_config_values(values, region=REGION, stack="t", secret_keys=["slipway:argoId", "slipway:argoSecret"])
+
+
+def argo_sso_errors(**sso) -> list[str]:
+    with pytest.raises(ConfigError) as exc:
+        parse_argo_sso(**sso)
+    return exc.value.messages
+
+
+def test_argo_sso_lets_everyone_read_unless_told_otherwise():
+    sso = parse_argo_sso().argo.sso
+    assert (sso.default_access, sso.groups) == ("view", {})
+    sso = parse_argo_sso(defaultAccess="none", groups={"platform-admins": "admin", "devs": "edit"}).argo.sso
+    assert (sso.default_access, sso.groups) == ("none", {"platform-admins": "admin", "devs": "edit"})
+
+
+def test_argo_sso_without_any_rule_is_refused():
+    # argo-server with SSO RBAC denies a user no ServiceAccount rule matches: nobody could log in.
+    expected = (
+        "argo.sso.groups: {} is empty while defaultAccess is none, so no SSO rule matches and argo-server "
+        "denies every login — map a group (e.g. platform-admins: admin), or set defaultAccess: view"
+    )
+    assert argo_sso_errors(defaultAccess="none", groups={}) == [expected]
+    assert argo_sso_errors(defaultAccess="none") == [expected.replace("groups: {}", "groups: null")]
+
+
+def test_argo_sso_group_mapping_errors():
+    msgs = argo_sso_errors(
+        defaultAccess="admin",
+        groups={"devs": "owner", "": "view", " ops": "edit", "Platform-Admins": "admin", "platform-admins": "view"},
+    )
+    assert msgs == [
+        "argo.sso.defaultAccess: 'admin' is not allowed — use one of 'view' or 'none'",
+        "argo.sso.groups.devs: 'owner' is not allowed — use one of 'view', 'edit' or 'admin'",
+        "argo.sso.groups: '' (empty) is an empty group name — write the group exactly as your provider sends "
+        "it in the groups claim",
+        "argo.sso.groups: ' ops' has spaces around it, so it never matches a group — remove them",
+        "argo.sso.groups: 'platform-admins' is listed twice (as 'Platform-Admins' too, differing only in case "
+        "or spaces) — keep one entry per group, spelled as your provider sends it",
+    ]
+
+
+def test_argo_sso_groups_must_be_a_mapping():
+    assert argo_sso_errors(groups=["platform-admins"]) == [
+        'argo.sso.groups: ["platform-admins"] is not a mapping (key: value lines) — write a mapping '
+        "(key: value lines) here"
+    ]
+    assert argo_sso_errors(group={"platform-admins": "admin"}) == [
+        "argo.sso.group: unknown key — remove it (did you mean 'groups'?)"
+    ]

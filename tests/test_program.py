@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import yaml
 
@@ -23,7 +25,9 @@ def test_prod_is_highly_available_and_protected(prod):
     assert len(prod.by_type("aws:ec2/subnet:Subnet")) == 6
     (eks,) = prod.by_type("eks:index:Cluster")
     assert eks.inputs["deletionProtection"] is True and eks.options["protect"] is True
-    assert eks.inputs["endpointPublicAccess"] is True and eks.inputs["publicAccessCidrs"] == ["198.51.100.0/24"]
+    # the VPN range and the deploy runner's fixed egress address (slipway:deploy)
+    assert eks.inputs["endpointPublicAccess"] is True
+    assert eks.inputs["publicAccessCidrs"] == ["198.51.100.0/24", "192.0.2.10/32"]
     assert eks.inputs["vpcCniOptions"]["enablePrefixDelegation"] is True
     (key,) = prod.by_type("aws:kms/key:Key")
     assert key.options["protect"] is True
@@ -69,9 +73,11 @@ def test_prod_is_created_by_ci_and_maps_everyone_else(prod):
     assert "arn:aws:iam::123456789012:role/github-actions-deploy" not in mapped  # EKS made the creator's
     assert "arn:aws:iam::123456789012:role/platform-admins" in mapped
     namespaces = {n.inputs["metadata"]["name"]: n for n in prod.by_type("kubernetes:core/v1:Namespace")}
-    assert set(namespaces) == {"apps", "argo", "web", "api", "worker"}
-    assert namespaces["api"].inputs["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
-    assert namespaces["apps"].inputs["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "baseline"
+    # oncall's scoped access names the apps' own namespaces (no namespace exists only for it).
+    assert set(namespaces) == {"argo", "web", "api", "worker"}
+    for app in ("api", "web", "worker"):  # restricted also where a principal has scoped access
+        assert namespaces[app].inputs["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+    assert namespaces["argo"].inputs["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "baseline"
 
 
 @pytest.mark.parametrize("mode", ["CONFIG_MAP", "API_AND_CONFIG_MAP"])
@@ -95,15 +101,18 @@ def test_aws_auth_modes_render_and_validate(tmp_path, mode):
         "groups": ["system:bootstrappers", "system:nodes"],
     }
     crbs = result.by_type("kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding")
-    (rb,) = [
+    rbs = [
         b
         for b in result.by_type("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding")
         if b.name.startswith("aws-auth")
     ]
     assert {b.inputs["metadata"]["name"] for b in crbs} == {"slipway-cluster-admin", "slipway-view"}
-    assert (rb.inputs["metadata"]["namespace"], rb.inputs["roleRef"]["name"]) == ("apps", "admin")
-    (ns,) = [n for n in result.by_type("kubernetes:core/v1:Namespace") if n.inputs["metadata"]["name"] == "apps"]
-    assert ns.urn in rb.dependencies  # a RoleBinding cannot go into a namespace that does not exist yet
+    assert sorted((b.inputs["metadata"]["namespace"], b.inputs["roleRef"]["name"]) for b in rbs) == [
+        ("api", "admin"), ("web", "admin"), ("worker", "admin")
+    ]  # fmt: skip
+    ns = {n.inputs["metadata"]["name"]: n.urn for n in result.by_type("kubernetes:core/v1:Namespace")}
+    for rb in rbs:  # a RoleBinding cannot go into a namespace that does not exist yet
+        assert ns[rb.inputs["metadata"]["namespace"]] in rb.dependencies
     assert [f for f in kubernetes_findings(result, "1.34") if f.severity != "info"] == []
     entries = result.by_type("aws:eks/accessEntry:AccessEntry")
     assert len(entries) == (3 if mode == "API_AND_CONFIG_MAP" else 0)
@@ -118,12 +127,12 @@ def test_shipped_stacks_pass_every_offline_check(stack, request):
 
 
 def test_coredns_runs_where_the_planner_counted_it(dev, prod):
-    (cluster,) = prod.by_type("eks:index:Cluster")
-    values = cluster.inputs["corednsAddonOptions"]["configurationValues"]
+    (addon,) = prod.by_type("aws:eks/addon:Addon")
+    values = json.loads(addon.inputs["configurationValues"])
     assert values["nodeSelector"] == {"slipway.dev/pool": "system"}
     # the add-on's own toleration is kept (configuration values replace its defaults)
     assert values["tolerations"] == [{"key": "CriticalAddonsOnly", "operator": "Exists"}]
     cfg = load_stack_file("dev", ROOT).parse()
-    (dev_cluster,) = dev.by_type("eks:index:Cluster")
+    (dev_addon,) = dev.by_type("aws:eks/addon:Addon")
     dedicated = any(p.system or name == "system" for name, p in cfg.node_pools.items())
-    assert ("configurationValues" in dev_cluster.inputs["corednsAddonOptions"]) is dedicated
+    assert ("configurationValues" in dev_addon.inputs) is dedicated

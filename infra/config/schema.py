@@ -118,7 +118,9 @@ class NetworkConfig(Model):
     az_count: int = Field(2, ge=2, le=3)
     """How many AZs to spread over (2 or 3). EKS needs subnets in at least two."""
     availability_zones: list[str] | None = None
-    """Explicit AZ names; default: the first `azCount` available AZs of the region."""
+    """The AZs, pinned: `slipway pin <stack>` writes the region's first `azCount` usable ones
+    (or list them). Required to render or deploy: re-deriving them on every run would let
+    an AZ incident drop a zone and replace subnets and node groups."""
     nat_strategy: Literal["none", "single", "per-az"] = "single"
     """`single` is cheap (one NAT, $0.045/h); `per-az` survives an AZ loss; `none`: no
     internet egress (then interface endpoints must cover what nodes call)."""
@@ -251,6 +253,9 @@ class ClusterConfig(Model):
     (EKS's own default) keeps the version at 6× the control-plane price ($0.60/h)."""
     secrets_key_deletion_window_days: int = Field(30, ge=7, le=30)
     """Waiting period before the secrets KMS key is deleted (7–30 days, AWS limits)."""
+    addon_versions: dict[Literal["coredns", "kube-proxy", "vpc-cni"], str] = {}
+    """Pinned EKS add-on versions (e.g. `coredns: v1.12.4-eksbuild.1`). Default: the version
+    EKS marks default for `version`, which moves with the cluster version only."""
 
     @field_validator("version")
     @classmethod
@@ -348,6 +353,13 @@ class NodePoolConfig(Model):
     """Pinned AMI type; its architecture (x86_64 or ARM_64) limits the instance types."""
     release_version: str | None = None
     """Pin the AMI release (e.g. 1.34.2-20251112) to stop node replacement on AMI updates."""
+    version: str | None = None
+    """Kubernetes minor of this pool's nodes. Default: the cluster's, so a control-plane
+    upgrade rolls the nodes right after it. A pinned one may lag by at most 3 minors."""
+    pinned_instance_type: str | None = None
+    """With `instanceType: auto`: the type the planner chose, written by `slipway pin`.
+    Changing a pool's type replaces its node group, so it never changes by itself: a
+    new proposal is shown by `slipway size` and applied by `slipway pin --replan`."""
     labels: dict[str, str] = {}
     taints: list[Taint] = []
     metadata_hop_limit: int = Field(1, ge=1, le=2)
@@ -381,6 +393,10 @@ class NodePoolConfig(Model):
                 )
             )
         auto = many is None and single in (None, "auto")
+        pinned = data.get("pinnedInstanceType")
+        if pinned is not None and not auto:
+            issues.append(Issue("pinnedInstanceType", pinned, "only applies to instanceType: auto",
+                                "remove pinnedInstanceType (the named type is already pinned)"))  # fmt: skip
         if auto and data.get("desiredSize") is not None:
             issues.append(
                 Issue(
@@ -411,6 +427,8 @@ class NodePoolConfig(Model):
         ami = str(data.get("amiType", "AL2023_x86_64_STANDARD"))
         arm = ami.endswith(("ARM_64", "ARM_64_STANDARD"))
         named = [("instanceType", single)] if isinstance(single, str) and single != "auto" and many is None else []
+        if auto and pinned is not None:
+            named.append(("pinnedInstanceType", pinned))
         if isinstance(many, list):
             if not many:
                 issues.append(
@@ -751,6 +769,46 @@ class ArgoSsoConfig(Model):
     redirect_url: str | None = None
     """Default: https://<argo.ingress.host>/oauth2/callback."""
     scopes: list[str] = ["groups"]
+    default_access: Literal["view", "none"] = "view"
+    """What everyone who signs in may do when none of `groups` matches: `view` (read-only,
+    the fallback the Argo docs recommend) or `none` (login denied). argo-server denies
+    any user no rule matches, so with `none` at least one group must be mapped."""
+    groups: dict[str, Literal["view", "edit", "admin"]] = {}
+    """OIDC group (exactly as the provider sends it in the `groups` claim) → access:
+    `view` reads everything, `edit` also runs, retries, stops and deletes workflows,
+    `admin` also changes WorkflowTemplates, CronWorkflows and other Argo resources.
+    A user in several groups gets the highest (admin > edit > view > defaultAccess)."""
+
+    @classmethod
+    def raw_checks(cls, data: dict[str, Any], context: dict[str, Any]) -> list[Issue]:
+        issues = []
+        groups = data.get("groups")
+        names = [g for g in groups if isinstance(g, str)] if isinstance(groups, dict) else []
+        seen: dict[str, str] = {}
+        for g in names:
+            if not g.strip():
+                issues.append(
+                    Issue("groups", g, "is an empty group name",
+                          "write the group exactly as your provider sends it in the groups claim")
+                )  # fmt: skip
+                continue
+            if g != g.strip():
+                issues.append(Issue("groups", g, "has spaces around it, so it never matches a group", "remove them"))
+            if (same := seen.setdefault(g.strip().casefold(), g)) != g:
+                issues.append(
+                    Issue("groups", g, f"is listed twice (as {same!r} too, differing only in case or spaces)",
+                          "keep one entry per group, spelled as your provider sends it")
+                )  # fmt: skip
+        if data.get("defaultAccess") == "none" and isinstance(groups, dict | None) and not groups:
+            issues.append(
+                Issue(
+                    "groups",
+                    groups,
+                    "is empty while defaultAccess is none, so no SSO rule matches and argo-server denies every login",
+                    "map a group (e.g. platform-admins: admin), or set defaultAccess: view",
+                )
+            )
+        return issues
 
 
 class ArgoConfig(Model):

@@ -9,7 +9,9 @@ from pydantic import field_validator
 
 from infra.config.apps import AppConfig, cross_app_checks
 from infra.config.errors import Issue, invalid
+from infra.config.lifecycle import DeployConfig, deploy_issues, node_version_issues
 from infra.config.schema import (
+    DEFAULT_KUBERNETES_VERSION,
     DNS1123_LABEL,
     IAM_PRINCIPAL_ARN,
     AccessConfig,
@@ -42,7 +44,11 @@ class StackConfig(Model):
     cluster_name: str | None = None
     """EKS cluster name (default `slipway-<stack>`). Also used in subnet discovery tags."""
     tags: dict[str, str] = {}
-    """Tags on every AWS resource."""
+    """Tags on every AWS resource that takes them in place. Not on the nodes' instances:
+    those tags live in the launch template, and changing them would roll every node."""
+    node_tags: dict[str, str] = {}
+    """Extra tags on the nodes' EC2 instances (e.g. cost allocation). Changing them rolls
+    every node (a new launch template version): `slipway plan` shows it."""
     network: NetworkConfig = NetworkConfig()
     cluster: ClusterConfig = ClusterConfig()
     node_pools: dict[str, NodePoolConfig] = {"general": NodePoolConfig()}
@@ -54,6 +60,8 @@ class StackConfig(Model):
     metrics_server: MetricsServerConfig = MetricsServerConfig()
     apps: dict[str, AppConfig] = {}
     """Applications, keyed by name."""
+    deploy: DeployConfig | None = None
+    """Who runs `pulumi up` and from where (checked against the API endpoint)."""
 
     @property
     def wants_metrics_server(self) -> bool:
@@ -97,6 +105,10 @@ class StackConfig(Model):
                         )
                     )
         issues += _identity_checks(data)
+        if isinstance(pools, dict):
+            version = _dict(data.get("cluster")).get("version", DEFAULT_KUBERNETES_VERSION)
+            issues += node_version_issues(str(version), pools)
+        issues += deploy_issues(data)
         argo = _dict(data.get("argo"))
         pool = argo.get("nodePool")
         if argo.get("enabled") is True and isinstance(pools, dict) and pool is not None and pool not in pools:
