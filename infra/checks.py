@@ -6,16 +6,22 @@
 * `parliament`: every IAM *identity* policy (trust policies are skipped: parliament
   reports UNKNOWN_FEDERATION_SOURCE for any OIDC principal, which says nothing).
 
-The policy pack (`policies/`) adds slipway's own rules on top.
+The policy pack (`policies/`) adds slipway's own rules on top, and the stack's
+`slipway:deploy` is checked against its API endpoint: a deployer that cannot reach the
+API server would time out on every Kubernetes resource of `pulumi up`/`preview`.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
+from infra.config.lifecycle import reachability_problems
 from infra.render import RenderResult, iam_documents, kubernetes_objects
+
+if TYPE_CHECKING:
+    from infra.config.stack import StackConfig
 
 Severity = Literal["mandatory", "advisory", "info"]
 
@@ -156,10 +162,47 @@ def policy_findings(result: RenderResult, config: dict[str, dict] | None = None)
     ]
 
 
-def run_checks(result: RenderResult, kubernetes_version: str, policy_config: dict | None = None) -> list[Finding]:
-    """All offline checks for one render: policy pack, Kubernetes schemas, IAM lint."""
+REACH_CHECK = "deployer-reaches-endpoint"
+
+
+def deploy_findings(cfg: StackConfig) -> list[Finding]:
+    """Can the stack's declared deployer (`slipway:deploy`) reach its API server?
+
+    Every stack in stacks/ is deployed by the shipped pipelines, so one that declares no
+    deployer is reported (advisory): nothing then shows the pipelines' runner is admitted.
+    """
+    if cfg.deploy is None:
+        return [
+            Finding(
+                REACH_CHECK,
+                "advisory",
+                "slipway:deploy",
+                "the deployer is undeclared: nothing shows that the runner of `pulumi up` can reach the API "
+                "server, and hosted CI runners have no fixed egress addresses",
+                "declare slipway:deploy: runner: self-hosted, runnerLabels (the pipelines' runs-on/tags), and "
+                "egressCidrs inside cluster.endpoint.publicAccessCidrs (or privateCidrs for a runner in the VPC)",
+            )
+        ]
+    endpoint = cfg.cluster.endpoint
+    return [
+        Finding(REACH_CHECK, "mandatory", f"slipway:{field}", problem, fix)
+        for field, problem, fix in reachability_problems(
+            cfg.deploy, endpoint.public_access, endpoint.public_access_cidrs
+        )
+    ]
+
+
+def run_checks(
+    result: RenderResult,
+    kubernetes_version: str,
+    policy_config: dict | None = None,
+    cfg: StackConfig | None = None,
+) -> list[Finding]:
+    """All offline checks for one render: policy pack, Kubernetes schemas, IAM lint and,
+    given the stack's config, whether its deployer reaches the API server."""
     return (
         policy_findings(result, policy_config)
         + kubernetes_findings(result, kubernetes_version)
         + parliament_findings(result)
+        + (deploy_findings(cfg) if cfg is not None else [])
     )

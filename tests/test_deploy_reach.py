@@ -1,0 +1,233 @@
+"""The deployer reaches the API server: `slipway:deploy` against `cluster.endpoint`.
+
+Every Kubernetes resource of `pulumi up` (and `pulumi preview`'s diffs) talks to the
+API server, so a deployer the endpoint does not admit times out on all of them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from infra.checks import REACH_CHECK, Finding, deploy_findings, run_checks
+from infra.config import LENIENT_IMAGES, parse_config_values
+from infra.config.lifecycle import DeployConfig, reachability_problems
+from infra.render import ROOT
+from infra.stackfile import load_stack_file
+from tests.conftest import check_settings, shipped_stacks
+
+ALLOWLIST = ["198.51.100.0/24"]
+HOSTED_FIX = (
+    "deploy from a self-hosted runner: set runner: self-hosted with runnerLabels, and egressCidrs inside "
+    "cluster.endpoint.publicAccessCidrs (or privateCidrs for a runner in the VPC)"
+)
+
+
+def deploy(**values) -> DeployConfig:
+    return DeployConfig.model_validate(values)
+
+
+def stack(deploy_values: dict | None, public_access: bool = True, cidrs: list[str] = ALLOWLIST):
+    endpoint = {"publicAccess": public_access, **({"publicAccessCidrs": cidrs} if public_access else {})}
+    values = {"cluster": {"endpoint": endpoint}}
+    if deploy_values is not None:
+        values["deploy"] = deploy_values
+    return parse_config_values(values, region="us-east-1", stack="t")
+
+
+# --------------------------------------------------------------------------- reachability_problems
+
+
+def test_hosted_runner_cannot_reach_an_allow_listed_endpoint():
+    assert reachability_problems(deploy(runner="hosted"), True, ALLOWLIST) == [
+        (
+            "deploy.runner",
+            "'hosted' runners have no fixed egress addresses, and this stack's API server admits "
+            "198.51.100.0/24: every Kubernetes call of `pulumi up` would time out",
+            HOSTED_FIX,
+        )
+    ]
+
+
+def test_hosted_runner_cannot_reach_a_private_endpoint():
+    ((field, problem, _),) = reachability_problems(deploy(runner="hosted"), False, [])
+    assert field == "deploy.runner"
+    assert problem == (
+        "'hosted' runners have no fixed egress addresses, and this stack's API server admits "
+        "no public address (private endpoint): every Kubernetes call of `pulumi up` would time out"
+    )
+
+
+def test_egress_cidr_outside_the_allowlist_is_named():
+    runner = deploy(runnerLabels=["self-hosted", "slipway-deploy"], egressCidrs=["192.0.2.10/32"])
+    assert reachability_problems(runner, True, ALLOWLIST) == [
+        (
+            "deploy.egressCidrs",
+            "192.0.2.10/32 is outside cluster.endpoint.publicAccessCidrs (198.51.100.0/24): "
+            "the API server would refuse the runner",
+            "add 192.0.2.10/32 to cluster.endpoint.publicAccessCidrs",
+        )
+    ]
+
+
+def test_only_the_egress_cidrs_outside_the_allowlist_are_named():
+    runner = deploy(egressCidrs=["198.51.100.7/32", "192.0.2.0/28"])
+    problems = reachability_problems(runner, True, ALLOWLIST)
+    assert [p[2] for p in problems] == ["add 192.0.2.0/28 to cluster.endpoint.publicAccessCidrs"]
+
+
+@pytest.mark.parametrize(
+    ("egress", "allowlist"),
+    [
+        (["192.0.2.10/32"], ["198.51.100.0/24", "192.0.2.10/32"]),  # listed exactly
+        (["198.51.100.7/32"], ["198.51.100.0/24"]),  # inside a wider range
+        (["198.51.100.0/25", "198.51.100.128/25"], ["198.51.100.0/24"]),
+    ],
+)
+def test_egress_cidrs_inside_the_allowlist_reach_it(egress, allowlist):
+    assert reachability_problems(deploy(egressCidrs=egress), True, allowlist) == []
+
+
+def test_a_wider_egress_range_than_the_allowlist_does_not_reach_it():
+    ((field, problem, _),) = reachability_problems(deploy(egressCidrs=["198.51.100.0/23"]), True, ALLOWLIST)
+    assert field == "deploy.egressCidrs" and problem.startswith("198.51.100.0/23 is outside")
+
+
+def test_egress_only_runner_cannot_reach_a_private_endpoint():
+    assert reachability_problems(deploy(egressCidrs=["192.0.2.10/32"]), False, []) == [
+        (
+            "deploy.egressCidrs",
+            "192.0.2.10/32 reaches only a public endpoint, and this stack's is off",
+            "reach it privately (deploy.privateCidrs from a runner in the VPC), or turn on "
+            "cluster.endpoint.publicAccess with this CIDR in publicAccessCidrs",
+        )
+    ]
+
+
+@pytest.mark.parametrize("public_access", [False, True])
+def test_a_runner_with_private_cidrs_reaches_the_private_endpoint(public_access):
+    runner = deploy(runnerLabels=["self-hosted", "slipway-deploy"], privateCidrs=["10.30.64.0/24"])
+    assert reachability_problems(runner, public_access, ALLOWLIST if public_access else []) == []
+
+
+def test_a_self_hosted_runner_without_addresses_proves_nothing():
+    assert reachability_problems(deploy(runnerLabels=["self-hosted", "x"]), True, ALLOWLIST) == [
+        (
+            "deploy.egressCidrs",
+            "is empty, so nothing shows the runner can reach the API server",
+            "list the runner's egress CIDRs (inside cluster.endpoint.publicAccessCidrs) or its privateCidrs",
+        )
+    ]
+
+
+# --------------------------------------------------------------------------- slipway check
+
+
+def test_check_flags_a_deployer_that_cannot_reach_as_mandatory():
+    assert deploy_findings(stack({"runner": "hosted"})) == [
+        Finding(
+            REACH_CHECK,
+            "mandatory",
+            "slipway:deploy.runner",
+            "'hosted' runners have no fixed egress addresses, and this stack's API server admits "
+            "198.51.100.0/24: every Kubernetes call of `pulumi up` would time out",
+            HOSTED_FIX,
+        )
+    ]
+    (finding,) = deploy_findings(stack({"egressCidrs": ["192.0.2.10/32"]}))
+    assert (finding.check, finding.severity, finding.resource) == (
+        "deployer-reaches-endpoint",
+        "mandatory",
+        "slipway:deploy.egressCidrs",
+    )
+    assert finding.fix == "add 192.0.2.10/32 to cluster.endpoint.publicAccessCidrs"
+
+
+def test_check_passes_a_deployer_that_reaches():
+    assert deploy_findings(stack({"egressCidrs": ["192.0.2.10/32"]}, cidrs=[*ALLOWLIST, "192.0.2.10/32"])) == []
+    assert deploy_findings(stack({"privateCidrs": ["10.30.64.0/24"]}, public_access=False)) == []
+
+
+def test_check_says_when_the_deployer_is_undeclared():
+    assert deploy_findings(stack(None)) == [
+        Finding(
+            "deployer-reaches-endpoint",
+            "advisory",
+            "slipway:deploy",
+            "the deployer is undeclared: nothing shows that the runner of `pulumi up` can reach the API "
+            "server, and hosted CI runners have no fixed egress addresses",
+            "declare slipway:deploy: runner: self-hosted, runnerLabels (the pipelines' runs-on/tags), and "
+            "egressCidrs inside cluster.endpoint.publicAccessCidrs (or privateCidrs for a runner in the VPC)",
+        )
+    ]
+
+
+def test_run_checks_adds_the_deploy_findings_given_the_stack_config(dev):
+    version, policy_config = check_settings("dev")
+    without = run_checks(dev, version, policy_config)
+    assert REACH_CHECK not in {f.check for f in without}
+    bad = stack({"runner": "hosted"})
+    assert run_checks(dev, version, policy_config, cfg=bad) == without + deploy_findings(bad)
+
+
+def test_cli_check_fails_a_stack_whose_deployer_cannot_reach(tmp_path):
+    """`slipway check` end to end: the shipped dev stack, deployed from hosted runners."""
+    text = yaml.safe_load((ROOT / "stacks" / "Pulumi.dev.yaml").read_text())
+    text["config"]["slipway:deploy"] = {"runner": "hosted", "runnerLabels": ["ubuntu-latest"]}
+    root = tmp_path / "proj"
+    (root / "stacks").mkdir(parents=True)
+    (root / "stacks" / "Pulumi.dev.yaml").write_text(yaml.safe_dump(text, sort_keys=False))
+    proc = subprocess.run(
+        [sys.executable, "-m", "infra.cli", "check", "dev", "--format", "json", "--out", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SLIPWAY_ROOT": str(root)},
+    )
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    reach = [f for f in json.loads(proc.stdout) if f["check"] == "deployer-reaches-endpoint"]
+    cidrs = ", ".join(text["config"]["slipway:cluster"]["endpoint"]["publicAccessCidrs"])
+    assert reach == [
+        {
+            "check": "deployer-reaches-endpoint",
+            "severity": "mandatory",
+            "resource": "slipway:deploy.runner",
+            "message": f"'hosted' runners have no fixed egress addresses, and this stack's API server admits "
+            f"{cidrs}: every Kubernetes call of `pulumi up` would time out",
+            "fix": HOSTED_FIX,
+        }
+    ]
+
+
+# --------------------------------------------------------------------------- shipped stacks
+
+
+def parsed(name: str):
+    token = LENIENT_IMAGES.set(True)
+    try:
+        return load_stack_file(name, ROOT).parse()
+    finally:
+        LENIENT_IMAGES.reset(token)
+
+
+@pytest.mark.parametrize("name", shipped_stacks())
+def test_shipped_stacks_declare_a_deployer_that_reaches_their_endpoint(name):
+    cfg = parsed(name)
+    assert cfg.deploy is not None, f"{name} declares no slipway:deploy"
+    assert cfg.deploy.runner == "self-hosted"
+    assert cfg.deploy.runner_labels == ["self-hosted", "slipway-deploy"]
+    endpoint = cfg.cluster.endpoint
+    assert reachability_problems(cfg.deploy, endpoint.public_access, endpoint.public_access_cidrs) == []
+    assert deploy_findings(cfg) == []
+
+
+def test_shipped_stacks_admit_the_runner_egress_next_to_the_people():
+    prod = parsed("prod").cluster.endpoint.public_access_cidrs
+    dev = parsed("dev").cluster.endpoint.public_access_cidrs
+    assert "198.51.100.0/24" in prod and "192.0.2.10/32" in prod  # the VPN stays; the runner is added
+    assert "192.0.2.10/32" in dev
+    assert parsed("prod").deploy.egress_cidrs == parsed("dev").deploy.egress_cidrs == ["192.0.2.10/32"]
