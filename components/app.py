@@ -11,6 +11,19 @@ Secure by default: non-root, read-only root filesystem with an emptyDir /tmp, no
 privilege escalation, all capabilities dropped, seccomp RuntimeDefault (the pods pass
 Pod Security "restricted"); requests always, a memory limit, no CPU limit (the EKS
 best-practices guide advises against CPU throttling).
+
+Over time (pulumi-kubernetes `provider/pkg/provider/diff.go` lists what forces
+replacement; a named object is replaced delete-first):
+
+- A Deployment's `spec.selector` is immutable: changing the app's selector labels
+  replaces the Deployment (its pods go, then come back), so selectors use only the
+  stable `app.kubernetes.io/name`/`instance`/`component` labels, never the version.
+- A Job's pod template is immutable: the migration Job's name carries a hash of the
+  image tag, so a new tag is a rename — a new Job, created (and run) before the
+  Deployment rolls, then the old one deleted.
+- ConfigMap and Secret data update in place (the Kubernetes provider sets
+  `enableConfigMapMutable`/`enableSecretMutable`; otherwise a named one is deleted and
+  re-created); the checksum annotations roll the pods onto the new values.
 """
 
 from __future__ import annotations

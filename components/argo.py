@@ -21,6 +21,9 @@ Choices a platform team makes (and why):
 * Server auth: `client` (bearer tokens from the Kubernetes API) by default, never
   `server` mode, which would serve the UI with the server's own permissions. With
   `sso`, users act as ServiceAccounts their OIDC groups map to (see `argo_sso`).
+* Over time: WorkflowTemplates depend on the release (their CRD comes with it); CRDs are
+  kept when the release goes, so Workflows survive an uninstall; the release and every
+  workflow pod wait for the node groups; the artifact bucket is protected in prod.
 """
 
 from __future__ import annotations

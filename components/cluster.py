@@ -334,6 +334,13 @@ class EksCluster(pulumi.ComponentResource):
             f"{self._name}-k8s",
             kubeconfig=self.kubeconfig,
             enable_server_side_apply=True,
+            # A named ConfigMap or Secret whose data changes is otherwise *replaced*, delete
+            # first (pulumi-kubernetes diff.go forceNew on .data/.stringData; provider.go
+            # deleteBeforeReplace for named objects): for seconds it does not exist, and a pod
+            # starting then fails with CreateContainerConfigError. Updated in place instead;
+            # the apps' checksum annotations roll their pods onto the new values.
+            enable_config_map_mutable=True,
+            enable_secret_mutable=True,
             opts=pulumi.ResourceOptions(parent=self, depends_on=access_ready),
         )
 

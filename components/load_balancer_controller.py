@@ -12,6 +12,12 @@
   the webhook has endpoints (#4140), and on destroy they are deleted first, while the
   controller still runs to delete its ALBs; otherwise the ALB is orphaned and blocks
   deleting the VPC.
+* Over time: `keepTLSSecret: true`, so a chart upgrade reuses the webhook certificate
+  instead of issuing a new one the running pods do not serve yet. pulumi-kubernetes
+  (4.6 and later) diffs a Release on its inputs, not on the rendered chart, so an
+  unchanged stack shows no diff (pulumi/pulumi-kubernetes#2649, fixed by #2672).
+  `helm upgrade` never updates CRDs: a chart bump that brings new CRDs needs them
+  applied first (the chart's `crds/` folder).
 """
 
 from __future__ import annotations

@@ -3,6 +3,9 @@
 EKS does not run metrics-server by default; without it an HPA reports
 `<unknown>` utilization and never scales. Chart `metrics-server` 3.13.1
 (app v0.8.1, Kubernetes 1.31+) from kubernetes-sigs, two replicas with a PodDisruptionBudget.
+
+Over time: the release waits for its pods, so it depends on the node groups (created
+before them it would wait on Pending pods until its timeout).
 """
 
 from __future__ import annotations

@@ -3,6 +3,11 @@
 Several components put objects into namespaces (access bindings, applications,
 Argo); creating each namespace in one place avoids two components owning the same
 object, and lets everything that lives in a namespace depend on it.
+
+Over time: deleting a namespace deletes everything in it, including objects Pulumi does
+not know about; a Namespace is named, so pulumi-kubernetes replaces it delete-first
+(only a rename does that). Everything in a namespace depends on it, so it is created
+first and deleted last.
 """
 
 from __future__ import annotations

@@ -4,6 +4,18 @@ subnet tags that EKS and the AWS Load Balancer Controller discover.
 Subnet CIDRs are computed from the AZ's letter, not its position in a list, so
 adding a third AZ never renumbers the subnets of the first two (a renumbered subnet
 is a replaced subnet, and a replaced subnet takes its nodes and load balancers with it).
+
+Over time (what the engine and AWS do; tests/test_graph.py, tests/test_pins.py):
+
+- A subnet's `cidr_block` and `availability_zone` are ForceNew; a replaced subnet changes
+  the node groups' `subnetIds`, also ForceNew. So the AZ list is pinned in the stack file
+  (`slipway pin`), never re-derived from `state=available` on each run.
+- The Load Balancer Controller creates ALBs (and their ENIs and security groups) in these
+  subnets outside Pulumi; the VPC cannot be deleted while they exist. Every Ingress
+  depends on the controller's release, so `pulumi destroy` deletes Ingresses first and
+  the controller removes its ALBs before it goes.
+- Nodes need the private routes and NAT (or endpoints) at boot: `egress` is what node
+  groups depend on.
 """
 
 from __future__ import annotations

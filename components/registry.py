@@ -4,6 +4,12 @@ IMMUTABLE tags (a tag always means the same image: the CronJob in the field repo
 that silently ran a newer `latest` cannot happen), scan on push, encryption (KMS in
 prod), and a lifecycle policy so storage does not grow forever. The node role's
 AmazonEC2ContainerRegistryReadOnly policy lets every node pull from these.
+
+Over time: a repository's `name` is set explicitly, so a replacement (its name or
+encryption changed; both ForceNew) deletes it first (pulumi-terraform-bridge answers
+delete-before-replace for an explicit name): outside prod `force_delete` lets that
+happen with its images, in prod `protect` refuses it. The lifecycle policy is keyed by
+the repository and deletes before it replaces.
 """
 
 from __future__ import annotations

@@ -151,6 +151,10 @@ def test_kubernetes_provider_from_kubeconfig(mocked):
     build_cluster(mocked)
     provider = mocked.one("pulumi:providers:kubernetes", "c-k8s")
     assert provider.inputs["kubeconfig"] == "[secret]"
+    # Named ConfigMaps/Secrets update in place instead of delete-then-create (a gap in which
+    # starting pods fail); the apps' checksum annotations roll the pods.
+    assert provider.inputs["enableConfigMapMutable"] == "true"
+    assert provider.inputs["enableSecretMutable"] == "true"
 
 
 def test_kubeconfig_uses_the_configured_identity(mocked):
