@@ -352,7 +352,9 @@ class EksCluster(pulumi.ComponentResource):
             cluster_name=self.cluster_name,
             addon_name="coredns",
             addon_version=addon_version("coredns", a.version, a.addon_versions),
-            configuration_values=json.dumps(config, sort_keys=True) if config else None,
+            # "{}" rather than None when unplaced: the field is optional and computed, so None
+            # would leave an old nodeSelector in place (CoreDNS pinned to a pool that is gone).
+            configuration_values=json.dumps(config or {}, sort_keys=True),
             # EKS bootstraps a self-managed CoreDNS at cluster creation; the add-on adopts it.
             resolve_conflicts_on_create="OVERWRITE",
             resolve_conflicts_on_update="OVERWRITE",
@@ -362,7 +364,15 @@ class EksCluster(pulumi.ComponentResource):
             # Its pods need a node (a Deployment of 2, on the system pool when there is one):
             # created before the node groups it would wait DEGRADED and time out after 20 min.
             # Keyed by cluster:addon: a replacement must not create the same key first.
-            opts=keyed(self, depends_on=self.node_groups),
+            # Stacks deployed before slipway made this add-on have pulumi-eks's
+            # `<cluster>-coredns` child for the same EKS key: the alias adopts it (an update
+            # in place) instead of creating a second add-on, which EKS refuses
+            # (ResourceInUseException), and then deleting the old, which would remove ours.
+            opts=keyed(
+                self,
+                depends_on=self.node_groups,
+                aliases=[pulumi.Alias(name=f"{self._name}-eks-coredns", parent=self._cluster)],
+            ),
         )
 
     def _create_node_groups(self) -> list[pulumi.Resource]:

@@ -12,6 +12,12 @@ them is this command's job:
   every `auto` pool with `--replan` (a changed type replaces the node group: new nodes
   come up first, then the old group is drained and deleted).
 
+On a stack that already runs, the pins come from what runs — the AZs of the cluster's
+subnets, each pool's node group type, the installed add-on versions — so pinning
+changes nothing; where `auto` would now choose another type, the table says so and
+`--replan` is the deliberate way to switch. Add-on versions are pinned too
+(`cluster.addonVersions`): EKS's default version for a minor is AWS's to move.
+
 The file is edited in place with its comments and layout kept (ruamel.yaml round-trip).
 """
 
@@ -51,30 +57,74 @@ def _yaml() -> YAML:
     return y
 
 
-def zones_from_aws(stack: str, root: Path, profile: str | None) -> list[str]:
-    """The stack region's usable AZs in this account, in order (an AWS call)."""
-    from infra.doctor._aws import stack_azs
-    from infra.doctor.run import build_context
+@dataclass(frozen=True)
+class Running:
+    """What AWS says about the stack: its cluster (if it exists) and what pins would keep it."""
 
-    return stack_azs(build_context(stack, root, profile))
+    exists: bool
+    zones: list[str]
+    """The cluster's AZs (its subnets'), or, before it exists, the region's usable ones."""
+    pool_types: dict[str, str]
+    """Instance type of each running node group, by its `slipway.dev/pool` label."""
+    addon_versions: dict[str, str]
+    """Installed add-on versions, or, before the cluster exists, EKS's default for the version."""
+
+
+def query_running(ctx: Any, cfg: StackConfig) -> Running:
+    """Ask AWS (a doctor context: boto3 clients with the stack's region and profile)."""
+    from components.cluster import EKS_ADDONS, POOL_LABEL
+    from infra.doctor._aws import stack_azs
+
+    eks, cluster = ctx.client("eks"), ctx.cluster()
+    if cluster is None:
+        defaults = {}
+        for addon in EKS_ADDONS:
+            found = eks.describe_addon_versions(addonName=addon, kubernetesVersion=cfg.cluster.version)
+            for info in (v for a in found.get("addons", []) for v in a.get("addonVersions", [])):
+                if any(c.get("defaultVersion") for c in info.get("compatibilities", [])):
+                    defaults[addon] = info["addonVersion"]
+                    break
+        return Running(False, stack_azs(ctx), {}, defaults)
+    subnet_ids = cluster.get("resourcesVpcConfig", {}).get("subnetIds", [])
+    subnets = ctx.client("ec2").describe_subnets(SubnetIds=subnet_ids)["Subnets"] if subnet_ids else []
+    zones = sorted({s["AvailabilityZone"] for s in subnets})
+    types: dict[str, str] = {}
+    for page in eks.get_paginator("list_nodegroups").paginate(clusterName=ctx.cluster_name):
+        for group in page["nodegroups"]:
+            info = eks.describe_nodegroup(clusterName=ctx.cluster_name, nodegroupName=group)["nodegroup"]
+            pool = (info.get("labels") or {}).get(POOL_LABEL)
+            if pool and info.get("instanceTypes"):
+                types[pool] = info["instanceTypes"][0]
+    versions = {}
+    for addon in EKS_ADDONS:
+        try:
+            versions[addon] = eks.describe_addon(clusterName=ctx.cluster_name, addonName=addon)["addon"]["addonVersion"]
+        except eks.exceptions.ResourceNotFoundException:
+            continue
+    return Running(True, zones, types, versions)
 
 
 def plan_pins(
-    stackfile: StackFile, cfg: StackConfig, zones: list[str] | None, replan: bool
+    stackfile: StackFile, cfg: StackConfig, zones: list[str] | None, replan: bool, running: Running | None = None
 ) -> tuple[list[Change], dict[str, str]]:
-    """The changes `pin` would make (zones first, then one per pool) and the chosen types."""
+    """The changes `pin` would make (zones, pools, add-ons) and the planner's choices.
+
+    `zones` are the ones the user passed (offline); `running` what AWS said.
+    """
     from infra.capacity import plan_cluster
 
     changes: list[Change] = []
     azs = list(cfg.network.availability_zones or [])
+    live = running is not None and running.exists
     if not azs:
-        if not zones:
+        found = running.zones if running is not None else zones
+        if not found:
             raise ConfigError(["network.availabilityZones: no zones to pin — pass --zones or let slipway ask AWS"])
-        if len(zones) < cfg.network.az_count:
-            raise ConfigError([f"network.availabilityZones: only {len(zones)} usable zones ({', '.join(zones)}) for "
+        if not live and len(found) < cfg.network.az_count:
+            raise ConfigError([f"network.availabilityZones: only {len(found)} usable zones ({', '.join(found)}) for "
                                f"azCount {cfg.network.az_count} — lower azCount or choose another region"])  # fmt: skip
-        azs = zones[: cfg.network.az_count]
-        changes.append(Change("network.availabilityZones", None, azs))
+        azs = found if live else found[: cfg.network.az_count]
+        changes.append(Change("network.availabilityZones", None, azs, "what the cluster runs in" if live else ""))
     elif zones and list(zones) != azs:
         raise ConfigError([f"network.availabilityZones: already pinned to {', '.join(azs)} — changing them replaces "
                            "subnets and every node group; edit the stack file by hand if you mean it"])  # fmt: skip
@@ -86,9 +136,21 @@ def plan_pins(
             chosen = proposal.pools[name].plan.instance_type.name
             types[name] = chosen
             old = auto[name].pinned_instance_type
-            if old is None or (replan and old != chosen):
-                note = "" if old is None else "replaces the node group (new nodes first, then the old drain)"
-                changes.append(Change(f"nodePools.{name}.pinnedInstanceType", old, chosen, note))
+            now = running.pool_types.get(name) if live else None
+            if replan and (old or now) and (old or now) != chosen:
+                changes.append(Change(f"nodePools.{name}.pinnedInstanceType", old or now, chosen,
+                                      "replaces the node group (new nodes first, then the old drain)"))  # fmt: skip
+            elif old is None and now:
+                note = "what the node group runs" + (f"; auto would choose {chosen} (--replan replaces the group)"
+                                                     if now != chosen else "")  # fmt: skip
+                changes.append(Change(f"nodePools.{name}.pinnedInstanceType", None, now, note))
+            elif old is None:
+                changes.append(Change(f"nodePools.{name}.pinnedInstanceType", None, chosen))
+    if running is not None:
+        for addon, version in sorted(running.addon_versions.items()):
+            if addon not in cfg.cluster.addon_versions:
+                note = "installed" if live else f"EKS's default for {cfg.cluster.version}"
+                changes.append(Change(f"cluster.addonVersions.{addon}", None, version, note))
     return changes, types
 
 
@@ -113,12 +175,23 @@ def write_pins(path: Path, changes: list[Change]) -> None:
 
 
 def pin(stack: str, root: Path, zones: list[str] | None, replan: bool, profile: str | None, dry_run: bool):
-    """Compute and (unless `dry_run`) write the pins of `stack`; returns the changes."""
+    """Compute and (unless `dry_run`) write the pins of `stack`; returns the changes.
+
+    Without `zones` it asks AWS (the running stack, or the region's usable AZs); with
+    them it works offline and pins no add-on versions. Nothing to do and no `zones`
+    asks nothing.
+    """
     stackfile = load_stack_file(stack, root)
     cfg = stackfile.parse()
-    if not cfg.network.availability_zones and not zones:
-        zones = zones_from_aws(stack, root, profile)
-    changes, _ = plan_pins(stackfile, cfg, zones, replan)
+    running = None
+    unpinned = not cfg.network.availability_zones or any(
+        p.is_auto and p.pinned_instance_type is None for p in cfg.node_pools.values()
+    )
+    if zones is None and (unpinned or replan):
+        from infra.doctor.run import build_context
+
+        running = query_running(build_context(stack, root, profile), cfg)
+    changes, _ = plan_pins(stackfile, cfg, zones, replan, running)
     if changes and not dry_run:
         write_pins(stackfile.path, changes)
         load_stack_file(stack, root).validate()  # what was written parses and plans
@@ -136,8 +209,9 @@ def pin_command(
 
     Example: slipway pin dev --zones us-east-1a,us-east-1b
     """
-    from botocore.exceptions import BotoCoreError, NoCredentialsError, ProfileNotFound
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, ProfileNotFound
 
+    from infra.aws_errors import error_code
     from infra.render import ROOT
 
     out, err = Console(), Console(stderr=True)
@@ -149,7 +223,12 @@ def pin_command(
         err.print(f"[bold red]error:[/] {exc}", highlight=False)
         raise typer.Exit(2) from None
     except (NoCredentialsError, ProfileNotFound, BotoCoreError) as exc:
-        err.print(f"error: could not ask AWS for the zones ({exc}) — pass them: --zones <az>,<az>")
+        err.print(f"error: could not ask AWS about the stack ({exc}) — log in (aws sso login), or pin offline "
+                  "with --zones <az>,<az> (then nothing is compared with a running cluster)")  # fmt: skip
+        raise typer.Exit(2) from None
+    except ClientError as exc:
+        err.print(f"error: AWS refused {exc.operation_name} ({error_code(exc)}) — allow it to this identity "
+                  "(`aws sts get-caller-identity`), or pin offline with --zones <az>,<az>")  # fmt: skip
         raise typer.Exit(2) from None
     table = Table(title=f"pins for {stack}", title_justify="left")
     for col in ("setting", "was", "now", "effect"):
@@ -159,6 +238,9 @@ def pin_command(
                       else str(c.new), c.note or "first pin")  # fmt: skip
     if changes:
         out.print(table)
+    if wanted:
+        out.print("zones given offline: nothing was compared with a running cluster, and add-on versions stay EKS's "
+                  "default for the cluster version (run without --zones to pin them)")  # fmt: skip
     verb = "would write" if dry_run else "wrote"
     verdict = f"{verb} {len(changes)} pin(s) to stacks/Pulumi.{stack}.yaml" if changes else "nothing to pin"
     out.print(f"verdict: {verdict}")

@@ -253,3 +253,32 @@ def test_an_external_autoscaler_owns_desired_size(mocked):
     pools = {"general": NodePoolArgs(instance_types=["m6i.large"], external_autoscaler=True)}
     build_cluster(mocked, node_pools=pools)
     assert mocked.one("eks:index:ManagedNodeGroup", "c-general").inputs["ignoreScalingChanges"] is True
+
+
+def test_a_deployer_in_the_vpc_reaches_the_private_endpoint(mocked):
+    """EKS user guide, "Cluster API server endpoint": a connected network needs 443 allowed
+    on the cluster security group; slipway's provider waits for the rule."""
+    from components.lifecycle import NATURAL_KEYS, REPLACE_SAFE
+
+    build_cluster(mocked, api_private_cidrs=["10.99.0.0/24"])
+    (rule,) = mocked.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+    assert rule.name == "c-api-10-99-0-0-24"
+    assert {k: rule.inputs[k] for k in ("cidrIpv4", "fromPort", "toPort", "ipProtocol")} == {
+        "cidrIpv4": "10.99.0.0/24", "fromPort": 443, "toPort": 443, "ipProtocol": "tcp"
+    }  # fmt: skip
+    cluster = mocked.one("eks:index:Cluster", "c-eks")
+    assert rule.inputs["securityGroupId"] == cluster.state["clusterSecurityGroupId"]
+    assert rule.urn in mocked.one("pulumi:providers:kubernetes", "c-k8s").dependencies
+    assert rule.type in REPLACE_SAFE and rule.type not in NATURAL_KEYS
+
+
+def test_coredns_adopts_pulumi_eks_own_addon_on_existing_stacks(mocked):
+    """Stacks deployed before slipway created CoreDNS itself have pulumi-eks's
+    `<cluster>-coredns` child for the same EKS key (cluster:coredns): ours aliases it."""
+    build_cluster(mocked)
+    addon = mocked.one("aws:eks/addon:Addon", "c-coredns")
+    assert json.loads(addon.inputs["configurationValues"]) == {}  # unplaced: reset, not left as it was
+    cluster = mocked.one("eks:index:Cluster", "c-eks")
+    # The alias names pulumi-eks's child: `${name}-coredns` under the Cluster component
+    # (nodejs/eks/cluster/cluster.ts), whose own name is c-eks.
+    assert addon.options["aliases"] == [{"name": "c-eks-coredns", "parentUrn": cluster.urn}]

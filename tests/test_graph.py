@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from components.cluster import POOL_LABEL
-from components.lifecycle import NATURAL_KEYS, STATEFUL_TYPES
+from components.lifecycle import NATURAL_KEYS, REPLACE_SAFE, STATEFUL_TYPES
 from infra.render import Recorded
 
 NODE_GROUP = "eks:index:ManagedNodeGroup"
@@ -208,6 +208,18 @@ def test_resources_keyed_by_aws_delete_before_they_replace(stack):
             f"{r.urn}: keyed by {NATURAL_KEYS[r.type]}; a create-before-delete replacement writes that key and "
             "then deletes it"
         )
+
+
+def test_every_resource_type_is_classified_for_replacement(stack):
+    """A new type cannot arrive without someone deciding how its replacement behaves."""
+    for r in stack:
+        if not (r.custom or r.remote) or r.type.startswith("kubernetes:"):
+            continue
+        assert r.type in NATURAL_KEYS or r.type in REPLACE_SAFE, (
+            f"{r.urn}: classify {r.type} in components/lifecycle.py (keyed by AWS → NATURAL_KEYS with "
+            "delete-before-replace; else REPLACE_SAFE with the reason)"
+        )
+    assert not set(NATURAL_KEYS) & set(REPLACE_SAFE)
 
 
 def test_protected_resources_are_exactly_the_stateful_ones(dev, prod):

@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from moto import mock_aws
 
 from infra.capacity import plan_cluster
 from infra.config import ConfigError, parse_config_values
-from infra.pin import pin
+from infra.pin import Running, pin
 from infra.program import unpinned_issues
 from infra.render import ROOT, run_program, write_render
 from infra.stackfile import load_stack_file
@@ -89,21 +88,107 @@ def test_pin_writes_zones_and_types_keeping_comments(tmp_path):
     assert pin("dev", root, None, replan=False, profile=None, dry_run=False) == []  # idempotent: no AWS call
 
 
-def test_pin_asks_aws_for_usable_zones(tmp_path, monkeypatch):
-    root = _project(tmp_path, _unpin)
-    for var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        import boto3
+def _context(cfg, clients: dict):
+    from infra.doctor.model import DoctorContext
 
-        zones = boto3.client("ec2", region_name="us-east-1").describe_availability_zones()["AvailabilityZones"]
-        refused = {z["ZoneName"] for z in zones if z["ZoneId"] == "use1-az3"}
-        changes = pin("dev", root, None, replan=False, profile=None, dry_run=True)
-    azs = changes[0].new
-    assert len(azs) == 2 and not set(azs) & refused  # EKS refuses use1-az3 for cluster subnets
-    assert "availabilityZones" not in (root / "stacks" / "Pulumi.dev.yaml").read_text()  # dry run
+    ctx = DoctorContext(stack="dev", region="us-east-1", cfg=cfg, cluster_name="slipway-dev", session=None)
+    ctx._clients.update(clients)
+    return ctx
+
+
+def _stubbed(service: str):
+    import boto3
+    from botocore.stub import Stubber
+
+    client = boto3.client(service, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    return client, Stubber(client)
+
+
+def _addon_versions(addon: str, default: str) -> dict:
+    return {"addons": [{"addonName": addon, "addonVersions": [
+        {"addonVersion": f"{default}-newer", "compatibilities": [{"clusterVersion": "1.34", "defaultVersion": False}]},
+        {"addonVersion": default, "compatibilities": [{"clusterVersion": "1.34", "defaultVersion": True}]},
+    ]}]}  # fmt: skip
+
+
+def test_query_before_the_cluster_exists_takes_usable_zones_and_default_addons(tmp_path):
+    from infra.pin import query_running
+
+    cfg = load_stack_file("dev", _project(tmp_path, _unpin)).parse()
+    eks, eks_stub = _stubbed("eks")
+    ec2, ec2_stub = _stubbed("ec2")
+    eks_stub.add_client_error("describe_cluster", "ResourceNotFoundException", http_status_code=404)
+    for addon, default in (("coredns", "v1.12.4-eksbuild.1"), ("kube-proxy", "v1.34.1-eksbuild.2"),
+                           ("vpc-cni", "v1.20.4-eksbuild.1")):  # fmt: skip
+        eks_stub.add_response("describe_addon_versions", _addon_versions(addon, default),
+                              {"addonName": addon, "kubernetesVersion": "1.34"})  # fmt: skip
+    zones = [("us-east-1a", "use1-az6"), ("us-east-1b", "use1-az3"), ("us-east-1c", "use1-az1")]
+    ec2_stub.add_response(
+        "describe_availability_zones",
+        {
+            "AvailabilityZones": [
+                {"ZoneName": n, "ZoneId": i, "ZoneType": "availability-zone", "State": "available"} for n, i in zones
+            ]
+        },
+    )
+    with eks_stub, ec2_stub:
+        running = query_running(_context(cfg, {"eks": eks, "ec2": ec2}), cfg)
+        eks_stub.assert_no_pending_responses()
+        ec2_stub.assert_no_pending_responses()
+    assert running.exists is False
+    assert running.zones[:2] == ["us-east-1a", "us-east-1c"]  # use1-az3 is refused by EKS
+    assert running.addon_versions == {"coredns": "v1.12.4-eksbuild.1", "kube-proxy": "v1.34.1-eksbuild.2",
+                                      "vpc-cni": "v1.20.4-eksbuild.1"}  # fmt: skip
+
+
+def test_query_a_running_cluster_reads_what_runs():
+    from infra.pin import query_running
+
+    cfg = load_stack_file("dev", ROOT).parse()
+    eks, eks_stub = _stubbed("eks")
+    ec2, ec2_stub = _stubbed("ec2")
+    eks_stub.add_response("describe_cluster", {"cluster": {"name": "slipway-dev", "resourcesVpcConfig": {
+        "subnetIds": ["subnet-1", "subnet-2"]}}})  # fmt: skip
+    ec2_stub.add_response(
+        "describe_subnets",
+        {
+            "Subnets": [
+                {"SubnetId": "subnet-1", "AvailabilityZone": "us-east-1d"},
+                {"SubnetId": "subnet-2", "AvailabilityZone": "us-east-1b"},
+            ]
+        },
+        {"SubnetIds": ["subnet-1", "subnet-2"]},
+    )
+    eks_stub.add_response("list_nodegroups", {"nodegroups": ["cluster-general-abc1234"]})
+    eks_stub.add_response("describe_nodegroup", {"nodegroup": {
+        "nodegroupName": "cluster-general-abc1234", "instanceTypes": ["t3.medium"],
+        "labels": {"slipway.dev/pool": "general"}}})  # fmt: skip
+    eks_stub.add_response("describe_addon", {"addon": {"addonName": "coredns", "addonVersion": "v1.11.4-eksbuild.2"}})
+    eks_stub.add_client_error("describe_addon", "ResourceNotFoundException", http_status_code=404)
+    eks_stub.add_response("describe_addon", {"addon": {"addonName": "vpc-cni", "addonVersion": "v1.19.2-eksbuild.1"}})
+    with eks_stub, ec2_stub:
+        running = query_running(_context(cfg, {"eks": eks, "ec2": ec2}), cfg)
+        eks_stub.assert_no_pending_responses()
+    assert running == Running(True, ["us-east-1b", "us-east-1d"], {"general": "t3.medium"},
+                              {"coredns": "v1.11.4-eksbuild.2", "vpc-cni": "v1.19.2-eksbuild.1"})  # fmt: skip
+
+
+def test_pin_on_a_running_stack_keeps_what_runs(tmp_path, monkeypatch):
+    """A stack deployed before pins existed: pinning must change nothing that runs."""
+    root = _project(tmp_path, _unpin)
+    running = Running(True, ["us-east-1b", "us-east-1d"], {"general": "t3.medium"}, {"coredns": "v1.11.4-eksbuild.2"})
+    monkeypatch.setattr("infra.pin.query_running", lambda ctx, cfg: running)
+    monkeypatch.setattr("infra.doctor.run.build_context", lambda *a, **k: None)
+    changes = pin("dev", root, None, replan=False, profile=None, dry_run=False)
+    assert [(c.path, c.new, c.note) for c in changes] == [
+        ("network.availabilityZones", ["us-east-1b", "us-east-1d"], "what the cluster runs in"),
+        ("nodePools.general.pinnedInstanceType", "t3.medium",
+         "what the node group runs; auto would choose t3a.small (--replan replaces the group)"),
+        ("cluster.addonVersions.coredns", "v1.11.4-eksbuild.2", "installed"),
+    ]  # fmt: skip
+    cfg = load_stack_file("dev", root).parse()
+    assert cfg.node_pools["general"].pinned_instance_type == "t3.medium"
+    assert cfg.cluster.addon_versions == {"coredns": "v1.11.4-eksbuild.2"}
 
 
 def test_pinned_zones_are_never_changed_by_pin(tmp_path):
@@ -141,7 +226,7 @@ def test_a_pinned_type_stays_until_replanned():
     )
 
 
-def test_pin_replan_switches_and_says_it_replaces(tmp_path):
+def test_pin_replan_switches_and_says_it_replaces(tmp_path, monkeypatch):
     def grow(config):
         config["slipway:nodePools"]["general"]["pods"] = [
             {"name": "big", "replicas": 2, "cpu": "3", "memory": "6Gi", "maxSurge": 0}
@@ -151,6 +236,9 @@ def test_pin_replan_switches_and_says_it_replaces(tmp_path):
     root = _project(tmp_path, grow)
     with pytest.raises(ConfigError):  # t3a.small cannot hold 3-vCPU pods: the pin refuses, never re-picks
         load_stack_file("dev", root).validate()
+    monkeypatch.setattr("infra.pin.query_running", lambda ctx, cfg: Running(True, ["us-east-1a", "us-east-1b"],
+                                                                             {"general": "t3a.small"}, {}))  # fmt: skip
+    monkeypatch.setattr("infra.doctor.run.build_context", lambda *a, **k: None)
     (change,) = pin("dev", root, None, replan=True, profile=None, dry_run=False)
     assert change.path == "nodePools.general.pinnedInstanceType" and change.old == "t3a.small"
     assert change.note == "replaces the node group (new nodes first, then the old drain)"
@@ -162,8 +250,9 @@ def test_pin_replan_switches_and_says_it_replaces(tmp_path):
     [
         ({"version": "1.35"}, 'nodePools.general.version: \'1.35\' is newer than the control plane (1.34); EKS '
          'refuses nodes ahead of it — use "1.34" or remove version'),
-        ({"version": "1.30"}, "nodePools.general.version: '1.30' is 4 minors behind the control plane (1.34); "
-         'kubelets may lag at most 3 — upgrade the pool first (at least "1.31"), or remove version'),
+        ({"version": "1.32"}, "nodePools.general.version: '1.32' is 2 minors behind the control plane (1.34); "
+         "EKS upgrades the control plane one minor at a time, and only while node groups match it — hold a pool "
+         'back by one minor at most (at least "1.33"), or remove version'),
         ({"releaseVersion": "1.33.5-20251112"}, "nodePools.general.releaseVersion: '1.33.5-20251112' is not an AMI "
          "release of Kubernetes 1.34 (the pool's version) — use a 1.34.x release (aws ssm get-parameter --name "
          "/aws/service/eks/optimized-ami/1.34/amazon-linux-2023/x86_64/standard/recommended/release_version) or "

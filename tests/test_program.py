@@ -135,4 +135,5 @@ def test_coredns_runs_where_the_planner_counted_it(dev, prod):
     cfg = load_stack_file("dev", ROOT).parse()
     (dev_addon,) = dev.by_type("aws:eks/addon:Addon")
     dedicated = any(p.system or name == "system" for name, p in cfg.node_pools.items())
-    assert ("configurationValues" in dev_addon.inputs) is dedicated
+    # Unplaced: "{}" (reset to EKS's defaults), never left out (that would keep an old nodeSelector).
+    assert (json.loads(dev_addon.inputs["configurationValues"]) != {}) is dedicated

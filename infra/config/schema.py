@@ -355,7 +355,8 @@ class NodePoolConfig(Model):
     """Pin the AMI release (e.g. 1.34.2-20251112) to stop node replacement on AMI updates."""
     version: str | None = None
     """Kubernetes minor of this pool's nodes. Default: the cluster's, so a control-plane
-    upgrade rolls the nodes right after it. A pinned one may lag by at most 3 minors."""
+    upgrade rolls the nodes right after it. Set one minor below the cluster's to hold a
+    pool back during an upgrade (a lagging pool can be neither created nor replaced)."""
     pinned_instance_type: str | None = None
     """With `instanceType: auto`: the type the planner chose, written by `slipway pin`.
     Changing a pool's type replaces its node group, so it never changes by itself: a

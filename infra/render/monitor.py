@@ -118,6 +118,11 @@ def _reveal_record(rec: Recorded | None) -> dict:
     return rec.revealed if rec is not None else {}
 
 
+def _named_aliases(request) -> list[Any]:
+    specs = (json_format.MessageToDict(a).get("spec") or {} for a in request.aliases)
+    return [spec for spec in specs if "name" in spec] + list(request.aliasURNs)
+
+
 def _proto_json(struct) -> Any:
     return json_format.MessageToDict(struct) if struct is not None else {}
 
@@ -192,6 +197,9 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     "retainOnDelete": request.retainOnDelete,
                     "deleteBeforeReplace": request.deleteBeforeReplace,
                     "ignoreChanges": sorted(request.ignoreChanges),
+                    # What an existing stack's state is adopted from (no create, no delete): the
+                    # program's own aliases (the SDK's type-only ones for old API versions left out).
+                    "aliases": _named_aliases(request),
                     "provider": request.provider.split("::")[-2] if request.provider else "",
                 }.items()
                 if v
