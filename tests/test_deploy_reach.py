@@ -15,8 +15,8 @@ import pytest
 import yaml
 
 from infra.checks import REACH_CHECK, Finding, deploy_findings, run_checks
-from infra.config import LENIENT_IMAGES, parse_config_values
-from infra.config.lifecycle import DeployConfig, reachability_problems
+from infra.config import LENIENT_IMAGES, ConfigError, parse_config_values
+from infra.config.lifecycle import DeployConfig, deploy_issues, reachability_problems
 from infra.render import ROOT
 from infra.stackfile import load_stack_file
 from tests.conftest import check_settings, shipped_stacks
@@ -125,6 +125,94 @@ def test_a_self_hosted_runner_without_addresses_proves_nothing():
     ]
 
 
+# --------------------------------------------------------------------------- the preview runner
+#
+# Pull-request previews run branch code, so they get a runner of their own; it must reach
+# the API server as well. egressCidrs speaks for both runners unless previewEgressCidrs is
+# set; privateCidrs for both.
+
+RUNNERS = {"runnerLabels": ["self-hosted", "slipway-deploy"], "previewRunnerLabels": ["self-hosted", "slipway-preview"]}
+
+
+def test_a_preview_runner_leaving_through_egress_cidrs_is_checked_once():
+    assert reachability_problems(deploy(**RUNNERS, egressCidrs=["198.51.100.7/32"]), True, ALLOWLIST) == []
+    problems = reachability_problems(deploy(**RUNNERS, egressCidrs=["192.0.2.10/32"]), True, ALLOWLIST)
+    assert [field for field, _, _ in problems] == ["deploy.egressCidrs"]  # not repeated for the preview runner
+
+
+def test_preview_egress_outside_the_allowlist_is_named():
+    runner = deploy(**RUNNERS, egressCidrs=["198.51.100.7/32"], previewEgressCidrs=["192.0.2.20/32"])
+    assert reachability_problems(runner, True, ALLOWLIST) == [
+        (
+            "deploy.previewEgressCidrs",
+            "192.0.2.20/32 is outside cluster.endpoint.publicAccessCidrs (198.51.100.0/24): "
+            "the API server would refuse the preview runner",
+            "add 192.0.2.20/32 to cluster.endpoint.publicAccessCidrs",
+        )
+    ]
+    allowed = [*ALLOWLIST, "192.0.2.20/32"]
+    assert reachability_problems(runner, True, allowed) == []
+
+
+def test_preview_egress_cannot_reach_a_private_endpoint():
+    runner = deploy(**RUNNERS, previewEgressCidrs=["192.0.2.20/32"], privateCidrs=[])
+    problems = reachability_problems(runner, False, [])
+    assert ("deploy.previewEgressCidrs", "192.0.2.20/32 reaches only a public endpoint, and this stack's is off") in [
+        (field, problem) for field, problem, _ in problems
+    ]
+
+
+def test_private_cidrs_speak_for_both_runners():
+    runner = deploy(**RUNNERS, previewEgressCidrs=["192.0.2.20/32"], privateCidrs=["10.30.64.0/24"])
+    assert reachability_problems(runner, False, []) == []
+
+
+def test_a_preview_runner_without_addresses_proves_nothing():
+    # People deploy from the allow-listed network, CI previews: the preview runner is unproven.
+    runner = deploy(runner="workstation", previewRunnerLabels=["self-hosted", "slipway-preview"])
+    assert reachability_problems(runner, True, ALLOWLIST) == [
+        (
+            "deploy.previewEgressCidrs",
+            "is empty (and so is egressCidrs), so nothing shows the preview runner can reach the API server",
+            "list the preview runner's egress CIDRs (inside cluster.endpoint.publicAccessCidrs) or its privateCidrs",
+        )
+    ]
+    # A self-hosted deploy runner without addresses is named once, for both.
+    both = reachability_problems(deploy(**RUNNERS), True, ALLOWLIST)
+    assert [field for field, _, _ in both] == ["deploy.egressCidrs"]
+
+
+def test_check_names_the_preview_runner_field():
+    cfg = stack({**RUNNERS, "egressCidrs": ["198.51.100.7/32"], "previewEgressCidrs": ["192.0.2.20/32"]})
+    (finding,) = deploy_findings(cfg)
+    assert (finding.severity, finding.resource) == ("mandatory", "slipway:deploy.previewEgressCidrs")
+
+
+@pytest.mark.parametrize(
+    ("up", "preview", "field"),
+    [
+        (["self-hosted", "slipway-deploy"], ["self-hosted", "slipway-deploy"], "deploy.previewRunnerLabels"),
+        (["self-hosted", "slipway-deploy"], ["self-hosted"], "deploy.previewRunnerLabels"),
+        (["self-hosted"], ["self-hosted", "slipway-preview"], "deploy.runnerLabels"),
+    ],
+)
+def test_runners_whose_labels_contain_each_other_are_refused(up, preview, field):
+    """A job goes to any runner that carries all of its labels (GitHub runs-on, GitLab tags)."""
+    (issue,) = deploy_issues({"deploy": {"runnerLabels": up, "previewRunnerLabels": preview}})
+    assert issue["path"] == field
+    with pytest.raises(ConfigError, match="could run on the machine that"):
+        stack({"runnerLabels": up, "previewRunnerLabels": preview, "egressCidrs": ALLOWLIST})
+
+
+def test_runners_with_a_label_each_are_accepted():
+    assert deploy_issues({"deploy": {**RUNNERS, "previewEgressCidrs": ["192.0.2.20/32"]}}) == []
+
+
+def test_preview_runner_fields_are_validated():
+    issues = deploy_issues({"deploy": {"previewRunnerLabels": [], "previewEgressCidrs": ["192.0.2.300/32"]}})
+    assert [issue["path"] for issue in issues] == ["deploy.previewEgressCidrs[0]", "deploy.previewRunnerLabels"]
+
+
 # --------------------------------------------------------------------------- slipway check
 
 
@@ -220,6 +308,9 @@ def test_shipped_stacks_declare_a_deployer_that_reaches_their_endpoint(name):
     assert cfg.deploy is not None, f"{name} declares no slipway:deploy"
     assert cfg.deploy.runner == "self-hosted"
     assert cfg.deploy.runner_labels == ["self-hosted", "slipway-deploy"]
+    # Pull-request previews never run on the deploy runner.
+    assert cfg.deploy.preview_runner_labels == ["self-hosted", "slipway-preview"]
+    assert not cfg.deploy.preview_egress_cidrs  # the preview runner leaves through egressCidrs too
     endpoint = cfg.cluster.endpoint
     assert reachability_problems(cfg.deploy, endpoint.public_access, endpoint.public_access_cidrs) == []
     assert deploy_findings(cfg) == []

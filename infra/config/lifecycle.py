@@ -7,14 +7,18 @@ choices are pinned in the stack file so that nothing is re-derived from live sta
   let an AZ incident (a zone `impaired` drops out of `state=available`) or a new price
   change `subnetIds` or `instanceTypes`, both ForceNew for a managed node group
   (terraform-provider-aws `internal/service/eks/node_group.go`): every node replaced.
-- **Versions.** A node group may lag the control plane by at most three minors and never
-  lead it (Kubernetes version skew policy for kubelet since 1.28; EKS "Update existing
-  cluster to new Kubernetes version": node groups must match before the next
-  control-plane upgrade).
-- **Reachability.** A deployer must reach the API server: every Kubernetes resource
-  (`pulumi up`, and `pulumi preview`'s diffs) talks to it. Hosted CI runners have no
-  fixed egress addresses, so a stack whose endpoint is private or allow-listed must be
-  deployed from a runner whose address it admits.
+- **Versions.** A node group never leads the control plane, and may lag it by one minor:
+  the state of a staged upgrade (raise `cluster.version` with a pool's `version` held
+  back, then release the pools one at a time). More is not reachable on EKS: it refuses
+  a control-plane upgrade while node groups lag (EKS user guide "update-cluster": "you
+  must update your nodes to version 1.29 before updating your control plane to 1.30"),
+  and CreateNodegroup accepts only the cluster's own version — so a pool that lags can
+  be neither created nor replaced (a type change) until it is released.
+- **Reachability.** Both CI runners — the deploy runner (`pulumi up`) and the preview
+  runner (`pulumi preview`'s Kubernetes diffs) — must reach the API server. Hosted CI
+  runners have no fixed egress addresses, so a stack whose endpoint is private or
+  allow-listed is deployed and previewed from runners whose addresses it admits; the
+  two are separate machines, so pull-request code never runs where prod is deployed.
 """
 
 from __future__ import annotations
@@ -27,9 +31,10 @@ from pydantic import Field
 from infra.config.errors import Issue
 from infra.config.schema import Model, _dict
 
-# Kubelet may be up to 3 minor versions older than the API server (never newer):
-# https://kubernetes.io/releases/version-skew-policy/#kubelet (1.28 and later).
-MAX_NODE_LAG = 3
+# Kubelets may be up to 3 minors older than the API server (Kubernetes skew policy), but
+# EKS upgrades the control plane one minor at a time and only while node groups match
+# it, so a pool lags at most by the one upgrade in progress (see the module docstring).
+MAX_NODE_LAG = 1
 
 
 def minor(version: str) -> int | None:
@@ -58,8 +63,10 @@ def node_version_issues(cluster_version: str, pools: dict[str, Any]) -> list[Iss
             elif top is not None and top - low > MAX_NODE_LAG:
                 oldest = f"1.{top - MAX_NODE_LAG}"
                 issues.append(Issue(where, version, f"is {top - low} minors behind the control plane "
-                                    f"({cluster_version}); kubelets may lag at most {MAX_NODE_LAG}",
-                                    f'upgrade the pool first (at least "{oldest}"), or remove version'))  # fmt: skip
+                                    f"({cluster_version}); EKS upgrades the control plane one minor at a time, "
+                                    "and only while node groups match it",
+                                    f'hold a pool back by one minor at most (at least "{oldest}"), or remove '
+                                    "version"))  # fmt: skip
         node_version = version if isinstance(version, str) and minor(version) is not None else cluster_version
         release = pool.get("releaseVersion")
         if isinstance(release, str) and not release.startswith(f"{node_version}."):
@@ -72,23 +79,38 @@ def node_version_issues(cluster_version: str, pools: dict[str, Any]) -> list[Iss
 
 
 class DeployConfig(Model):
-    """`slipway:deploy` — where `pulumi up` (and `pulumi preview`) of this stack runs.
+    """`slipway:deploy` — where `pulumi up` and `pulumi preview` of this stack run.
 
-    Declaring it lets `slipway check` prove the deployer can reach the API server, and
-    `privateCidrs` opens the cluster's security group to a runner inside a network
-    routed to the VPC.
+    Two runners: the deploy runner (`runnerLabels`) runs `pulumi up` from the default
+    branch only; pull-request previews run branch code, so they get their own runner
+    (`previewRunnerLabels`) that never runs `pulumi up` — code anyone can push must not
+    run on the machine that later holds the deploy role.
+
+    Declaring it lets `slipway check` prove both runners can reach the API server, and
+    `privateCidrs` opens the cluster's security group to runners inside a network routed
+    to the VPC.
     """
 
     runner: Literal["hosted", "self-hosted", "workstation"] = "self-hosted"
     """`hosted`: GitHub/GitLab shared runners (egress addresses not fixed); `self-hosted`:
     your runner (labels below); `workstation`: a person from the allow-listed network."""
     runner_labels: list[str] = []
-    """GitHub `runs-on` labels / GitLab `tags` of the runner, e.g. [self-hosted, slipway-prod]."""
+    """GitHub `runs-on` labels / GitLab `tags` of the deploy runner (`pulumi up`), e.g.
+    [self-hosted, slipway-deploy]."""
+    preview_runner_labels: list[str] = []
+    """GitHub `runs-on` labels / GitLab `tags` of the runner of pull-request previews,
+    e.g. [self-hosted, slipway-preview]. A job runs on any runner carrying all its labels,
+    so neither list may contain the other: else a preview could land on the deploy runner
+    (or `pulumi up` on the preview runner)."""
     egress_cidrs: list[str] = []
-    """Where the runner's traffic to the public endpoint comes from (its NAT/Elastic IP).
+    """Where the runners' traffic to the public endpoint comes from (their NAT/Elastic IP):
+    the deploy runner's, and the preview runner's too unless `previewEgressCidrs` is set.
     Each must lie inside `cluster.endpoint.publicAccessCidrs`."""
+    preview_egress_cidrs: list[str] = []
+    """The preview runner's egress, when it leaves from elsewhere than `egressCidrs`. Each
+    must lie inside `cluster.endpoint.publicAccessCidrs` as well."""
     private_cidrs: list[str] = []
-    """The runner's addresses when it reaches the private endpoint (inside this VPC, or a
+    """The runners' addresses when they reach the private endpoint (inside this VPC, or a
     network routed to it whose DNS resolves the endpoint privately). slipway allows 443
     from them on the cluster security group."""
     max_parallel: int = Field(10, ge=1, le=64)
@@ -110,6 +132,7 @@ def deploy_issues(data: dict[str, Any]) -> list[Issue]:
     deploy = _dict(data.get("deploy"))
     issues: list[Issue] = []
     _nets("deploy.egressCidrs", deploy.get("egressCidrs"), issues)
+    _nets("deploy.previewEgressCidrs", deploy.get("previewEgressCidrs"), issues)
     private = _nets("deploy.privateCidrs", deploy.get("privateCidrs"), issues)
     for net in private:
         if net.version != 4:
@@ -121,47 +144,77 @@ def deploy_issues(data: dict[str, Any]) -> list[Issue]:
     if deploy.get("runner", "self-hosted") == "self-hosted" and "runnerLabels" in deploy and not deploy["runnerLabels"]:
         issues.append(Issue("deploy.runnerLabels", [], "is empty", "name the runner's labels, e.g. [self-hosted, "
                             "slipway-prod]"))  # fmt: skip
+    if "previewRunnerLabels" in deploy and not deploy["previewRunnerLabels"]:
+        issues.append(Issue("deploy.previewRunnerLabels", [], "is empty", "name the preview runner's labels, e.g. "
+                            "[self-hosted, slipway-preview], or remove previewRunnerLabels"))  # fmt: skip
+    up, preview = deploy.get("runnerLabels"), deploy.get("previewRunnerLabels")
+    if isinstance(up, list) and isinstance(preview, list) and up and preview:
+        up_set, preview_set = {str(x) for x in up}, {str(x) for x in preview}
+        # GitHub and GitLab send a job to any runner that carries all of its labels/tags.
+        if preview_set <= up_set:
+            issues.append(Issue("deploy.previewRunnerLabels", preview, "are all labels of the deploy runner "
+                                f"({', '.join(map(str, up))}): pull-request code could run on the machine that "
+                                "runs `pulumi up`", "give the preview runner a label of its own, e.g. "
+                                "[self-hosted, slipway-preview]"))  # fmt: skip
+        elif up_set <= preview_set:
+            issues.append(Issue("deploy.runnerLabels", up, "are all labels of the preview runner "
+                                f"({', '.join(map(str, preview))}): `pulumi up` could run on the machine that runs "
+                                "pull-request code", "give the deploy runner a label of its own, e.g. "
+                                "[self-hosted, slipway-deploy]"))  # fmt: skip
     return issues
 
 
 def reachability_problems(
     deploy: DeployConfig | None, public_access: bool, public_cidrs: list[str]
 ) -> list[tuple[str, str, str]]:
-    """Why the declared deployer cannot reach the API server: (field, problem, fix) each.
+    """Why a declared runner (deploy, and preview when declared) cannot reach the API
+    server: (field, problem, fix) each.
 
     The endpoint is always reachable privately (slipway keeps private access on); the
-    public one only from `public_cidrs` when `public_access`.
+    public one only from `public_cidrs` when `public_access`. `egressCidrs` and
+    `privateCidrs` speak for both runners; `previewEgressCidrs`, when set, for the
+    preview runner alone.
     """
     if deploy is None:
         return []
     allowed = [ipaddress.ip_network(c) for c in public_cidrs] if public_access else []
     if deploy.private_cidrs:
         return []
+
+    def egress(field: str, cidrs: list[str], who: str) -> list[tuple[str, str, str]]:
+        found = []
+        for cidr in cidrs:
+            net = ipaddress.ip_network(cidr)
+            if not public_access:
+                found.append((field, f"{cidr} reaches only a public endpoint, and this stack's is off",
+                              "reach it privately (deploy.privateCidrs from a runner in the VPC), or turn on "
+                              "cluster.endpoint.publicAccess with this CIDR in publicAccessCidrs"))  # fmt: skip
+            elif not any(net.version == a.version and net.subnet_of(a) for a in allowed):
+                found.append((field, f"{cidr} is outside cluster.endpoint.publicAccessCidrs "
+                              f"({', '.join(public_cidrs)}): the API server would refuse {who}",
+                              f"add {cidr} to cluster.endpoint.publicAccessCidrs"))  # fmt: skip
+        return found
+
+    out: list[tuple[str, str, str]] = []
     if deploy.runner == "hosted" and not deploy.egress_cidrs:
         admitted = ", ".join(public_cidrs) if public_access else "no public address (private endpoint)"
-        return [("deploy.runner", f"'hosted' runners have no fixed egress addresses, and this stack's API server "
-                 f"admits {admitted}: every Kubernetes call of `pulumi up` would time out",
-                 "deploy from a self-hosted runner: set runner: self-hosted with runnerLabels, and egressCidrs inside "
-                 "cluster.endpoint.publicAccessCidrs (or privateCidrs for a runner in the VPC)")]  # fmt: skip
-    if not deploy.egress_cidrs:
-        if deploy.runner == "workstation" and public_access:
-            return []  # a person on the allow-listed network; nothing more to prove
-        return [
-            (
-                "deploy.egressCidrs",
-                "is empty, so nothing shows the runner can reach the API server",
-                "list the runner's egress CIDRs (inside cluster.endpoint.publicAccessCidrs) or its privateCidrs",
-            )
-        ]
-    out = []
-    for cidr in deploy.egress_cidrs:
-        net = ipaddress.ip_network(cidr)
-        if not public_access:
-            out.append(("deploy.egressCidrs", f"{cidr} reaches only a public endpoint, and this stack's is off",
-                        "reach it privately (deploy.privateCidrs from a runner in the VPC), or turn on "
-                        "cluster.endpoint.publicAccess with this CIDR in publicAccessCidrs"))  # fmt: skip
-        elif not any(net.version == a.version and net.subnet_of(a) for a in allowed):
-            out.append(("deploy.egressCidrs", f"{cidr} is outside cluster.endpoint.publicAccessCidrs "
-                        f"({', '.join(public_cidrs)}): the API server would refuse the runner",
-                        f"add {cidr} to cluster.endpoint.publicAccessCidrs"))  # fmt: skip
+        out.append(("deploy.runner", f"'hosted' runners have no fixed egress addresses, and this stack's API server "
+                    f"admits {admitted}: every Kubernetes call of `pulumi up` would time out",
+                    "deploy from a self-hosted runner: set runner: self-hosted with runnerLabels, and egressCidrs "
+                    "inside cluster.endpoint.publicAccessCidrs (or privateCidrs for a runner in the VPC)"))  # fmt: skip
+    elif not deploy.egress_cidrs:
+        if not (deploy.runner == "workstation" and public_access):  # else: a person on the allow-listed network
+            out.append(("deploy.egressCidrs", "is empty, so nothing shows the runner can reach the API server",
+                        "list the runner's egress CIDRs (inside cluster.endpoint.publicAccessCidrs) or its "
+                        "privateCidrs"))  # fmt: skip
+    else:
+        out += egress("deploy.egressCidrs", deploy.egress_cidrs, "the runner")
+    # The preview runner: its own egress when declared, else it leaves through egressCidrs (checked above).
+    if deploy.preview_runner_labels:
+        if deploy.preview_egress_cidrs:
+            out += egress("deploy.previewEgressCidrs", deploy.preview_egress_cidrs, "the preview runner")
+        elif not deploy.egress_cidrs and not any(field == "deploy.egressCidrs" for field, _, _ in out):
+            out.append(("deploy.previewEgressCidrs", "is empty (and so is egressCidrs), so nothing shows the "
+                        "preview runner can reach the API server", "list the preview runner's egress CIDRs (inside "
+                        "cluster.endpoint.publicAccessCidrs) or its privateCidrs"))  # fmt: skip
     return out
