@@ -131,6 +131,9 @@ def test_lbc_values(prod):
     assert v["nodeSelector"] == {"slipway.dev/pool": "system"}  # prod has a system pool
     assert v["tolerations"] == [{"key": "CriticalAddonsOnly", "operator": "Equal", "value": "true",
                                  "effect": "NoSchedule"}]  # fmt: skip
+    # Chart 3.5.0 defaults keepTLSSecret to false: every upgrade would run genCA again and the
+    # running pods would serve a certificate the new caBundle does not trust (x509 errors).
+    assert v["keepTLSSecret"] is True
 
 
 def test_lbc_without_a_dedicated_system_pool_runs_anywhere(dev):
