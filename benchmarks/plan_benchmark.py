@@ -20,9 +20,10 @@ import time
 from rich.console import Console
 from rich.table import Table
 
+from slipway.components.capacity.catalog import load_catalog
+from slipway.components.capacity.planner import PoolDemand, plan_on, plan_pool, usable_capacity_bound
+
 from benchmarks.workloads import WORKLOADS
-from components.capacity.catalog import load_catalog
-from components.capacity.planner import PoolDemand, plan_on, plan_pool, usable_capacity_bound
 
 EKSCTL_DEFAULT = ("m5.large", 2)  # eksctl pkg/apis/eksctl.io/v1alpha5/types.go
 

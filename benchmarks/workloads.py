@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from components.capacity.planner import COREDNS, Workload
+from slipway.components.capacity.planner import COREDNS, Workload
 
 # Add-on pods as slipway configures them (requests per pod).
 LBC = Workload("aws-load-balancer-controller", 2, 100, 128, max_surge=1)

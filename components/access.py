@@ -30,8 +30,8 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.iam import irsa_trust_policy, policy_document, to_json
-from components.lifecycle import keyed
+from slipway.components.iam import irsa_trust_policy, policy_document, to_json
+from slipway.components.lifecycle import keyed
 
 AccessLevel = Literal["cluster-admin", "admin", "edit", "view"]
 AuthenticationMode = Literal["API", "API_AND_CONFIG_MAP", "CONFIG_MAP"]

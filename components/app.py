@@ -36,8 +36,8 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.access import WorkloadRole, WorkloadRoleArgs
-from infra.config.apps import AppConfig, ProbeConfig, default_alb_group
+from slipway.components.access import WorkloadRole, WorkloadRoleArgs
+from slipway.program.config.apps import AppConfig, ProbeConfig, default_alb_group
 
 SECRETS_DIR = "/var/run/secrets"
 

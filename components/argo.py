@@ -35,12 +35,12 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.access import WorkloadRole, WorkloadRoleArgs, irsa_annotations
-from components.app import alb_ingress
-from components.argo_sso import SSO_SECRET, ArgoSso, ArgoSsoRbac, ArgoSsoRbacArgs, sso_helm_values
-from components.buckets import create_private_bucket
-from components.helm import pinned_release
-from infra.config.apps import DEFAULT_SSL_POLICY
+from slipway.components.access import WorkloadRole, WorkloadRoleArgs, irsa_annotations
+from slipway.components.app import alb_ingress
+from slipway.components.argo_sso import SSO_SECRET, ArgoSso, ArgoSsoRbac, ArgoSsoRbacArgs, sso_helm_values
+from slipway.components.buckets import create_private_bucket
+from slipway.components.helm import pinned_release
+from slipway.program.config.apps import DEFAULT_SSL_POLICY
 
 CHART = "argo-workflows"
 CHART_VERSION = "1.0.18"  # app v4.0.6
@@ -230,7 +230,7 @@ class ArgoWorkflowsArgs:
     """Tolerations for the pool's taints."""
     auth_mode: Literal["client", "sso"] = "client"
     sso: ArgoSso | None = None
-    """With auth_mode sso: the OIDC client and the group → access mapping (components.argo_sso)."""
+    """With auth_mode sso: the OIDC client and the group → access mapping (slipway.components.argo_sso)."""
     ingress: dict[str, Any] | None = None
     """argo-server's Ingress manifest (see server_ingress); None: no Ingress (kubectl port-forward)."""
     load_balancer: list[pulumi.Resource] = field(default_factory=list)

@@ -15,8 +15,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.iam import policy_document
-from components.lifecycle import keyed
+from slipway.components.iam import policy_document
+from slipway.components.lifecycle import keyed
 
 
 def bucket_tls_only_policy(bucket_arn: str) -> dict[str, Any]:

@@ -53,7 +53,7 @@ import pulumi_aws as aws
 import pulumi_eks as eks
 import pulumi_kubernetes as k8s
 
-from components.access import (
+from slipway.components.access import (
     AuthenticationMode,
     ClusterAccess,
     ClusterAccessArgs,
@@ -61,9 +61,9 @@ from components.access import (
     aws_auth_mappings,
     uses_aws_auth,
 )
-from components.iam import NODE_MANAGED_POLICIES, service_trust_policy, to_json
-from components.lifecycle import keyed
-from components.node_pools import POOL_LABEL, NodePoolArgs, NodePoolContext, create_node_pool
+from slipway.components.iam import NODE_MANAGED_POLICIES, service_trust_policy, to_json
+from slipway.components.lifecycle import keyed
+from slipway.components.node_pools import POOL_LABEL, NodePoolArgs, NodePoolContext, create_node_pool
 
 # CIS EKS 2.1.1: all five control-plane log types.
 CONTROL_PLANE_LOGS = ["api", "audit", "authenticator", "controllerManager", "scheduler"]

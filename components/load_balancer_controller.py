@@ -31,8 +31,8 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.access import WorkloadRole, WorkloadRoleArgs
-from components.helm import pinned_release
+from slipway.components.access import WorkloadRole, WorkloadRoleArgs
+from slipway.components.helm import pinned_release
 
 CHART = "aws-load-balancer-controller"
 CHART_VERSION = "3.5.0"

@@ -16,7 +16,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.helm import pinned_release
+from slipway.components.helm import pinned_release
 
 CHART = "metrics-server"
 CHART_VERSION = "3.13.1"

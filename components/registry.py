@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components.lifecycle import keyed
+from slipway.components.lifecycle import keyed
 
 
 def lifecycle_policy(untagged_days: int, keep_tagged: int) -> dict:

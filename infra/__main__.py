@@ -1,4 +1,4 @@
-"""Pulumi entry point (`main: infra/` in Pulumi.yaml). Everything happens in `infra.program`."""
+"""Pulumi entry point (`main: infra/` in Pulumi.yaml). Everything happens in `slipway.program.main`."""
 
 import sys
 from pathlib import Path
@@ -10,6 +10,6 @@ from pathlib import Path
 _here = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _here]
 
-from infra.program import run  # noqa: E402
+from slipway.program.main import run  # noqa: E402
 
 run()

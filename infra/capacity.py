@@ -12,8 +12,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-from components.capacity.catalog import Catalog, InstanceType, load_catalog
-from components.capacity.planner import (
+from slipway.components.capacity.catalog import Catalog, InstanceType, load_catalog
+from slipway.components.capacity.planner import (
     COREDNS,
     DEFAULT_DAEMONSETS,
     PoolDemand,
@@ -24,8 +24,8 @@ from components.capacity.planner import (
     plan_on,
     plan_pool,
 )
-from components.capacity.quantity import cpu_millicores, memory_mib
-from infra.config import AppConfig, ConfigError, NodePoolConfig, StackConfig
+from slipway.components.capacity.quantity import cpu_millicores, memory_mib
+from slipway.program.config import AppConfig, ConfigError, NodePoolConfig, StackConfig
 
 SEARCH_LIMIT = 200  # nodes; beyond this a pool is certainly misconfigured
 
@@ -53,9 +53,9 @@ def addon_workloads(cfg: StackConfig) -> dict[str, list[Workload]]:
     Argo's controller and server on its pool (workflow pods come and go: size that
     pool for them with `pods`).
     """
-    from components import argo
-    from components import load_balancer_controller as lbc
-    from components import metrics_server as metrics
+    from slipway.components import argo
+    from slipway.components import load_balancer_controller as lbc
+    from slipway.components import metrics_server as metrics
 
     out: dict[str, list[Workload]] = {system_pool(cfg): [COREDNS]}
     if cfg.load_balancer_controller.enabled:

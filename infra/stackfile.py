@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from infra.config import NAMESPACE, ConfigError, StackConfig, default_cluster_name, parse_config_values
+from slipway.program.config import NAMESPACE, ConfigError, StackConfig, default_cluster_name, parse_config_values
 
 if TYPE_CHECKING:
-    from infra.capacity import ClusterPlan
+    from slipway.program.capacity import ClusterPlan
 
 
 def _has_secure(value: Any) -> bool:
@@ -83,7 +83,7 @@ class StackFile:
 
     def plan(self) -> tuple[StackConfig, ClusterPlan]:
         """The parsed config and its pools' capacity plan; ConfigError lists every issue."""
-        from infra.capacity import plan_cluster
+        from slipway.program.capacity import plan_cluster
 
         cfg = self.parse()
         return cfg, plan_cluster(cfg, self.region, zones=cfg.network.availability_zones, stack=self.name)

@@ -27,8 +27,8 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from policies.base import Resource, Rule, StackRule
-from policies.rules import RULES, STACK_RULES
+from slipway.policies.base import Resource, Rule, StackRule
+from slipway.policies.rules import RULES, STACK_RULES
 
 NAME = "slipway"
 LEVELS = {"mandatory": EnforcementLevel.MANDATORY, "advisory": EnforcementLevel.ADVISORY}

@@ -11,7 +11,7 @@ import ipaddress
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from policies.base import Props, Violation, as_list, as_mapping, mappings, number
+from slipway.policies.base import Props, Violation, as_list, as_mapping, mappings, number
 
 CONTROL_PLANE_LOGS = {"api", "audit", "authenticator", "controllerManager", "scheduler"}
 EKS_CLUSTER = frozenset({"eks:index:Cluster", "aws:eks/cluster:Cluster"})

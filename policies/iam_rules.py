@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from policies.base import Props, Violation, as_mapping, mappings, one_or_many
+from slipway.policies.base import Props, Violation, as_mapping, mappings, one_or_many
 
 ROLE = frozenset({"aws:iam/role:Role"})
 IDENTITY_POLICIES = frozenset({

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from policies.base import Props, Violation, as_list, as_mapping, mappings
+from slipway.policies.base import Props, Violation, as_list, as_mapping, mappings
 
 WORKLOADS = frozenset({
     "kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet", "kubernetes:apps/v1:DaemonSet",

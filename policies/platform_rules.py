@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from policies.base import Props, Resource, Violation, as_list, as_mapping, get_in, mappings, number
-from policies.kubernetes_rules import SYSTEM_NAMESPACES
+from slipway.policies.base import Props, Resource, Violation, as_list, as_mapping, get_in, mappings, number
+from slipway.policies.kubernetes_rules import SYSTEM_NAMESPACES
 
 ECR_REPOSITORY = frozenset({"aws:ecr/repository:Repository"})
 NODE_GROUPS = frozenset({"eks:index:ManagedNodeGroup", "aws:eks/nodeGroup:NodeGroup"})
@@ -33,7 +33,7 @@ def check_ecr(type_: str, props: Props, config: Mapping, options: Mapping) -> It
 
 def check_node_pool_pods(type_: str, props: Props, config: Mapping, options: Mapping) -> Iterable[Violation]:
     """A pool whose max pods cannot even hold the DaemonSets never runs a workload pod."""
-    from components.capacity.catalog import load_catalog
+    from slipway.components.capacity.catalog import load_catalog
 
     catalog = load_catalog()
     daemonsets = int(config.get("daemonsets", 2))

@@ -18,11 +18,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from policies import cluster_rules as c
-from policies import iam_rules as i
-from policies import kubernetes_rules as k
-from policies import platform_rules as p
-from policies.base import Resource, Rule, StackRule, Violation
+from slipway.policies import cluster_rules as c
+from slipway.policies import iam_rules as i
+from slipway.policies import kubernetes_rules as k
+from slipway.policies import platform_rules as p
+from slipway.policies.base import Resource, Rule, StackRule, Violation
 
 RULES: list[Rule] = [
     # cluster

@@ -18,8 +18,8 @@ import pytest
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime.config import set_all_config
 
-from infra.mocks import SlipwayMocks
-from infra.render import Recorded, RecordingMonitor
+from slipway.cli.render import Recorded, RecordingMonitor
+from slipway.testing.mocks import SlipwayMocks
 
 
 class Mocked:
@@ -82,7 +82,7 @@ def mocked() -> Mocked:
 @pytest.fixture(scope="session")
 def dev(tmp_path_factory):
     """The shipped dev stack, rendered once for the whole session (read-only for tests)."""
-    from infra.render import render_stack
+    from slipway.cli.render import render_stack
 
     return render_stack("dev", tmp_path_factory.mktemp("session") / "dev")
 
@@ -90,23 +90,23 @@ def dev(tmp_path_factory):
 @pytest.fixture(scope="session")
 def prod(tmp_path_factory):
     """The shipped prod stack, rendered once for the whole session (read-only for tests)."""
-    from infra.render import render_stack
+    from slipway.cli.render import render_stack
 
     return render_stack("prod", tmp_path_factory.mktemp("session") / "prod")
 
 
 def stack_version(stack: str) -> str:
     """The Kubernetes version a shipped stack pins (manifests are validated against it)."""
-    from infra.render import ROOT
-    from infra.stackfile import load_stack_file
+    from slipway.cli.render import ROOT
+    from slipway.program.stackfile import load_stack_file
 
     return load_stack_file(stack, ROOT).parse().cluster.version
 
 
 def shipped_stacks() -> list[str]:
     """The stacks in stacks/Pulumi.<stack>.yaml."""
-    from infra.render import ROOT
-    from infra.stackfile import stack_names
+    from slipway.cli.render import ROOT
+    from slipway.program.stackfile import stack_names
 
     return stack_names(ROOT)
 
@@ -114,10 +114,10 @@ def shipped_stacks() -> list[str]:
 def check_settings(stack: str) -> tuple[str, dict[str, dict]]:
     """What `slipway check <stack>` derives from the stack file (infra/cli.py `check`): the
     Kubernetes version to validate manifests against and the policy pack's configuration."""
-    from infra.config import LENIENT_IMAGES
-    from infra.render import ROOT
-    from infra.stackfile import load_stack_file
-    from policies.rules import stack_policy_config
+    from slipway.cli.render import ROOT
+    from slipway.policies.rules import stack_policy_config
+    from slipway.program.config import LENIENT_IMAGES
+    from slipway.program.stackfile import load_stack_file
 
     token = LENIENT_IMAGES.set(True)
     try:

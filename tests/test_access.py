@@ -8,7 +8,7 @@ import parliament
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.access import (
+from slipway.components.access import (
     ACCESS_POLICY_ARNS,
     AwsAuthBindings,
     AwsAuthBindingsArgs,
@@ -21,7 +21,8 @@ from components.access import (
     aws_auth_mappings,
     rbac_bindings,
 )
-from components.iam import irsa_trust_policy
+from slipway.components.iam import irsa_trust_policy
+
 from tests.conftest import require_known
 
 ACCT = "123456789012"

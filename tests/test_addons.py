@@ -11,14 +11,15 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from components import argo, argo_sso, metrics_server
-from components import load_balancer_controller as lbc
-from components.iam import irsa_trust_policy
-from components.registry import lifecycle_policy
-from infra.capacity import plan_cluster
-from infra.config import ConfigError, parse_config_values
-from infra.config.schema import DNS1123_LABEL
-from infra.render import kubernetes_objects, run_program, write_render
+from slipway.cli.render import kubernetes_objects, run_program, write_render
+from slipway.components import argo, argo_sso, metrics_server
+from slipway.components import load_balancer_controller as lbc
+from slipway.components.iam import irsa_trust_policy
+from slipway.components.registry import lifecycle_policy
+from slipway.program.capacity import plan_cluster
+from slipway.program.config import ConfigError, parse_config_values
+from slipway.program.config.schema import DNS1123_LABEL
+
 from tests.conftest import stack_version
 
 CHARTS = Path(__file__).parent / "data" / "charts"
@@ -535,8 +536,8 @@ def test_metrics_server_pods_are_planned_on_the_system_pool():
 
 
 def _prod_stack():
-    from infra.render import ROOT
-    from infra.stackfile import load_stack_file
+    from slipway.cli.render import ROOT
+    from slipway.program.stackfile import load_stack_file
 
     return load_stack_file("prod", ROOT)
 

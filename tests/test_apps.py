@@ -8,17 +8,18 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from components.app import (
+from slipway.cli.render import ROOT, kubernetes_objects, run_program, write_render
+from slipway.components.app import (
     config_checksum,
     deployment,
     migration_job_name,
     secret_checksum,
     service,
 )
-from infra.config import ConfigError, parse_config_values
-from infra.config.apps import AppConfig
-from infra.render import ROOT, kubernetes_objects, run_program, write_render
-from infra.stackfile import load_stack_file
+from slipway.program.config import ConfigError, parse_config_values
+from slipway.program.config.apps import AppConfig
+from slipway.program.stackfile import load_stack_file
+
 from tests.conftest import stack_version
 
 APPS = ("web", "api", "worker")
@@ -386,7 +387,7 @@ def test_unknown_pool():
 
 
 def test_apps_feed_the_capacity_planner():
-    from infra.capacity import plan_cluster
+    from slipway.program.capacity import plan_cluster
 
     many = {f"svc{i}": {**APP, "replicas": 4} for i in range(6)}
     cfg = parse_config_values({"apps": many}, region="us-east-1")
@@ -424,7 +425,7 @@ def test_job_pods_stay_out_of_the_apps_selectors(prod):
 
 
 def test_cron_and_migration_pods_are_planned_next_to_the_replicas():
-    from infra.capacity import app_workloads
+    from slipway.program.capacity import app_workloads
 
     app = {**APP, "replicas": 3,
            "cronJobs": [{"name": "report", "schedule": "0 3 * * *", "command": ["report"]}],

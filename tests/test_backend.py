@@ -11,8 +11,8 @@ from botocore.stub import Stubber
 from moto import mock_aws
 from typer.testing import CliRunner
 
-from infra import backend
-from infra.backend import (
+from slipway.cli import backend
+from slipway.cli.backend import (
     LIFECYCLE_ID,
     BackendError,
     backend_app,

@@ -13,18 +13,25 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
-from components.capacity.catalog import (
+from slipway.components.capacity.catalog import (
     InstanceType,
     kube_reserved_cpu_millicores,
     kube_reserved_memory_mib,
     load_catalog,
     max_pods,
 )
-from components.capacity.planner import DEFAULT_DAEMONSETS, PoolDemand, Workload, lower_bound, plan_on, plan_pool
-from components.capacity.quantity import cpu_millicores, memory_mib
-from components.capacity.refresh import on_demand_price, pricing_filters, refresh_catalog
-from infra.capacity import candidates, plan_cluster, system_pool
-from infra.config import ConfigError, parse_config_values
+from slipway.components.capacity.planner import (
+    DEFAULT_DAEMONSETS,
+    PoolDemand,
+    Workload,
+    lower_bound,
+    plan_on,
+    plan_pool,
+)
+from slipway.components.capacity.quantity import cpu_millicores, memory_mib
+from slipway.components.capacity.refresh import on_demand_price, pricing_filters, refresh_catalog
+from slipway.program.capacity import candidates, plan_cluster, system_pool
+from slipway.program.config import ConfigError, parse_config_values
 
 CATALOG = load_catalog()
 REGION = "us-east-1"
@@ -349,10 +356,10 @@ def _cli(*args):
     import subprocess
     import sys
 
-    from infra.render import ROOT
+    from slipway.cli.render import ROOT
 
     env = {**os.environ, "SLIPWAY_ROOT": str(ROOT), "COLUMNS": "160"}
-    return subprocess.run([sys.executable, "-m", "infra.cli", *args], capture_output=True, text=True, env=env)
+    return subprocess.run([sys.executable, "-m", "slipway.cli.main", *args], capture_output=True, text=True, env=env)
 
 
 def test_size_json_matches_the_render_plan(prod):

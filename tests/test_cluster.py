@@ -8,8 +8,9 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 
-from components.cluster import CONTROL_PLANE_LOGS, EksCluster, EksClusterArgs, NodePoolArgs
-from components.iam import NODE_MANAGED_POLICIES, service_trust_policy
+from slipway.components.cluster import CONTROL_PLANE_LOGS, EksCluster, EksClusterArgs, NodePoolArgs
+from slipway.components.iam import NODE_MANAGED_POLICIES, service_trust_policy
+
 from tests.conftest import require_known
 
 PRIVATE = {"us-east-1a": "subnet-priv-a", "us-east-1b": "subnet-priv-b"}
@@ -180,7 +181,7 @@ def test_kubeconfig_uses_the_configured_identity(mocked):
 
 
 def test_provider_waits_for_the_access_entries(mocked):
-    from components.access import Principal
+    from slipway.components.access import Principal
 
     ops = Principal(arn="arn:aws:iam::123456789012:role/ops", access="cluster-admin")
     creator = Principal(arn="arn:aws:iam::123456789012:role/ci", access="cluster-admin", creator=True)
@@ -226,7 +227,7 @@ def test_node_role_is_an_instance_role_in_every_mode(mocked):
 
 @pytest.mark.parametrize("mode", ["CONFIG_MAP", "API_AND_CONFIG_MAP"])
 def test_aws_auth_maps_principals_without_role_paths(mocked, mode):
-    from components.access import Principal
+    from slipway.components.access import Principal
 
     devs = Principal(arn="arn:aws:iam::123456789012:role/teams/devs", access="view")
     build_cluster(mocked, authentication_mode=mode, principals=[devs])
@@ -258,7 +259,7 @@ def test_an_external_autoscaler_owns_desired_size(mocked):
 def test_a_deployer_in_the_vpc_reaches_the_private_endpoint(mocked):
     """EKS user guide, "Cluster API server endpoint": a connected network needs 443 allowed
     on the cluster security group; slipway's provider waits for the rule."""
-    from components.lifecycle import NATURAL_KEYS, REPLACE_SAFE
+    from slipway.components.lifecycle import NATURAL_KEYS, REPLACE_SAFE
 
     build_cluster(mocked, api_private_cidrs=["10.99.0.0/24"])
     (rule,) = mocked.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")

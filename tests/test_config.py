@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from infra.config import ConfigError, StackConfig, parse_config_values
-from infra.render import ROOT
-from infra.stackfile import load_stack_file
+from slipway.cli.render import ROOT
+from slipway.program.config import ConfigError, StackConfig, parse_config_values
+from slipway.program.stackfile import load_stack_file
 
 REGION = "us-east-1"
 ADMIN = "arn:aws:iam::123456789012:role/platform-admins"

@@ -14,11 +14,12 @@ import sys
 import pytest
 import yaml
 
-from infra.checks import REACH_CHECK, Finding, deploy_findings, run_checks
-from infra.config import LENIENT_IMAGES, ConfigError, parse_config_values
-from infra.config.lifecycle import DeployConfig, deploy_issues, reachability_problems
-from infra.render import ROOT
-from infra.stackfile import load_stack_file
+from slipway.cli.checks import REACH_CHECK, Finding, deploy_findings, run_checks
+from slipway.cli.render import ROOT
+from slipway.program.config import LENIENT_IMAGES, ConfigError, parse_config_values
+from slipway.program.config.lifecycle import DeployConfig, deploy_issues, reachability_problems
+from slipway.program.stackfile import load_stack_file
+
 from tests.conftest import check_settings, shipped_stacks
 
 ALLOWLIST = ["198.51.100.0/24"]
@@ -271,7 +272,7 @@ def test_cli_check_fails_a_stack_whose_deployer_cannot_reach(tmp_path):
     (root / "stacks").mkdir(parents=True)
     (root / "stacks" / "Pulumi.dev.yaml").write_text(yaml.safe_dump(text, sort_keys=False))
     proc = subprocess.run(
-        [sys.executable, "-m", "infra.cli", "check", "dev", "--format", "json", "--out", str(tmp_path / "out")],
+        [sys.executable, "-m", "slipway.cli.main", "check", "dev", "--format", "json", "--out", str(tmp_path / "out")],
         capture_output=True,
         text=True,
         env={**os.environ, "SLIPWAY_ROOT": str(root)},

@@ -10,12 +10,12 @@ import pytest
 from botocore.stub import Stubber
 from typer.testing import CliRunner
 
-from infra.cli import app
-from infra.config import parse_config_values
-from infra.doctor import run
-from infra.doctor.cluster_checks import check_cluster, check_nodegroups
-from infra.doctor.identity_checks import check_identity, principal_of
-from infra.doctor.model import DoctorContext, Finding
+from slipway.cli.doctor import run
+from slipway.cli.doctor.cluster_checks import check_cluster, check_nodegroups
+from slipway.cli.doctor.identity_checks import check_identity, principal_of
+from slipway.cli.doctor.model import DoctorContext, Finding
+from slipway.cli.main import app
+from slipway.program.config import parse_config_values
 
 ACCOUNT = "123456789012"
 ADMINS = f"arn:aws:iam::{ACCOUNT}:role/platform-admins"

@@ -16,17 +16,17 @@ from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from components.network import discovery_tags, subnet_cidrs
-from infra.capacity import plan_cluster
-from infra.config import parse_config_values, usable_zones
-from infra.doctor._aws import denied_action, stack_azs
-from infra.doctor.aws_checks import AWS_CHECKS
-from infra.doctor.image_checks import check_image_tags
-from infra.doctor.lb_checks import LBC_CLUSTER_TAG, check_target_health
-from infra.doctor.model import DoctorContext, Finding
-from infra.doctor.offering_checks import check_instance_offerings
-from infra.doctor.quota_checks import check_quotas
-from infra.doctor.subnet_checks import check_subnet_tags, public_subnets
+from slipway.cli.doctor._aws import denied_action, stack_azs
+from slipway.cli.doctor.aws_checks import AWS_CHECKS
+from slipway.cli.doctor.image_checks import check_image_tags
+from slipway.cli.doctor.lb_checks import LBC_CLUSTER_TAG, check_target_health
+from slipway.cli.doctor.model import DoctorContext, Finding
+from slipway.cli.doctor.offering_checks import check_instance_offerings
+from slipway.cli.doctor.quota_checks import check_quotas
+from slipway.cli.doctor.subnet_checks import check_subnet_tags, public_subnets
+from slipway.components.network import discovery_tags, subnet_cidrs
+from slipway.program.capacity import plan_cluster
+from slipway.program.config import parse_config_values, usable_zones
 
 REGION = "us-east-1"
 STACK = "dev"

@@ -18,7 +18,7 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from infra.render import ROOT
+from slipway.cli.render import ROOT
 
 CLUSTER = "slipway-dev"  # the dev stack's cluster
 
@@ -78,7 +78,7 @@ def test_doctor_reports_each_seeded_mistake_with_its_fix(endpoint):
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
                AWS_DEFAULT_REGION="us-east-1")  # fmt: skip
-    proc = subprocess.run([sys.executable, "-m", "infra.cli", "doctor", "dev", "--json"], cwd=ROOT, env=env,
+    proc = subprocess.run([sys.executable, "-m", "slipway.cli.main", "doctor", "dev", "--json"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)  # fmt: skip
     assert proc.returncode == 1, proc.stderr
     report = json.loads(proc.stdout)

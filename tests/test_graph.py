@@ -22,9 +22,9 @@ from typing import Any
 
 import pytest
 
-from components.cluster import POOL_LABEL
-from components.lifecycle import NATURAL_KEYS, REPLACE_SAFE, STATEFUL_TYPES
-from infra.render import Recorded
+from slipway.cli.render import Recorded
+from slipway.components.cluster import POOL_LABEL
+from slipway.components.lifecycle import NATURAL_KEYS, REPLACE_SAFE, STATEFUL_TYPES
 
 NODE_GROUP = "eks:index:ManagedNodeGroup"
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -252,8 +252,8 @@ def test_addon_versions_do_not_drift(stack):
 
 
 def test_stack_tags_never_reach_the_nodes(dev, prod):
-    from infra.render import ROOT
-    from infra.stackfile import load_stack_file
+    from slipway.cli.render import ROOT
+    from slipway.program.stackfile import load_stack_file
 
     for result in (dev, prod):
         user_tags = load_stack_file(result.stack, ROOT).parse().tags

@@ -17,8 +17,7 @@ from botocore.stub import Stubber
 from moto import mock_aws
 from rich.console import Console
 
-from infra.config import ConfigError
-from infra.kubeconfig import (
+from slipway.cli.kubeconfig import (
     API_VERSION,
     ClusterInfo,
     build_kubeconfig,
@@ -33,6 +32,7 @@ from infra.kubeconfig import (
     user_entry,
     write_kubeconfig,
 )
+from slipway.program.config import ConfigError
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -497,7 +497,7 @@ def test_end_to_end_user_who_may_only_assume_the_role_gets_a_kubeconfig(aws, tmp
     create_cluster()
     session = _DeniedSession()
     session.assume_role_works()
-    monkeypatch.setattr("infra.kubeconfig._session", lambda *args: session)
+    monkeypatch.setattr("slipway.cli.kubeconfig._session", lambda *args: session)
     target = tmp_path / "kc"
 
     out, _ = run(root, target)

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from components.network import Network, NetworkArgs, az_slot, discovery_tags, nat_placement, subnet_cidrs
+from slipway.components.network import Network, NetworkArgs, az_slot, discovery_tags, nat_placement, subnet_cidrs
+
 from tests.conftest import require_known
 
 AZS3 = ["us-east-1a", "us-east-1b", "us-east-1c"]

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from infra.capacity import plan_cluster
-from infra.config import ConfigError, parse_config_values
-from infra.pin import Running, pin
-from infra.program import unpinned_issues
-from infra.render import ROOT, run_program, write_render
-from infra.stackfile import load_stack_file
+from slipway.cli.pin import Running, pin
+from slipway.cli.render import ROOT, run_program, write_render
+from slipway.program.capacity import plan_cluster
+from slipway.program.config import ConfigError, parse_config_values
+from slipway.program.main import unpinned_issues
+from slipway.program.stackfile import load_stack_file
 
 POOLS = {"general": {"instanceType": "auto", "pods": [{"name": "web", "replicas": 4, "cpu": "500m", "memory": "1Gi"}]}}
 
@@ -89,7 +89,7 @@ def test_pin_writes_zones_and_types_keeping_comments(tmp_path):
 
 
 def _context(cfg, clients: dict):
-    from infra.doctor.model import DoctorContext
+    from slipway.cli.doctor.model import DoctorContext
 
     ctx = DoctorContext(stack="dev", region="us-east-1", cfg=cfg, cluster_name="slipway-dev", session=None)
     ctx._clients.update(clients)
@@ -112,7 +112,7 @@ def _addon_versions(addon: str, default: str) -> dict:
 
 
 def test_query_before_the_cluster_exists_takes_usable_zones_and_default_addons(tmp_path):
-    from infra.pin import query_running
+    from slipway.cli.pin import query_running
 
     cfg = load_stack_file("dev", _project(tmp_path, _unpin)).parse()
     eks, eks_stub = _stubbed("eks")
@@ -142,7 +142,7 @@ def test_query_before_the_cluster_exists_takes_usable_zones_and_default_addons(t
 
 
 def test_query_a_running_cluster_reads_what_runs():
-    from infra.pin import query_running
+    from slipway.cli.pin import query_running
 
     cfg = load_stack_file("dev", ROOT).parse()
     eks, eks_stub = _stubbed("eks")
@@ -177,8 +177,8 @@ def test_pin_on_a_running_stack_keeps_what_runs(tmp_path, monkeypatch):
     """A stack deployed before pins existed: pinning must change nothing that runs."""
     root = _project(tmp_path, _unpin)
     running = Running(True, ["us-east-1b", "us-east-1d"], {"general": "t3.medium"}, {"coredns": "v1.11.4-eksbuild.2"})
-    monkeypatch.setattr("infra.pin.query_running", lambda ctx, cfg: running)
-    monkeypatch.setattr("infra.doctor.run.build_context", lambda *a, **k: None)
+    monkeypatch.setattr("slipway.cli.pin.query_running", lambda ctx, cfg: running)
+    monkeypatch.setattr("slipway.cli.doctor.run.build_context", lambda *a, **k: None)
     changes = pin("dev", root, None, replan=False, profile=None, dry_run=False)
     assert [(c.path, c.new, c.note) for c in changes] == [
         ("network.availabilityZones", ["us-east-1b", "us-east-1d"], "what the cluster runs in"),
@@ -236,9 +236,9 @@ def test_pin_replan_switches_and_says_it_replaces(tmp_path, monkeypatch):
     root = _project(tmp_path, grow)
     with pytest.raises(ConfigError):  # t3a.small cannot hold 3-vCPU pods: the pin refuses, never re-picks
         load_stack_file("dev", root).validate()
-    monkeypatch.setattr("infra.pin.query_running", lambda ctx, cfg: Running(True, ["us-east-1a", "us-east-1b"],
+    monkeypatch.setattr("slipway.cli.pin.query_running", lambda ctx, cfg: Running(True, ["us-east-1a", "us-east-1b"],
                                                                              {"general": "t3a.small"}, {}))  # fmt: skip
-    monkeypatch.setattr("infra.doctor.run.build_context", lambda *a, **k: None)
+    monkeypatch.setattr("slipway.cli.doctor.run.build_context", lambda *a, **k: None)
     (change,) = pin("dev", root, None, replan=True, profile=None, dry_run=False)
     assert change.path == "nodePools.general.pinnedInstanceType" and change.old == "t3a.small"
     assert change.note == "replaces the node group (new nodes first, then the old drain)"

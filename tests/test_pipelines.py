@@ -10,7 +10,8 @@ import sys
 
 import yaml
 
-from infra.render import ROOT
+from slipway.cli.render import ROOT
+
 from tests.conftest import shipped_stacks
 
 WORKFLOWS = ROOT / ".github" / "workflows"
@@ -77,8 +78,8 @@ FROM_JSON = re.compile(r"^\$\{\{\s*fromJSON\('(?P<json>\[.*\])'\)\s*\}\}$")
 
 
 def deploy_settings(stack: str):
-    from infra.config import LENIENT_IMAGES
-    from infra.stackfile import load_stack_file
+    from slipway.program.config import LENIENT_IMAGES
+    from slipway.program.stackfile import load_stack_file
 
     token = LENIENT_IMAGES.set(True)
     try:

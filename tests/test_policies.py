@@ -13,12 +13,13 @@ from types import SimpleNamespace
 
 import pytest
 
-from infra.checks import policy_findings
-from infra.config import parse_config_values
-from infra.render import ROOT
-from infra.stackfile import load_stack_file
-from policies import base
-from policies.rules import ALL, RULES, STACK_RULES, evaluate, stack_policy_config
+from slipway.cli.checks import policy_findings
+from slipway.cli.render import ROOT
+from slipway.policies import base
+from slipway.policies.rules import ALL, RULES, STACK_RULES, evaluate, stack_policy_config
+from slipway.program.config import parse_config_values
+from slipway.program.stackfile import load_stack_file
+
 from tests.conftest import check_settings, shipped_stacks
 
 RULE = {r.name: r for r in RULES}
@@ -346,7 +347,7 @@ def _weakened(tmp_path: Path) -> Path:
 def test_a_weakened_stack_fails_check_and_names_each_problem(tmp_path):
     root = _weakened(tmp_path)
     env = {**os.environ, "SLIPWAY_ROOT": str(root)}
-    proc = subprocess.run([sys.executable, "-m", "infra.cli", "check", "dev", "--format", "json"],
+    proc = subprocess.run([sys.executable, "-m", "slipway.cli.main", "check", "dev", "--format", "json"],
                           capture_output=True, text=True, env=env)  # fmt: skip
     assert proc.returncode == 1, proc.stderr
     findings = json.loads(proc.stdout)
@@ -359,13 +360,15 @@ def test_a_weakened_stack_fails_check_and_names_each_problem(tmp_path):
     assert any("worker has no livenessProbe or readinessProbe" in f["message"]
                for f in by_check["policy:container-probes"])  # fmt: skip
     # The same stack is refused at config time by `render` (and so by `pulumi up`).
-    proc = subprocess.run([sys.executable, "-m", "infra.cli", "render", "dev"], capture_output=True, text=True, env=env)
+    proc = subprocess.run(
+        [sys.executable, "-m", "slipway.cli.main", "render", "dev"], capture_output=True, text=True, env=env
+    )
     assert proc.returncode == 2 and "apps.worker.image.tag: 'latest'" in " ".join(proc.stderr.split())
 
 
 def test_markdown_report_stays_under_githubs_comment_limit():
-    from infra.checks import Finding
-    from infra.cli import _markdown
+    from slipway.cli.checks import Finding
+    from slipway.cli.main import _markdown
 
     many = [Finding("policy:x", "mandatory", f"resource-{i}", "m" * 300, "f" * 100) for i in range(500)]
     text = _markdown("dev", many)

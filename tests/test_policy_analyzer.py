@@ -26,8 +26,9 @@ from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
-from infra.render import ROOT
-from policies.rules import ALL, RULES, STACK_RULES
+from slipway.cli.render import ROOT
+from slipway.policies.rules import ALL, RULES, STACK_RULES
+
 from tests.test_policies import CASES, CONTAINER_OK, DEPLOYMENT, ISSUER, deployment, trust
 
 # What the engine sends for a value that is unknown during preview (a computed output).

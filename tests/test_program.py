@@ -7,9 +7,10 @@ import json
 import pytest
 import yaml
 
-from infra.checks import kubernetes_findings, run_checks
-from infra.render import ROOT, run_program, write_render
-from infra.stackfile import load_stack_file
+from slipway.cli.checks import kubernetes_findings, run_checks
+from slipway.cli.render import ROOT, run_program, write_render
+from slipway.program.stackfile import load_stack_file
+
 from tests.conftest import check_settings, shipped_stacks
 
 

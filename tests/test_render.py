@@ -12,9 +12,10 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 
-from infra.mocks import kubeconfig
-from infra.render import ROOT, RenderError, render_stack, run_program
-from infra.stackfile import load_stack_file
+from slipway.cli.render import ROOT, RenderError, render_stack, run_program
+from slipway.program.stackfile import load_stack_file
+from slipway.testing.mocks import kubeconfig
+
 from tests.conftest import check_settings
 
 
@@ -101,7 +102,7 @@ def test_unknown_values_are_an_error():
 
 def _cli(*args, root=None):
     env = {**os.environ, "SLIPWAY_ROOT": str(root or ROOT)}
-    return subprocess.run([sys.executable, "-m", "infra.cli", *args], capture_output=True, text=True, env=env)
+    return subprocess.run([sys.executable, "-m", "slipway.cli.main", *args], capture_output=True, text=True, env=env)
 
 
 def test_cli_config_error_exits_2_with_every_message(tmp_path):
@@ -140,7 +141,7 @@ def test_cli_render_all_with_progress_is_deterministic_across_processes(tmp_path
 
 def test_cli_check_exits_0_with_the_findings_of_the_in_process_checks(tmp_path, dev):
     """The CLI's side of test_program's shipped-stacks check: same findings, none mandatory, exit 0."""
-    from infra.checks import run_checks
+    from slipway.cli.checks import run_checks
 
     proc = _cli("check", "dev", "--format", "json", "--out", str(tmp_path / "dev"))
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -158,8 +159,8 @@ def _stack_with(tmp_path, extra: str):
 def test_secret_config_stays_secret_through_resources_and_outputs(tmp_path):
     import pulumi_kubernetes as k8s
 
-    from infra.program import secret_config
-    from infra.render import write_render
+    from slipway.cli.render import write_render
+    from slipway.program.main import secret_config
 
     stack = _stack_with(tmp_path, "  slipway:apiToken:\n    secure: v1:AAAA\n")
     clear = "tok-3f9a-clear-value"
@@ -180,8 +181,8 @@ def test_secret_config_stays_secret_through_resources_and_outputs(tmp_path):
 
 
 def test_secret_config_refuses_plain_text(tmp_path):
-    from infra.config import ConfigError
-    from infra.program import secret_config
+    from slipway.program.config import ConfigError
+    from slipway.program.main import secret_config
 
     stack = _stack_with(tmp_path, "  slipway:apiToken: not-so-secret\n")
     with pytest.raises(ConfigError) as exc:

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TypeVar
 
-from components.capacity.catalog import HOURS_PER_MONTH, InstanceType
+from slipway.components.capacity.catalog import HOURS_PER_MONTH, InstanceType
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from infra.config.apps import AppConfig
-from infra.config.errors import ConfigError, Issue, format_errors, show
-from infra.config.schema import (
+from slipway.program.config.apps import AppConfig
+from slipway.program.config.errors import ConfigError, Issue, format_errors, show
+from slipway.program.config.schema import (
     DNS1123_LABEL,
     SUPPORTED_KUBERNETES_VERSIONS,
     AccessConfig,
@@ -28,7 +28,7 @@ from infra.config.schema import (
     NodePoolConfig,
     PrincipalConfig,
 )
-from infra.config.stack import StackConfig, default_cluster_name
+from slipway.program.config.stack import StackConfig, default_cluster_name
 
 NAMESPACE = "slipway"
 
@@ -104,7 +104,7 @@ def parse_config_values(
     `region` is `aws:region` and `aws_profile` `aws:profile` (the identity `pulumi up`
     deploys with), checked here so every mistake is in one list. Keys stored as
     secrets that are not schema fields (tokens, passwords) are left to
-    `infra.program.secret_config` and never reach the schema or an error message.
+    `slipway.program.main.secret_config` and never reach the schema or an error message.
     Raises ConfigError with every issue found.
     """
     secret = {k.split(":", 1)[-1] for k in secret_keys}

@@ -13,8 +13,8 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from infra.config.errors import Issue
-from infra.config.schema import (
+from slipway.program.config.errors import Issue
+from slipway.program.config.schema import (
     DNS1123_LABEL,
     ECR_NAME,
     Model,

@@ -28,8 +28,8 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from infra.config.errors import Issue
-from infra.config.schema import Model, _dict
+from slipway.program.config.errors import Issue
+from slipway.program.config.schema import Model, _dict
 
 # Kubelets may be up to 3 minors older than the API server (Kubernetes skew policy), but
 # EKS upgrades the control plane one minor at a time and only while node groups match

@@ -17,8 +17,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from components.capacity.quantity import cpu_millicores, memory_mib
-from infra.config.errors import Issue, invalid, merged, problems
+from slipway.components.capacity.quantity import cpu_millicores, memory_mib
+from slipway.program.config.errors import Issue, invalid, merged, problems
 
 # Kubernetes versions EKS offers that slipway is tested against.
 SUPPORTED_KUBERNETES_VERSIONS = ("1.32", "1.33", "1.34", "1.35")

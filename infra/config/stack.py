@@ -7,10 +7,10 @@ from typing import Any, Literal
 
 from pydantic import field_validator
 
-from infra.config.apps import AppConfig, cross_app_checks
-from infra.config.errors import Issue, invalid
-from infra.config.lifecycle import DeployConfig, deploy_issues, node_version_issues
-from infra.config.schema import (
+from slipway.program.config.apps import AppConfig, cross_app_checks
+from slipway.program.config.errors import Issue, invalid
+from slipway.program.config.lifecycle import DeployConfig, deploy_issues, node_version_issues
+from slipway.program.config.schema import (
     DEFAULT_KUBERNETES_VERSION,
     DNS1123_LABEL,
     IAM_PRINCIPAL_ARN,

@@ -17,17 +17,17 @@ import json
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Literal
 
-from infra.config.lifecycle import reachability_problems
-from infra.render import RenderResult, iam_documents, kubernetes_objects
+from slipway.cli.render import RenderResult, iam_documents, kubernetes_objects
+from slipway.program.config.lifecycle import reachability_problems
 
 if TYPE_CHECKING:
-    from infra.config.stack import StackConfig
+    from slipway.program.config.stack import StackConfig
 
 Severity = Literal["mandatory", "advisory", "info"]
 
 
 def _is_upstream_lbc_policy(document: object) -> bool:
-    from components.load_balancer_controller import iam_policy
+    from slipway.components.load_balancer_controller import iam_policy
 
     return document == iam_policy()
 
@@ -150,8 +150,8 @@ def parliament_findings(result: RenderResult) -> list[Finding]:
 
 def policy_findings(result: RenderResult, config: dict[str, dict] | None = None) -> list[Finding]:
     """The policy pack's rules over the recorded resources (component inputs offline)."""
-    from policies.base import Resource
-    from policies.rules import evaluate
+    from slipway.policies.base import Resource
+    from slipway.policies.rules import evaluate
 
     resources = [
         Resource(r.urn, r.type, r.inputs if isinstance(r.inputs, dict) else {}, dict(r.options)) for r in result.records

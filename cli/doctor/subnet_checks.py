@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from components.network import ROLE_TAGS
-from infra.doctor._aws import _guarded, _needs, _tags, stack_vpcs
-from infra.doctor.model import DoctorContext, Finding
+from slipway.cli.doctor._aws import _guarded, _needs, _tags, stack_vpcs
+from slipway.cli.doctor.model import DoctorContext, Finding
+from slipway.components.network import ROLE_TAGS
 
 SCHEME_TIER = {"internet-facing": "public", "internal": "private"}
 # The controller skips subnets with fewer free addresses than this (its subnet discovery docs).

@@ -12,25 +12,25 @@ import os
 
 import pulumi
 
-from components.access import AwsAuthBindings, AwsAuthBindingsArgs, Principal, uses_aws_auth
-from components.app import App, AppArgs
-from components.argo import ArgoWorkflows, ArgoWorkflowsArgs, Parameter, WorkflowTemplateSpec, server_ingress
-from components.argo_sso import ArgoSso, SsoRoleBinding
-from components.cluster import POOL_LABEL, EksCluster, EksClusterArgs, NodePoolArgs
-from components.load_balancer_controller import LoadBalancerController, LoadBalancerControllerArgs
-from components.metrics_server import MetricsServer, MetricsServerArgs
-from components.namespaces import Namespaces, NamespacesArgs
-from components.network import Network, NetworkArgs
-from components.registry import Registry, RegistryArgs
-from infra.capacity import ClusterPlan, app_pool, argo_pool, plan_cluster, system_pool
-from infra.config import (
+from slipway.components.access import AwsAuthBindings, AwsAuthBindingsArgs, Principal, uses_aws_auth
+from slipway.components.app import App, AppArgs
+from slipway.components.argo import ArgoWorkflows, ArgoWorkflowsArgs, Parameter, WorkflowTemplateSpec, server_ingress
+from slipway.components.argo_sso import ArgoSso, SsoRoleBinding
+from slipway.components.cluster import POOL_LABEL, EksCluster, EksClusterArgs, NodePoolArgs
+from slipway.components.load_balancer_controller import LoadBalancerController, LoadBalancerControllerArgs
+from slipway.components.metrics_server import MetricsServer, MetricsServerArgs
+from slipway.components.namespaces import Namespaces, NamespacesArgs
+from slipway.components.network import Network, NetworkArgs
+from slipway.components.registry import Registry, RegistryArgs
+from slipway.program.capacity import ClusterPlan, app_pool, argo_pool, plan_cluster, system_pool
+from slipway.program.config import (
     NAMESPACE,
     ConfigError,
     StackConfig,
     default_cluster_name,
     parse_config_values,
 )
-from infra.config.apps import app_namespace, default_alb_group
+from slipway.program.config.apps import app_namespace, default_alb_group
 
 
 def runtime_config() -> dict[str, str]:

@@ -32,8 +32,8 @@ import typer
 import yaml
 from rich.console import Console
 
-from infra.aws_errors import ACCESS_DENIED, error_code
-from infra.config import show
+from slipway.cli.aws_errors import ACCESS_DENIED, error_code
+from slipway.program.config import show
 
 # v1beta1 is what `aws eks update-kubeconfig` writes and every supported kubectl reads.
 # https://github.com/aws/aws-cli/blob/develop/awscli/customizations/eks/update_kubeconfig.py
@@ -364,7 +364,7 @@ def kubeconfig_command(
     Raises ConfigError for a bad stack file (the CLI reports it with exit 2) and
     typer.Exit for bad flags (2), an unusable kubeconfig file (2) and AWS refusals (1).
     """
-    from infra.stackfile import load_stack_target
+    from slipway.program.stackfile import load_stack_target
 
     out = out or Console()
     err = err or Console(stderr=True)
@@ -375,7 +375,7 @@ def kubeconfig_command(
         err.print("error: --context '' is empty — name the context (default: the cluster name)")
         raise typer.Exit(2)
     if root is None:
-        from infra.render import ROOT
+        from slipway.cli.render import ROOT
 
         root = ROOT
     target = load_stack_target(stack, root)

@@ -14,10 +14,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from infra.aws_errors import REFUSED, error_code
-from infra.config import StackConfig, usable_zones
-from infra.doctor.model import DoctorContext, Finding
-from infra.doctor.run import Check, check_name
+from slipway.cli.aws_errors import REFUSED, error_code
+from slipway.cli.doctor.model import DoctorContext, Finding
+from slipway.cli.doctor.run import Check, check_name
+from slipway.program.config import StackConfig, usable_zones
 
 # IAM service prefix of each API operation these checks call, for "allow <action>".
 _IAM_PREFIX = {
@@ -88,7 +88,7 @@ def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
 
 
 def stack_azs(ctx: DoctorContext) -> list[str]:
-    """The AZs `pulumi up` uses: mirrors `infra.program.availability_zones` (may return too few).
+    """The AZs `pulumi up` uses: mirrors `slipway.program.main.availability_zones` (may return too few).
 
     Only real Availability Zones count: an opted-in Local Zone (`us-west-2-lax-1a`) also ends
     in a letter, and would sort before `us-west-2a`. Zones EKS refuses are left out (`usable_zones`).

@@ -33,8 +33,8 @@ from rich.table import Table
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 
-from infra.config import ConfigError, StackConfig
-from infra.stackfile import StackFile, load_stack_file
+from slipway.program.config import ConfigError, StackConfig
+from slipway.program.stackfile import StackFile, load_stack_file
 
 
 @dataclass(frozen=True)
@@ -72,8 +72,8 @@ class Running:
 
 def query_running(ctx: Any, cfg: StackConfig) -> Running:
     """Ask AWS (a doctor context: boto3 clients with the stack's region and profile)."""
-    from components.cluster import EKS_ADDONS, POOL_LABEL
-    from infra.doctor._aws import stack_azs
+    from slipway.cli.doctor._aws import stack_azs
+    from slipway.components.cluster import EKS_ADDONS, POOL_LABEL
 
     eks, cluster = ctx.client("eks"), ctx.cluster()
     if cluster is None:
@@ -111,7 +111,7 @@ def plan_pins(
 
     `zones` are the ones the user passed (offline); `running` what AWS said.
     """
-    from infra.capacity import plan_cluster
+    from slipway.program.capacity import plan_cluster
 
     changes: list[Change] = []
     azs = list(cfg.network.availability_zones or [])
@@ -188,7 +188,7 @@ def pin(stack: str, root: Path, zones: list[str] | None, replan: bool, profile: 
         p.is_auto and p.pinned_instance_type is None for p in cfg.node_pools.values()
     )
     if zones is None and (unpinned or replan):
-        from infra.doctor.run import build_context
+        from slipway.cli.doctor.run import build_context
 
         running = query_running(build_context(stack, root, profile), cfg)
     changes, _ = plan_pins(stackfile, cfg, zones, replan, running)
@@ -211,8 +211,8 @@ def pin_command(
     """
     from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, ProfileNotFound
 
-    from infra.aws_errors import error_code
-    from infra.render import ROOT
+    from slipway.cli.aws_errors import error_code
+    from slipway.cli.render import ROOT
 
     out, err = Console(), Console(stderr=True)
     wanted = [z.strip() for z in zones.split(",") if z.strip()] if zones else None

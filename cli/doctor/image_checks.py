@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.doctor._aws import _guarded
-from infra.doctor.model import DoctorContext, Finding
+from slipway.cli.doctor._aws import _guarded
+from slipway.cli.doctor.model import DoctorContext, Finding
 
 
 @_guarded

@@ -13,9 +13,9 @@ import re
 
 from botocore.exceptions import ClientError
 
-from infra.aws_errors import error_code, error_message
-from infra.config.schema import _arn_key
-from infra.doctor.model import DoctorContext, Finding
+from slipway.cli.aws_errors import error_code, error_message
+from slipway.cli.doctor.model import DoctorContext, Finding
+from slipway.program.config.schema import _arn_key
 
 ASSUMED_ROLE = re.compile(r"^arn:(?P<part>aws[a-z-]*):sts::(?P<account>\d{12}):assumed-role/(?P<role>[^/]+)/.+$")
 

@@ -34,8 +34,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from infra.aws_errors import ACCESS_DENIED, error_code, error_message
-from infra.config import EKS_REGIONS
+from slipway.cli.aws_errors import ACCESS_DENIED, error_code, error_message
+from slipway.program.config import EKS_REGIONS
 
 
 @functools.cache

@@ -16,11 +16,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from infra.backend import backend_app
-from infra.config import ConfigError
-from infra.pin import pin_command
-from infra.render import ROOT, RenderError, RenderResult, render_stack, summary
-from infra.stackfile import stack_names
+from slipway.cli.backend import backend_app
+from slipway.cli.pin import pin_command
+from slipway.cli.render import ROOT, RenderError, RenderResult, render_stack, summary
+from slipway.program.config import ConfigError
+from slipway.program.stackfile import stack_names
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.splitlines()[0])
 out = Console()
@@ -90,7 +90,7 @@ def render(
         task = progress.add_task("rendering", total=len(names))
         for name in names:
             progress.update(task, description=f"rendering {name}")
-            cmd = [sys.executable, "-m", "infra.cli", "render", name, "--no-diagram"]
+            cmd = [sys.executable, "-m", "slipway.cli.main", "render", name, "--no-diagram"]
             if out_dir:
                 cmd += ["--out", str(out_dir / name)]
             proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
@@ -115,10 +115,10 @@ def check(
     if fmt not in ("table", "markdown", "json"):
         err.print(f"error: --format {fmt!r} is not supported — use table, markdown or json")
         raise typer.Exit(2)
-    from infra.checks import run_checks
-    from infra.config import LENIENT_IMAGES
-    from infra.stackfile import load_stack_file
-    from policies.rules import stack_policy_config
+    from slipway.cli.checks import run_checks
+    from slipway.policies.rules import stack_policy_config
+    from slipway.program.config import LENIENT_IMAGES
+    from slipway.program.stackfile import load_stack_file
 
     result = _render(stack, out_dir, quiet=fmt != "table", lenient_images=True)
     token = LENIENT_IMAGES.set(True)
@@ -157,8 +157,8 @@ def size(
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Show each node pool's plan: type, nodes, pods, CPU/memory use, $/month, and alternatives."""
-    from infra.capacity import plan_cluster
-    from infra.stackfile import load_stack_file
+    from slipway.program.capacity import plan_cluster
+    from slipway.program.stackfile import load_stack_file
 
     try:
         stackfile = load_stack_file(stack, ROOT)
@@ -232,7 +232,7 @@ def doctor(
     )
     from rich.progress import Progress
 
-    from infra.doctor import run
+    from slipway.cli.doctor import run
 
     checks = run.all_checks()
     names = [run.check_name(c) for c in checks]
@@ -296,7 +296,7 @@ def kubeconfig(
     print_only: bool = typer.Option(False, "--print", help="Print a standalone kubeconfig to stdout; write no file."),
 ) -> None:
     """Write a kubeconfig that authenticates as the stack's slipway:identity (not your shell's credentials)."""
-    from infra.kubeconfig import kubeconfig_command
+    from slipway.cli.kubeconfig import kubeconfig_command
 
     try:
         kubeconfig_command(stack, out_file, context, print_only, root=ROOT, out=out, err=err)
@@ -356,9 +356,9 @@ def catalog_refresh(
     from botocore.exceptions import BotoCoreError, ClientError
     from rich.progress import Progress
 
-    from components.capacity.catalog import DATA_FILE
-    from components.capacity.refresh import refresh_catalog
-    from infra.config import EKS_REGIONS
+    from slipway.components.capacity.catalog import DATA_FILE
+    from slipway.components.capacity.refresh import refresh_catalog
+    from slipway.program.config import EKS_REGIONS
 
     if region not in EKS_REGIONS:
         err.print(f"error: --region {region!r} is not a region EKS serves — use e.g. us-east-1")

@@ -7,9 +7,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from infra.aws_errors import error_code
-from infra.doctor.identity_checks import check_identity
-from infra.doctor.model import DoctorContext, Finding
+from slipway.cli.aws_errors import error_code
+from slipway.cli.doctor.identity_checks import check_identity
+from slipway.cli.doctor.model import DoctorContext, Finding
 
 # EKS node group health issue codes (eks:DescribeNodegroup health.issues[].code) → the fix.
 NODEGROUP_FIXES = {

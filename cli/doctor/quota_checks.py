@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from botocore.exceptions import ClientError
 
-from infra.aws_errors import error_code
-from infra.doctor._aws import _guarded, _tags, denied_action, stack_vpcs
-from infra.doctor.model import DoctorContext, Finding
+from slipway.cli.aws_errors import error_code
+from slipway.cli.doctor._aws import _guarded, _tags, denied_action, stack_vpcs
+from slipway.cli.doctor.model import DoctorContext, Finding
 
 # Service Quotas codes: EC2-VPC Elastic IPs, and VPCs per Region; both default to 5.
 EIP_QUOTA = ("ec2", "L-0263D0A3", 5)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from botocore.exceptions import ClientError
 
-from infra.aws_errors import error_code, error_message
-from infra.doctor.model import DoctorContext, Finding
+from slipway.cli.aws_errors import error_code, error_message
+from slipway.cli.doctor.model import DoctorContext, Finding
 
 Check = Callable[[DoctorContext], list[Finding]]
 
@@ -18,8 +18,8 @@ STYLES = {"fail": "bold red", "warn": "yellow", "pass": "green", "skip": "dim"}
 
 
 def all_checks() -> list[Check]:
-    from infra.doctor.aws_checks import AWS_CHECKS
-    from infra.doctor.cluster_checks import CLUSTER_CHECKS
+    from slipway.cli.doctor.aws_checks import AWS_CHECKS
+    from slipway.cli.doctor.cluster_checks import CLUSTER_CHECKS
 
     return [*CLUSTER_CHECKS, *AWS_CHECKS]
 
@@ -33,7 +33,7 @@ def build_context(stack: str, root: Path, profile: str | None = None) -> DoctorC
     """The stack's config (ConfigError if invalid) and a boto3 session in its region with its profile."""
     import boto3
 
-    from infra.stackfile import load_stack_target
+    from slipway.program.stackfile import load_stack_target
 
     target = load_stack_target(stack, root)
     region = target.stackfile.region

@@ -1,7 +1,7 @@
 """Offline render: the real program under the Pulumi SDK's mock monitor.
 
 No cloud, no Pulumi CLI. `render_stack("dev")` reads `stacks/Pulumi.dev.yaml`,
-validates it, runs `infra.program.main` under `infra.mocks.SlipwayMocks` as a
+validates it, runs `slipway.program.main.main` under `slipway.testing.mocks.SlipwayMocks` as a
 preview, records every registration (type, name, parent, dependencies, inputs,
 options) and every stack output, and writes them to `build/<stack>/`:
 
@@ -34,15 +34,27 @@ from pulumi.runtime.config import set_all_config
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from infra.config import LENIENT_IMAGES, ConfigError
-from infra.mocks import SlipwayMocks
-from infra.render.documents import PROJECT, iam_documents, kubernetes_objects, mermaid, summary
-from infra.render.monitor import SECRET, Recorded, RecordingMonitor, RenderError
-from infra.stackfile import StackFile, load_stack_file
+from slipway.cli.render.documents import PROJECT, iam_documents, kubernetes_objects, mermaid, summary
+from slipway.program.config import LENIENT_IMAGES, ConfigError
+from slipway.program.stackfile import StackFile, load_stack_file
+from slipway.testing.mocks import SlipwayMocks
+from slipway.testing.monitor import SECRET, Recorded, RecordingMonitor, RenderError
 
-# The project root (stacks/ and build/ live here). SLIPWAY_ROOT points the CLI at
-# another checkout's stacks, e.g. a fixture tree in tests.
-ROOT = Path(os.environ.get("SLIPWAY_ROOT") or Path(__file__).resolve().parents[2]).resolve()
+
+def project_root() -> Path:
+    """Where stacks/ and build/ live: SLIPWAY_ROOT, else the nearest folder from the current
+    one up that holds Pulumi.yaml and stacks/ (slipway installed from a wheel, run in a
+    project), else this source checkout."""
+    if os.environ.get("SLIPWAY_ROOT"):
+        return Path(os.environ["SLIPWAY_ROOT"]).resolve()
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if (folder / "Pulumi.yaml").is_file() and (folder / "stacks").is_dir():
+            return folder
+    return Path(__file__).resolve().parents[2]
+
+
+ROOT = project_root()
 
 
 @dataclass
@@ -101,7 +113,7 @@ def _plain(value: Any) -> Any:
 
 def run_program(stack: StackFile, program=None) -> RecordingMonitor:
     """Run the slipway program for `stack` under the recording mock monitor (as a preview)."""
-    from infra import program as default_program
+    from slipway.program import main as default_program
 
     program = program or default_program.main
     monitor = RecordingMonitor(SlipwayMocks(region=stack.region))

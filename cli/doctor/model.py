@@ -7,8 +7,8 @@ from typing import Any, Literal
 
 from botocore.exceptions import ClientError
 
-from infra.aws_errors import error_code, error_message
-from infra.config import StackConfig
+from slipway.cli.aws_errors import error_code, error_message
+from slipway.program.config import StackConfig
 
 Status = Literal["pass", "warn", "fail", "skip"]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.doctor._aws import _chunks, _guarded, _needs, _tags
-from infra.doctor.model import DoctorContext, Finding
+from slipway.cli.doctor._aws import _chunks, _guarded, _needs, _tags
+from slipway.cli.doctor.model import DoctorContext, Finding
 
 # The tag the AWS Load Balancer Controller puts on every ALB/NLB it creates
 # (kubernetes-sigs/aws-load-balancer-controller, pkg/deploy/tracking/provider.go).

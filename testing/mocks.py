@@ -23,7 +23,7 @@ from typing import Any
 
 import pulumi
 
-from infra.config import EKS_UNSUPPORTED_ZONE_IDS
+from slipway.program.config import EKS_UNSUPPORTED_ZONE_IDS
 
 ACCOUNT_ID = "123456789012"
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from infra.render.monitor import Recorded
+from slipway.testing.monitor import Recorded
 
 PROJECT = "slipway"
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from infra.capacity import plan_cluster
-from infra.config import EKS_UNSUPPORTED_ZONE_IDS, ConfigError, StackConfig
-from infra.doctor._aws import _guarded, stack_azs, zone_ids
-from infra.doctor.model import DoctorContext, Finding
+from slipway.cli.doctor._aws import _guarded, stack_azs, zone_ids
+from slipway.cli.doctor.model import DoctorContext, Finding
+from slipway.program.capacity import plan_cluster
+from slipway.program.config import EKS_UNSUPPORTED_ZONE_IDS, ConfigError, StackConfig
 
 
 @_guarded

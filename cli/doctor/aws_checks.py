@@ -7,12 +7,12 @@ returns one `warn` naming the IAM action to allow, instead of raising (see `_aws
 
 from __future__ import annotations
 
-from infra.doctor.image_checks import check_image_tags
-from infra.doctor.lb_checks import check_target_health
-from infra.doctor.offering_checks import check_instance_offerings
-from infra.doctor.quota_checks import check_quotas
-from infra.doctor.run import Check
-from infra.doctor.subnet_checks import check_subnet_tags
+from slipway.cli.doctor.image_checks import check_image_tags
+from slipway.cli.doctor.lb_checks import check_target_health
+from slipway.cli.doctor.offering_checks import check_instance_offerings
+from slipway.cli.doctor.quota_checks import check_quotas
+from slipway.cli.doctor.run import Check
+from slipway.cli.doctor.subnet_checks import check_subnet_tags
 
 AWS_CHECKS: list[Check] = [
     check_instance_offerings,

@@ -1,0 +1,1 @@
+"""slipway.testing: the mocks, recorder and assertions slipway's own tests use, for yours."""
