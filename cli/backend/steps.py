@@ -1,84 +1,28 @@
-"""`slipway backend init`: the S3 bucket behind Pulumi's self-managed (DIY) state backend.
+"""The AWS calls of `backend init`: the KMS key check, and one `ensure_*` step per bucket setting.
 
-Pulumi's DIY S3 backend keeps each stack's checkpoint, history and lock files under
-`s3://<bucket>/.pulumi/`. That bucket is the only record of what Pulumi manages, so
-it is created locked down: versioning on (every state write keeps the previous
-one), SSE-KMS with a bucket key, all four public-access blocks, ACLs disabled
-(BucketOwnerEnforced), a TLS-only bucket policy, and a lifecycle rule that only
-aborts stale multipart uploads. Noncurrent versions are never expired: state
-files are kilobytes to a few megabytes, and an old version is the way back from a
-bad `pulumi up` or an accidental `pulumi stack rm`.
-
-Each `ensure_*` step reads the setting, compares it with what slipway wants and
+Each step reads the setting, compares it with what slipway wants (`settings.py`) and
 writes only on a difference, so running `init` again is safe and repairs drift.
 Settings slipway does not own (other bucket-policy statements, other lifecycle
-rules) are kept.
-
-Docs: https://www.pulumi.com/docs/iac/operations/stack-management/using-a-diy-backend/#aws-s3
+rules) are kept. Requests on an existing bucket name its expected owner when known.
 """
 
 from __future__ import annotations
 
-import difflib
-import functools
-import ipaddress
 import json
-import os
-import re
-import shlex
 from dataclasses import dataclass
-from typing import Annotated, Any, NoReturn
-from urllib.parse import quote
-
-import typer
-from rich.console import Console
-from rich.table import Table
+from typing import Any
 
 from slipway.cli.aws_errors import ACCESS_DENIED, error_code, error_message
-from slipway.program.config import EKS_REGIONS
-
-
-@functools.cache
-def s3_regions() -> frozenset[str]:
-    """Commercial-partition regions S3 serves: EKS's plus those in botocore's bundled endpoint data.
-
-    Other partitions (aws-cn, aws-us-gov) would need other ARNs in the bucket policy.
-    """
-    import botocore.session
-
-    return frozenset(EKS_REGIONS | set(botocore.session.Session().get_available_regions("s3")))
-
-
-ABORT_MULTIPART_DAYS = 7
-"""Days after which an unfinished multipart upload is aborted (its parts are billed until then)."""
-
-TLS_SID = "DenyInsecureTransport"
-LIFECYCLE_ID = "slipway-abort-incomplete-multipart-uploads"
-
-NAMING_RULES = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html"
-_BUCKET_CHARS = re.compile(r"[a-z0-9][a-z0-9.-]*[a-z0-9]")
-_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
-_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
-
-# A key id (UUID or multi-Region `mrk-…`), an alias name, or a key/alias ARN.
-# https://docs.aws.amazon.com/kms/latest/developerguide/concepts.html#key-id
-_KMS_KEY = re.compile(
-    r"(?:arn:aws:kms:(?P<region>[a-z0-9-]+):\d{12}:(?:key/\S+|alias/\S+))"
-    r"|(?:alias/[A-Za-z0-9/_-]+)"
-    r"|(?:mrk-[0-9a-f]{32})"
-    r"|(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
+from slipway.cli.backend.errors import BackendError, _refused
+from slipway.cli.backend.settings import (
+    ABORT_MULTIPART_DAYS,
+    LIFECYCLE_ID,
+    PUBLIC_ACCESS_BLOCK,
+    TLS_SID,
+    encryption_rule,
+    lifecycle_rule,
+    tls_only_statement,
 )
-
-# IAM action for each S3 API call slipway makes, where the two names differ.
-_IAM_ACTION = {
-    "HeadBucket": "s3:ListBucket",
-    "GetBucketEncryption": "s3:GetEncryptionConfiguration",
-    "PutBucketEncryption": "s3:PutEncryptionConfiguration",
-    "GetPublicAccessBlock": "s3:GetBucketPublicAccessBlock",
-    "PutPublicAccessBlock": "s3:PutBucketPublicAccessBlock",
-    "GetBucketLifecycleConfiguration": "s3:GetLifecycleConfiguration",
-    "PutBucketLifecycleConfiguration": "s3:PutLifecycleConfiguration",
-}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -89,64 +33,6 @@ class StepResult:
     status: str
     detail: str
     warning: str | None = None
-
-
-class BackendError(Exception):
-    """A problem `init` cannot fix; `exit_code` 2 for the user's input, 1 for an AWS refusal."""
-
-    def __init__(self, message: str, exit_code: int = 1):
-        super().__init__(message)
-        self.exit_code = exit_code
-
-
-# ------------------------------------------------------------------ validation
-
-
-def bucket_name_problem(name: str) -> str | None:
-    """Why `name` is not a valid general purpose bucket name, or None if it is."""
-    if not 3 <= len(name) <= 63:
-        return f"is {len(name)} characters long; S3 bucket names are 3 to 63"
-    if not _BUCKET_CHARS.fullmatch(name):
-        return "may hold only lowercase letters, digits, '.' and '-', and must start and end with a letter or digit"
-    if ".." in name:
-        return "has two adjacent periods"
-    try:
-        ipaddress.IPv4Address(name)
-        return "is formatted as an IP address"
-    except ValueError:
-        pass
-    for prefix in _RESERVED_PREFIXES:
-        if name.startswith(prefix):
-            return f"starts with {prefix!r}, a prefix S3 reserves"
-    for suffix in _RESERVED_SUFFIXES:
-        if name.endswith(suffix):
-            return f"ends with {suffix!r}, a suffix S3 reserves"
-    return None
-
-
-def suggest_bucket_name(name: str) -> str | None:
-    """A valid name close to `name` (lowercased, other characters as '-'), or None."""
-    guess = re.sub(r"-{2,}", "-", re.sub(r"[^a-z0-9.-]", "-", name.lower())).strip(".-")[:63].strip(".-")
-    return guess if guess != name and bucket_name_problem(guess) is None else None
-
-
-def region_problem(region: str) -> str | None:
-    """Why `region` cannot hold the state bucket, or None if it can."""
-    if region in s3_regions():
-        return None
-    guess = difflib.get_close_matches(region.lower().replace("_", "-"), sorted(s3_regions()), n=1)
-    return "is not an AWS region S3 serves — " + (f"did you mean {guess[0]!r}?" if guess else "use e.g. us-east-1")
-
-
-def kms_key_problem(key: str, region: str) -> str | None:
-    """Why `key` cannot encrypt a bucket in `region`, or None if it can (as far as its form tells)."""
-    match = _KMS_KEY.fullmatch(key)
-    if not match:
-        return "is not a KMS key id, key ARN, alias name (alias/…) or alias ARN"
-    if match["region"] and match["region"] != region:
-        # S3 only uses KMS keys in the bucket's own region.
-        return f"is in {match['region']}, but the bucket is in {region}; S3 needs a key in the bucket's region"
-    return None
 
 
 def verify_kms_key(kms: Any, key: str, region: str) -> str | None:
@@ -192,122 +78,7 @@ def verify_kms_key(kms: Any, key: str, region: str) -> str | None:
     return None
 
 
-# ------------------------------------------------------------------ desired documents
-
-
-def bucket_arn(bucket: str) -> str:
-    """The bucket's ARN (commercial partition)."""
-    return f"arn:aws:s3:::{bucket}"
-
-
-def tls_only_statement(bucket: str) -> dict[str, Any]:
-    """Deny every request made without TLS, on the bucket and on every object in it.
-
-    https://docs.aws.amazon.com/AmazonS3/latest/userguide/security-best-practices.html
-    """
-    return {
-        "Sid": TLS_SID,
-        "Effect": "Deny",
-        "Principal": "*",
-        "Action": "s3:*",
-        "Resource": [bucket_arn(bucket), f"{bucket_arn(bucket)}/*"],
-        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-    }
-
-
-def encryption_rule(kms_key_id: str | None) -> dict[str, Any]:
-    """Default encryption: SSE-KMS with `kms_key_id`, or the AWS-managed `aws/s3` key when None.
-
-    The bucket key cuts KMS requests (and their cost) by caching a data key per bucket.
-    https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-key.html
-    """
-    default: dict[str, str] = {"SSEAlgorithm": "aws:kms"}
-    if kms_key_id:
-        default["KMSMasterKeyID"] = kms_key_id
-    return {"ApplyServerSideEncryptionByDefault": default, "BucketKeyEnabled": True}
-
-
-PUBLIC_ACCESS_BLOCK = {
-    "BlockPublicAcls": True,
-    "IgnorePublicAcls": True,
-    "BlockPublicPolicy": True,
-    "RestrictPublicBuckets": True,
-}
-
-
-def lifecycle_rule() -> dict[str, Any]:
-    """Abort multipart uploads left unfinished (an interrupted CLI); never expire any version."""
-    return {
-        "ID": LIFECYCLE_ID,
-        "Status": "Enabled",
-        "Filter": {"Prefix": ""},
-        "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": ABORT_MULTIPART_DAYS},
-    }
-
-
-def login_url(bucket: str, region: str, profile: str | None = None) -> str:
-    """The DIY backend URL; `awssdk=v2` makes the CLI honour `region` and `profile` (Pulumi ≥ 3.33.1)."""
-    url = f"s3://{bucket}?region={region}&awssdk=v2"
-    return url + (f"&profile={quote(profile, safe='')}" if profile else "")
-
-
-def login_command(bucket: str, region: str, profile: str | None = None) -> str:
-    """`pulumi login '<url>'`, quoted for a POSIX shell (the URL holds `&`)."""
-    return f"pulumi login {shlex.quote(login_url(bucket, region, profile))}"
-
-
-def secrets_hint(region: str, kms_key_id: str | None = None) -> str:
-    """How to pick a stack's secrets provider (a DIY backend defaults to `passphrase`)."""
-    key = kms_key_id if kms_key_id and not kms_key_id.startswith("arn:") else "alias/<key-alias>"
-    return (
-        "secrets: new stacks use the passphrase provider (set PULUMI_CONFIG_PASSPHRASE); for KMS instead: "
-        f'pulumi stack init <stack> --secrets-provider="awskms://{key}?region={region}"'
-    )
-
-
 # ------------------------------------------------------------------ steps
-
-
-def _refusal_fix(code: str, bucket: str) -> str | None:
-    """What to do about an S3 error code other than AccessDenied, where slipway knows."""
-    if code == "InvalidBucketAclWithObjectOwnership":
-        return (
-            "the bucket has ACL grants, which BucketOwnerEnforced (ACLs disabled) does not allow — remove them "
-            f"(aws s3api put-bucket-acl --bucket {bucket} --acl private), then re-run"
-        )
-    if code == "IllegalLocationConstraintException":
-        return (
-            "the region is not enabled for this account, or the request went to the wrong region — pass --region "
-            "of a region enabled for the account (aws account list-regions --region-opt-status-contains "
-            "ENABLED ENABLED_BY_DEFAULT)"
-        )
-    if code == "MalformedPolicy":
-        # slipway's own statement is fixed text; a statement it kept (e.g. naming a deleted principal) is the suspect.
-        return (
-            "S3 rejected the bucket policy — check its other statements "
-            f"(aws s3api get-bucket-policy --bucket {bucket}), fix or remove the invalid one, then re-run"
-        )
-    if code.startswith("KMS."):
-        return (
-            "the KMS key is disabled, not found, or not allowed for S3 — check that the key is enabled and its key "
-            "policy lets your identity use it through S3 (kms:GenerateDataKey, kms:Decrypt), or omit --kms-key-id "
-            "to use aws/s3"
-        )
-    return None
-
-
-def _refused(exc: Any, bucket: str) -> BackendError:
-    """A BackendError for an S3 ClientError: the IAM action for AccessDenied, else the code, message and fix."""
-    op = getattr(exc, "operation_name", "") or "the request"
-    code = error_code(exc)
-    if code in ACCESS_DENIED:
-        action = _IAM_ACTION.get(op, f"s3:{op}")
-        return BackendError(f"AWS refused {op} on bucket {bucket!r}: {exc} — your credentials need {action} on it")
-    message = error_message(exc) or str(exc)
-    fix = _refusal_fix(code, bucket)
-    return BackendError(
-        f"AWS refused {op} on bucket {bucket!r}: {code or 'error'}: {message}" + (f" — {fix}" if fix else "")
-    )
 
 
 def _owner(expected_owner: str | None) -> dict[str, str]:
@@ -579,86 +350,3 @@ def ensure_state_bucket(
     except ClientError as exc:  # a Get*/Put* refused
         raise _refused(exc, bucket) from None
     return steps
-
-
-# ------------------------------------------------------------------ CLI
-
-backend_app = typer.Typer(help="The S3 bucket that holds Pulumi state (self-managed backend).", no_args_is_help=True)
-out = Console()
-err = Console(stderr=True)
-
-_STYLE = {"created": "green", "updated": "yellow", "already set": "dim"}
-
-
-def _fail(message: str, code: int) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
-
-
-def _clients(profile: str | None, region: str | None) -> tuple[Any, Any, Any, str]:
-    """(s3, sts, kms clients, region) for `profile`; region defaults to the profile's, then us-east-1."""
-    import boto3
-    from botocore.exceptions import ProfileNotFound
-
-    try:
-        session = boto3.Session(profile_name=profile)
-    except ProfileNotFound:
-        name = f"--profile {profile!r}" if profile else f"AWS_PROFILE {os.environ.get('AWS_PROFILE')!r}"
-        _fail(f"{name} is not in your AWS config — list profiles with `aws configure list-profiles`", 2)
-    region = region or session.region_name or "us-east-1"
-    if problem := region_problem(region):
-        _fail(f"--region {region!r} {problem}", 2)
-    clients = (session.client(name, region_name=region) for name in ("s3", "sts", "kms"))
-    return (*clients, region)
-
-
-@backend_app.command("init")
-def init(
-    bucket: Annotated[str, typer.Option("--bucket", help="Bucket to create (globally unique S3 name).")],
-    region: Annotated[
-        str | None, typer.Option("--region", help="Bucket region (default: the profile's region, else us-east-1).")
-    ] = None,
-    profile: Annotated[
-        str | None, typer.Option("--profile", help="AWS profile (default: the environment's credentials).")
-    ] = None,
-    kms_key_id: Annotated[
-        str | None,
-        typer.Option(
-            "--kms-key-id",
-            help="KMS key (id, ARN or alias/…) for default encryption "
-            "(default: keep the bucket's SSE-KMS key, else aws/s3).",
-        ),
-    ] = None,
-) -> None:
-    """Create the S3 bucket for `pulumi login s3://…`: versioned, SSE-KMS, private, TLS-only. Safe to re-run."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    if problem := bucket_name_problem(bucket):
-        guess = suggest_bucket_name(bucket)
-        fix = f"try {guess!r}" if guess else f"see {NAMING_RULES}"
-        _fail(f"--bucket {bucket!r} {problem} — {fix}", 2)
-    s3, sts, kms, region = _clients(profile, region)
-    if kms_key_id is not None and (problem := kms_key_problem(kms_key_id, region)):
-        _fail(f"--kms-key-id {kms_key_id!r} {problem} — or omit it to use aws/s3", 2)
-    try:
-        # Before any change: a key S3 cannot use would fail PutBucketEncryption halfway through.
-        if kms_key_id is not None and (warning := verify_kms_key(kms, kms_key_id, region)):
-            err.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
-        account = sts.get_caller_identity()["Account"]
-        steps = ensure_state_bucket(s3, bucket, region, kms_key_id=kms_key_id, expected_owner=account)
-    except BackendError as exc:
-        _fail(str(exc), exc.exit_code)
-    except (BotoCoreError, ClientError) as exc:
-        _fail(f"AWS refused the request: {exc} — check your credentials (aws sts get-caller-identity)", 1)
-
-    table = Table(title=f"state bucket s3://{bucket} ({region})", title_justify="left")
-    for col in ("setting", "status", "detail"):
-        table.add_column(col, overflow="fold")
-    for step in steps:
-        table.add_row(step.setting, f"[{_STYLE.get(step.status, '')}]{step.status}[/]", step.detail)
-    out.print(table)
-    for step in steps:
-        if step.warning:
-            err.print(f"[yellow]warning:[/] {step.warning}", highlight=False, soft_wrap=True)
-    out.print(login_command(bucket, region, profile), markup=False, highlight=False, soft_wrap=True)
-    out.print(secrets_hint(region, kms_key_id), markup=False, highlight=False, soft_wrap=True)
