@@ -36,11 +36,11 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from slipway.components.access import WorkloadRole, WorkloadRoleArgs, irsa_annotations
-from slipway.components.app import alb_ingress
+from slipway.components.app_ingress import alb_ingress
+from slipway.components.app_spec import DEFAULT_SSL_POLICY
 from slipway.components.argo_sso import SSO_SECRET, ArgoSso, ArgoSsoRbac, ArgoSsoRbacArgs, sso_helm_values
 from slipway.components.buckets import create_private_bucket
 from slipway.components.helm import pinned_release
-from slipway.program.config.apps import DEFAULT_SSL_POLICY
 
 CHART = "argo-workflows"
 CHART_VERSION = "1.0.18"  # app v4.0.6

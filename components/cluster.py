@@ -45,6 +45,8 @@ in tests/test_graph.py):
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -63,7 +65,24 @@ from slipway.components.access import (
 )
 from slipway.components.iam import NODE_MANAGED_POLICIES, service_trust_policy, to_json
 from slipway.components.lifecycle import keyed
-from slipway.components.node_pools import POOL_LABEL, NodePoolArgs, NodePoolContext, create_node_pool
+from slipway.components.node_pools import (
+    KUBERNETES_MINOR,
+    POOL_LABEL,
+    NodePoolArgs,
+    NodePoolContext,
+    create_node_pool,
+    node_pool_issues,
+)
+from slipway.components.validation import (
+    Issue,
+    choice_issues,
+    cidr_list_issues,
+    int_issues,
+    pattern_issues,
+    require_valid,
+    str_map_issues,
+    under,
+)
 
 # CIS EKS 2.1.1: all five control-plane log types.
 CONTROL_PLANE_LOGS = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
@@ -125,6 +144,43 @@ class EksClusterArgs:
 EKS_ADDONS = ("coredns", "kube-proxy", "vpc-cni")
 
 
+CLUSTER_NAME = re.compile(r"[0-9A-Za-z][A-Za-z0-9_-]{0,99}")  # EKS CreateCluster
+POOL_NAME = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")  # a label value and part of resource names
+
+
+def eks_cluster_issues(a: EksClusterArgs) -> list[Issue]:
+    """Everything wrong with an EksCluster's inputs, its pools' included (fields relative to the Args)."""
+    name_fix = "use ≤ 100 letters, digits, '-' and '_', starting with a letter or digit"
+    issues = pattern_issues("cluster_name", a.cluster_name, CLUSTER_NAME, "is not an EKS cluster name", name_fix)
+    issues += pattern_issues("version", a.version, KUBERNETES_MINOR, "is not a Kubernetes minor", "write e.g. '1.34'")
+    for where in ("private_subnet_ids", "public_subnet_ids"):
+        if not isinstance(subnets := getattr(a, where), Mapping):
+            issues.append(Issue(where, subnets, "is not a mapping of AZ → subnet id", "key each subnet by its AZ"))
+    if isinstance(a.private_subnet_ids, Mapping) and len(a.private_subnet_ids) < 2:
+        fix = "pass a private subnet in each of two AZs or more"
+        issues.append(Issue("private_subnet_ids", dict(a.private_subnet_ids), "spans fewer than two AZs", fix))
+    pools = a.node_pools if isinstance(a.node_pools, Mapping) else {}
+    if not isinstance(a.node_pools, Mapping):
+        issues.append(Issue("node_pools", a.node_pools, "is not a mapping", "pass {'general': NodePoolArgs(...)}"))
+    for pool, p in pools.items():
+        fix = "use lowercase letters, digits and '-'"
+        issues += pattern_issues(f"node_pools.{pool}", pool, POOL_NAME, "is not a pool name (DNS-1123 label)", fix)
+        issues += under(f"node_pools.{pool}", node_pool_issues(p))
+    modes = ("API", "API_AND_CONFIG_MAP", "CONFIG_MAP")
+    issues += choice_issues("authentication_mode", a.authentication_mode, modes, "an EKS authentication mode")
+    issues += choice_issues("support_type", a.support_type, ("STANDARD", "EXTENDED"), "an EKS support type")
+    issues += cidr_list_issues("public_access_cidrs", a.public_access_cidrs)
+    issues += cidr_list_issues("api_private_cidrs", a.api_private_cidrs)
+    issues += int_issues("key_deletion_window_days", a.key_deletion_window_days, minimum=7, maximum=30)  # KMS
+    issues += str_map_issues("addon_versions", a.addon_versions, example="{'coredns': 'v1.11.4-eksbuild.2'}")
+    for addon in a.addon_versions if isinstance(a.addon_versions, Mapping) else ():
+        issues += choice_issues(f"addon_versions.{addon}", addon, EKS_ADDONS, "an add-on slipway manages")
+    issues += str_map_issues("coredns_node_selector", a.coredns_node_selector, example=f"{{'{POOL_LABEL}': 'system'}}")
+    for where in ("tags", "instance_tags"):
+        issues += str_map_issues(where, getattr(a, where), example="{'team': 'platform'}")
+    return issues
+
+
 def coredns_configuration(node_selector: dict[str, str], tolerations: list[dict[str, Any]]) -> dict[str, Any] | None:
     """CoreDNS add-on configuration values placing it on a pool (None: EKS's defaults).
 
@@ -179,6 +235,8 @@ class EksCluster(pulumi.ComponentResource):
     provider: k8s.Provider
 
     def __init__(self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None):
+        # Every mistake at once, the pools' included, before anything is registered.
+        require_valid(f"EksCluster {name!r}", eks_cluster_issues(args))
         super().__init__("slipway:cluster:EksCluster", name, None, opts)
         self._name, self._args = name, args
         self._child = pulumi.ResourceOptions(parent=self)
@@ -398,4 +456,4 @@ class EksCluster(pulumi.ComponentResource):
         ]
 
 
-__all__ = ["CONTROL_PLANE_LOGS", "POOL_LABEL", "EksCluster", "EksClusterArgs", "NodePoolArgs"]
+__all__ = ["CONTROL_PLANE_LOGS", "POOL_LABEL", "EksCluster", "EksClusterArgs", "NodePoolArgs", "eks_cluster_issues"]

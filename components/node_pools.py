@@ -18,13 +18,25 @@ cluster side, tests/test_graph.py and tests/test_pins.py for the checks):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_eks as eks
+
+from slipway.components.validation import (
+    Issue,
+    choice_issues,
+    int_issues,
+    pattern_issues,
+    require_valid,
+    str_list_issues,
+    str_map_issues,
+    type_issues,
+)
 
 # EKS managed node group taint effects use the API's enum names.
 TAINT_EFFECTS = {"NoSchedule": "NO_SCHEDULE", "PreferNoSchedule": "PREFER_NO_SCHEDULE", "NoExecute": "NO_EXECUTE"}
@@ -75,6 +87,75 @@ class NodePoolContext:
     depends_on: Sequence[pulumi.Resource] = ()
 
 
+INSTANCE_TYPE = re.compile(r"[a-z][a-z0-9-]*\.[a-z0-9]+")
+KUBERNETES_MINOR = re.compile(r"1\.\d{1,3}")
+AMI_TYPE = re.compile(r"[A-Za-z0-9_]+")  # AL2023_x86_64_STANDARD, BOTTLEROCKET_ARM_64, CUSTOM, …
+
+
+def node_pool_issues(p: NodePoolArgs) -> list[Issue]:
+    """Everything wrong with one pool's inputs (fields relative to NodePoolArgs)."""
+    if not isinstance(p, NodePoolArgs):
+        return type_issues("", p, NodePoolArgs, "pass NodePoolArgs(instance_types=[...], ...)")
+    issues = str_list_issues("instance_types", p.instance_types, example="t3a.medium")
+    if not issues:
+        for i, t in enumerate(p.instance_types):
+            issues += pattern_issues(
+                f"instance_types[{i}]", t, INSTANCE_TYPE, "is not an EC2 instance type", "write it like t3a.medium"
+            )
+    issues += choice_issues("capacity_type", p.capacity_type, ("ON_DEMAND", "SPOT"), "a capacity type")
+    sizes = [
+        int_issues("min_size", p.min_size, minimum=0),
+        int_issues("max_size", p.max_size, minimum=1),
+        int_issues("desired_size", p.desired_size, minimum=0),
+    ]
+    issues += [i for found in sizes for i in found]
+    if not any(sizes) and not p.min_size <= p.desired_size <= p.max_size:
+        issues.append(
+            Issue(
+                "desired_size",
+                p.desired_size,
+                f"is outside min_size {p.min_size} .. max_size {p.max_size}",
+                "keep min_size ≤ desired_size ≤ max_size",
+            )
+        )
+    issues += int_issues("disk_size", p.disk_size, minimum=1, maximum=16384)  # GiB; gp3's limit
+    issues += pattern_issues(
+        "ami_type",
+        p.ami_type,
+        AMI_TYPE,
+        "is not an EKS AMI type",
+        "write it like AL2023_x86_64_STANDARD",
+    )
+    issues += str_map_issues("labels", p.labels, example="{'slipway.dev/role': 'argo'}")
+    issues += _taint_issues(p.taints)
+    issues += int_issues("metadata_hop_limit", p.metadata_hop_limit, minimum=1, maximum=64)
+    if p.version is not None:
+        issues += pattern_issues(
+            "version",
+            p.version,
+            KUBERNETES_MINOR,
+            "is not a Kubernetes minor version",
+            "write it like '1.34', or None to follow the cluster",
+        )
+    return issues
+
+
+def _taint_issues(taints: Any) -> list[Issue]:
+    if isinstance(taints, str | Mapping) or not isinstance(taints, Sequence):
+        return [Issue("taints", taints, "is not a list of taints", "write [{'key': ..., 'effect': 'NoSchedule'}]")]
+    issues: list[Issue] = []
+    for i, t in enumerate(taints):
+        if not isinstance(t, Mapping):
+            issues.append(Issue(f"taints[{i}]", t, "is not a taint", "write {'key': ..., 'effect': 'NoSchedule'}"))
+            continue
+        if not (isinstance(t.get("key"), str) and t.get("key")):
+            issues.append(Issue(f"taints[{i}].key", t.get("key"), "is not a taint key", "name the taint's key"))
+        if t.get("value") is not None and not isinstance(t.get("value"), str):
+            issues.append(Issue(f"taints[{i}].value", t.get("value"), "is not a string", "write it as a string"))
+        issues += choice_issues(f"taints[{i}].effect", t.get("effect"), tuple(TAINT_EFFECTS), "a taint effect")
+    return issues
+
+
 def launch_template_metadata(hop_limit: int) -> dict[str, Any]:
     """IMDSv2 required (CKV_AWS_79) with the given hop limit (CKV_AWS_341 wants 1)."""
     return {
@@ -98,6 +179,7 @@ def create_node_pool(
     parent: pulumi.Resource, name: str, pool: str, p: NodePoolArgs, ctx: NodePoolContext
 ) -> eks.ManagedNodeGroup:
     """The launch template and managed node group of one pool, children of `parent`."""
+    require_valid(f"node pool {pool!r}", node_pool_issues(p))
     child = pulumi.ResourceOptions(parent=parent)
     # Our own launch template: IMDSv2 with hop limit 1 and an encrypted gp3 volume.
     # (With a launch template EKS rejects `diskSize` on the group.)

@@ -22,6 +22,7 @@ from slipway.components.metrics_server import MetricsServer, MetricsServerArgs
 from slipway.components.namespaces import Namespaces, NamespacesArgs
 from slipway.components.network import Network, NetworkArgs
 from slipway.components.registry import Registry, RegistryArgs
+from slipway.components.spec import Placement
 from slipway.program.capacity import ClusterPlan, app_pool, argo_pool, plan_cluster, system_pool
 from slipway.program.config import (
     NAMESPACE,
@@ -30,6 +31,7 @@ from slipway.program.config import (
     default_cluster_name,
     parse_config_values,
 )
+from slipway.program.config.app_spec import app_spec
 from slipway.program.config.apps import app_namespace, default_alb_group
 
 
@@ -363,14 +365,16 @@ def main() -> None:
         name: App(
             name,
             AppArgs(
-                config=app,
+                spec=app_spec(
+                    app,
+                    repository_url=registry.repository_urls[app.image.repository],
+                    secrets={env: secret_config(key) for env, key in app.secrets.items()},
+                    placement=Placement.from_k8s(**placement(cfg, app_pool(cfg, app))),
+                ),
                 namespace=app_namespace(name, app),
-                image=registry.repository_urls[app.image.repository].apply(lambda url, t=app.image.tag: f"{url}:{t}"),
                 part_of=cluster_name,
                 cluster_name=cluster_name,
                 k8s_provider=cluster.provider,
-                secrets={env: secret_config(key) for env, key in app.secrets.items()},
-                placement=placement(cfg, app_pool(cfg, app)),
                 oidc_provider_arn=cluster.oidc_provider_arn,
                 oidc_issuer=cluster.oidc_issuer,
                 after=[namespaces.resources[app_namespace(name, app)], *cluster.node_groups],

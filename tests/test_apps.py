@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import kubernetes_validate
@@ -9,15 +10,10 @@ import pytest
 import yaml
 
 from slipway.cli.render import ROOT, kubernetes_objects, run_program, write_render
-from slipway.components.app import (
-    config_checksum,
-    deployment,
-    migration_job_name,
-    secret_checksum,
-    service,
-)
+from slipway.components.app_jobs import migration_job_name
+from slipway.components.app_manifests import config_checksum, deployment, secret_checksum, service
+from slipway.components.app_spec import AppSpec, Image, Port, Resources, ServiceSpec
 from slipway.program.config import ConfigError, parse_config_values
-from slipway.program.config.apps import AppConfig
 from slipway.program.stackfile import load_stack_file
 
 from tests.conftest import stack_version
@@ -216,16 +212,23 @@ def test_migration_runs_before_each_new_tag(prod):
     assert migration_job_name("worker", "1.8.4") != job_name  # a new tag is a new Job: it runs again
 
 
+SPEC = AppSpec(
+    image=Image(repository="registry.example.com/api", tag="1"),
+    resources=Resources(requests={"cpu": "1", "memory": "1Gi"}, limits={"memory": "1Gi"}),
+)
+
+
 def test_a_config_change_rolls_the_pods():
-    base = {"image": {"repository": "api", "tag": "1"}, "resources": {"requests": {"cpu": "1", "memory": "1Gi"},
-            "limits": {"memory": "1Gi"}}}  # fmt: skip
-    a = AppConfig.model_validate({**base, "config": {"A": "1"}})
-    b = AppConfig.model_validate({**base, "config": {"A": "2"}})
-    assert config_checksum(a) != config_checksum(b)
+    a = dataclasses.replace(SPEC, config={"A": "1"})
+    b = dataclasses.replace(SPEC, config={"A": "2"})
+    assert config_checksum(a.config) != config_checksum(b.config)
     assert secret_checksum("api", {"X": "1"}) != secret_checksum("api", {"X": "2"})
-    dep = deployment("api", "api", a, "img:1", part_of="p", placement={}, service_account=None,
-                     checksums={"slipway.dev/config-checksum": config_checksum(a)})  # fmt: skip
-    assert dep["spec"]["template"]["metadata"]["annotations"]["slipway.dev/config-checksum"] == config_checksum(a)
+    dep = deployment("api", "api", a, part_of="p", service_account=None,
+                     checksums={"slipway.dev/config-checksum": config_checksum(a.config)})  # fmt: skip
+    assert dep["spec"]["template"]["metadata"]["annotations"]["slipway.dev/config-checksum"] == config_checksum(
+        a.config
+    )
+    assert dep["spec"]["template"]["spec"]["containers"][0]["image"] == "registry.example.com/api:1"
 
 
 def test_rendered_deployments_carry_their_checksums(prod):
@@ -234,21 +237,20 @@ def test_rendered_deployments_carry_their_checksums(prod):
     cfg = load_stack_file("prod", ROOT).parse()
     for name, app in cfg.apps.items():
         ann = record(prod, "Deployment", name).inputs["spec"]["template"]["metadata"].get("annotations") or {}
-        assert ann.get("slipway.dev/config-checksum") == (config_checksum(app) if app.config else None), name
+        assert ann.get("slipway.dev/config-checksum") == (config_checksum(app.config) if app.config else None), name
         assert ann.get("slipway.dev/secret-checksum") == ("[secret]" if app.secrets else None), name
     assert any(app.secrets for app in cfg.apps.values()) and any(app.config for app in cfg.apps.values())
 
 
 def test_service_types():
-    base = {"image": {"repository": "api", "tag": "1"}, "ports": [{"name": "http", "containerPort": 8080}],
-            "resources": {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"memory": "1Gi"}}}  # fmt: skip
-    cluster_ip = service("a", "a", AppConfig.model_validate(base), part_of="p")
+    base = dataclasses.replace(SPEC, ports=[Port(name="http", container_port=8080)])
+    cluster_ip = service("a", "a", base, part_of="p")
     assert cluster_ip["spec"]["type"] == "ClusterIP" and cluster_ip["spec"]["ports"][0]["targetPort"] == "http"
-    node = service("a", "a", AppConfig.model_validate({**base, "service": {"type": "NodePort", "nodePort": 30080}}),
+    node = service("a", "a", dataclasses.replace(base, service=ServiceSpec(type="NodePort", node_port=30080)),
                    part_of="p")  # fmt: skip
     assert node["spec"]["ports"][0]["nodePort"] == 30080
-    lb = service("a", "a", AppConfig.model_validate({**base, "service": {"type": "LoadBalancer",
-                 "scheme": "internet-facing", "externalTrafficPolicy": "Local"}}), part_of="p")  # fmt: skip
+    lb = service("a", "a", dataclasses.replace(base, service=ServiceSpec(type="LoadBalancer", scheme="internet-facing",
+                 external_traffic_policy="Local")), part_of="p")  # fmt: skip
     ann = lb["metadata"]["annotations"]
     assert ann["service.beta.kubernetes.io/aws-load-balancer-type"] == "external"
     assert ann["service.beta.kubernetes.io/aws-load-balancer-nlb-target-type"] == "ip"
@@ -455,3 +457,81 @@ def test_argo_server_ingress_joins_its_alb_group_checks():
     assert any(m.startswith("argo.ingress.host: null on host * is already routed to web") for m in msgs), msgs
     fine = {"enabled": True, "ingress": {"enabled": True, "host": "argo.internal.example.com", "certificateArn": CERT}}
     parse_config_values({"apps": {"web": web}, "argo": fine}, region="us-east-1")
+
+
+# ------------------------------------------------------------------ the spec is a library type
+
+
+def test_an_app_composed_from_the_library_alone(mocked):
+    """No stack config: an AppSpec built in Python, secrets as values, a typed placement."""
+    import pulumi
+    import pulumi_kubernetes as k8s
+
+    from slipway.components.app import App, AppArgs
+    from slipway.components.app_spec import CronJobSpec, HttpGet, IngressSpec, Probe, Probes
+    from slipway.components.spec import Placement, Toleration
+
+    spec = dataclasses.replace(
+        SPEC,
+        image=Image(repository=pulumi.Output.from_input("123456789012.dkr.ecr.us-east-1.amazonaws.com/api"), tag="3"),
+        ports=[Port(container_port=8000)],
+        probes=Probes(readiness=Probe(handler=HttpGet(path="/ready"))),
+        secrets={"DATABASE_PASSWORD": "plain-value-made-secret", "TOKEN": pulumi.Output.secret("t")},
+        placement=Placement(
+            node_selector={"slipway.dev/pool": "apps"},
+            tolerations=[
+                Toleration.for_taint("dedicated", "apps", "NoSchedule"),
+                Toleration(key="spot", operator="Exists"),
+            ],
+        ),  # fmt: skip
+        ingress=IngressSpec(hosts=["api.example.com"]),
+        cron_jobs={"report": CronJobSpec(schedule="@daily", command=["/app/report"])},
+    )
+
+    def program():
+        provider = k8s.Provider("k8s", kubeconfig="{}")
+        App("api", AppArgs(spec=spec, namespace="api", part_of="demo", cluster_name="demo", k8s_provider=provider))
+
+    mocked.build(program)
+    (secret,) = mocked.of_type("kubernetes:core/v1:Secret")
+    assert secret.inputs["stringData"] == {"DATABASE_PASSWORD": "[secret]", "TOKEN": "[secret]"}
+    (dep,) = mocked.of_type("kubernetes:apps/v1:Deployment")
+    pod = dep.inputs["spec"]["template"]["spec"]
+    assert pod["nodeSelector"] == {"slipway.dev/pool": "apps"}
+    assert pod["tolerations"] == [
+        {"key": "dedicated", "operator": "Equal", "value": "apps", "effect": "NoSchedule"},
+        {"key": "spot", "operator": "Exists"},
+    ]
+    assert pod["containers"][0]["image"] == "123456789012.dkr.ecr.us-east-1.amazonaws.com/api:3"
+    assert dep.inputs["spec"]["template"]["metadata"]["annotations"]["slipway.dev/secret-checksum"] == "[secret]"
+    (cron,) = mocked.of_type("kubernetes:batch/v1:CronJob")
+    assert cron.name == "api-report-cron" and cron.inputs["metadata"]["name"] == "api-report"
+    (ing,) = mocked.of_type("kubernetes:networking.k8s.io/v1:Ingress")
+    assert ing.inputs["metadata"]["annotations"]["alb.ingress.kubernetes.io/group.name"] == "demo-internal"
+
+
+def test_the_stack_config_builds_the_library_spec():
+    """slipway.program.config.app_spec maps a parsed stack file onto AppSpec, field by field."""
+    from slipway.components.app_spec import DisruptionBudgetSpec, Exec, HttpGet
+    from slipway.components.app_validation import app_spec_issues
+    from slipway.components.spec import Placement, Toleration
+    from slipway.program.config.app_spec import app_spec
+
+    cfg = load_stack_file("prod", ROOT).parse()
+    placement = Placement.from_k8s({"slipway.dev/pool": "general"}, [{"key": "a", "operator": "Exists"}])
+    assert placement.tolerations == (Toleration(key="a", operator="Exists"),)
+    specs = {
+        name: app_spec(app, repository_url=f"ecr/{name}", secrets={e: "s" for e in app.secrets}, placement=placement)
+        for name, app in cfg.apps.items()
+    }
+    for spec in specs.values():
+        assert app_spec_issues(spec) == []  # what the config accepts, the library accepts
+    api, worker, web = specs["api"], specs["worker"], specs["web"]
+    assert api.secrets == {"DATABASE_PASSWORD": "s"} and api.image == Image(repository="ecr/api", tag="2.7.0")
+    assert api.probes.readiness.handler == HttpGet(path="/ready", port="http")
+    assert api.ingress.hosts == ("api.example.com",) and web.ingress.paths == ("/",)
+    assert worker.ingress is None and worker.probes.liveness.handler == Exec(command=("/app/healthcheck",))
+    assert list(worker.cron_jobs) == ["nightly-report"] and worker.migration.active_deadline_seconds == 1800
+    assert api.disruption_budget == DisruptionBudgetSpec(max_unavailable=1)
+    assert api.resources.requests == {"cpu": "500m", "memory": "1Gi"}
+    assert api.steady_replicas == cfg.apps["api"].steady_replicas == 3

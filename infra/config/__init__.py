@@ -16,18 +16,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from slipway.program.config.access import AccessConfig, IdentityConfig, PrincipalConfig
 from slipway.program.config.apps import AppConfig
+from slipway.program.config.cluster import SUPPORTED_KUBERNETES_VERSIONS, ClusterConfig
 from slipway.program.config.errors import ConfigError, Issue, format_errors, show
-from slipway.program.config.schema import (
-    DNS1123_LABEL,
-    SUPPORTED_KUBERNETES_VERSIONS,
-    AccessConfig,
-    ClusterConfig,
-    IdentityConfig,
-    NetworkConfig,
-    NodePoolConfig,
-    PrincipalConfig,
-)
+from slipway.program.config.model import DNS1123_LABEL
+from slipway.program.config.network import NetworkConfig
+from slipway.program.config.node_pools import NodePoolConfig
 from slipway.program.config.stack import StackConfig, default_cluster_name
 
 NAMESPACE = "slipway"

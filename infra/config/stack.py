@@ -7,26 +7,16 @@ from typing import Any, Literal
 
 from pydantic import field_validator
 
+from slipway.program.config.access import IAM_PRINCIPAL_ARN, AccessConfig, IdentityConfig, _arn_key
+from slipway.program.config.addons import LoadBalancerControllerConfig, MetricsServerConfig, RegistryConfig
 from slipway.program.config.apps import AppConfig, cross_app_checks
+from slipway.program.config.argo import ArgoConfig
+from slipway.program.config.cluster import DEFAULT_KUBERNETES_VERSION, ClusterConfig
 from slipway.program.config.errors import Issue, invalid
 from slipway.program.config.lifecycle import DeployConfig, deploy_issues, node_version_issues
-from slipway.program.config.schema import (
-    DEFAULT_KUBERNETES_VERSION,
-    DNS1123_LABEL,
-    IAM_PRINCIPAL_ARN,
-    AccessConfig,
-    ArgoConfig,
-    ClusterConfig,
-    IdentityConfig,
-    LoadBalancerControllerConfig,
-    MetricsServerConfig,
-    Model,
-    NetworkConfig,
-    NodePoolConfig,
-    RegistryConfig,
-    _arn_key,
-    _dict,
-)
+from slipway.program.config.model import DNS1123_LABEL, Model, _dict
+from slipway.program.config.network import NetworkConfig
+from slipway.program.config.node_pools import NodePoolConfig
 
 # --------------------------------------------------------------------------- stack
 
