@@ -4,9 +4,9 @@ import sys
 from pathlib import Path
 
 # Pulumi runs this folder as a script, which puts infra/ first on sys.path; its
-# modules (config.py, cli.py, …) would then shadow any top-level module of the same
+# modules (main.py, config/, …) would then shadow any top-level module of the same
 # name. The project is installed (infra/requirements.txt: -e ..), so import it as
-# the `infra` package instead.
+# slipway.program instead.
 _here = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _here]
 

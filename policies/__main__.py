@@ -14,9 +14,17 @@ preview (an ARN, a generated name) would stop every rule on the resource, and ev
 stack rule for one unknown anywhere in the stack. Rules read only what they need.
 """
 
+import sys
+from pathlib import Path
 from typing import Any
 
-from pulumi_policy import (
+# run_path puts this folder first on sys.path; its modules (base.py, rules.py, config/, …)
+# would then shadow any top-level module of the same name a dependency imports. The
+# project is installed (requirements.txt: -e ..[policy]), so import it as slipway.policies.
+_here = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _here]
+
+from pulumi_policy import (  # noqa: E402
     EnforcementLevel,
     PolicyConfigSchema,
     PolicyPack,
@@ -27,8 +35,8 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from slipway.policies.base import Resource, Rule, StackRule
-from slipway.policies.rules import RULES, STACK_RULES
+from slipway.policies.base import Resource, Rule, StackRule  # noqa: E402
+from slipway.policies.rules import RULES, STACK_RULES  # noqa: E402
 
 NAME = "slipway"
 LEVELS = {"mandatory": EnforcementLevel.MANDATORY, "advisory": EnforcementLevel.ADVISORY}
