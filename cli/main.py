@@ -19,6 +19,7 @@ from rich.table import Table
 from slipway.cli.backend import backend_app
 from slipway.cli.pin import pin_command
 from slipway.cli.render import ROOT, RenderError, RenderResult, render_stack, summary
+from slipway.components.validation import ArgsError
 from slipway.program.config import ConfigError
 from slipway.program.stackfile import stack_names
 
@@ -49,6 +50,9 @@ def _render(stack: str, out_dir: Path | None, quiet: bool = False, lenient_image
         result = render_stack(stack, out_dir, lenient_images=lenient_images)
     except ConfigError as exc:
         _fail_config(exc, stack)
+    except ArgsError as exc:  # a component refused what the program gave it: still the stack's config
+        err.print(f"[bold red]error:[/] stack {stack!r}: {exc}", markup=True, highlight=False)
+        raise typer.Exit(2) from None
     except RenderError as exc:
         err.print(f"[bold red]render failed:[/] {exc}", highlight=False)
         raise typer.Exit(3) from None

@@ -21,6 +21,7 @@ Over time (what the engine and AWS do; tests/test_graph.py, tests/test_pins.py):
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -60,13 +61,17 @@ def subnet_cidrs(vpc_cidr: str, azs: list[str]) -> dict[str, dict[str, str]]:
     }
 
 
-def discovery_tags(cluster_name: str, tier: Literal["public", "private"]) -> dict[str, str]:
-    """Tags the Load Balancer Controller uses to pick subnets for ALBs/NLBs.
+def discovery_tags(cluster_names: str | Sequence[str], tier: Literal["public", "private"]) -> dict[str, str]:
+    """Tags the Load Balancer Controller uses to pick subnets for ALBs/NLBs, for every
+    cluster the subnets serve.
 
     Without them it fails with "unable to discover at least one subnet"
-    (kubernetes-sigs/aws-load-balancer-controller#3051, #2607).
+    (kubernetes-sigs/aws-load-balancer-controller#3051, #2607). With several clusters in
+    one VPC each cluster's controller filters subnets by its own
+    `kubernetes.io/cluster/<name>` tag (`shared`: the subnet is not the cluster's alone).
     """
-    return {ROLE_TAGS[tier]: "1", f"kubernetes.io/cluster/{cluster_name}": "shared"}
+    names = [cluster_names] if isinstance(cluster_names, str) else list(cluster_names)
+    return {ROLE_TAGS[tier]: "1", **{f"kubernetes.io/cluster/{n}": "shared" for n in sorted(names)}}
 
 
 def nat_placement(strategy: NatStrategy, azs: list[str]) -> dict[str, str | None]:
@@ -86,8 +91,11 @@ class NetworkArgs:
     """VPC IPv4 CIDR, /16 to /20."""
     availability_zones: list[str]
     """AZ names (2 or 3), e.g. ["us-east-1a", "us-east-1b"]."""
-    cluster_name: str
-    """EKS cluster name, for the `kubernetes.io/cluster/<name>` discovery tag."""
+    cluster_name: str | None = None
+    """The EKS cluster this VPC serves (`kubernetes.io/cluster/<name>` discovery tag)."""
+    cluster_names: list[str] = field(default_factory=list)
+    """Several clusters in one VPC: each gets its discovery tag on every subnet, so each
+    cluster's Load Balancer Controller finds them. Adding one later is a tag update."""
     region: str
     """AWS region, for endpoint service names (com.amazonaws.<region>.<service>)."""
     nat_strategy: NatStrategy = "single"
@@ -98,10 +106,42 @@ class NetworkArgs:
     """Extra tags on every resource (Name tags are added per resource)."""
 
 
+def check_network_args(args: NetworkArgs) -> None:
+    """Every input mistake at once, before any resource: field, value, problem and fix."""
+    problems = []
+    try:
+        net = ipaddress.ip_network(args.cidr, strict=True)
+        if net.version != 4 or not 16 <= net.prefixlen <= 20:
+            problems.append(f"cidr: {args.cidr!r} is not an IPv4 /16 to /20 — use e.g. 10.0.0.0/16")
+    except ValueError:
+        problems.append(f"cidr: {args.cidr!r} is not a network CIDR — write it like 10.0.0.0/16")
+    if isinstance(args.availability_zones, str) or len(args.availability_zones) < 2:
+        problems.append(f"availability_zones: {args.availability_zones!r} names fewer than 2 AZs — EKS needs subnets "
+                        "in at least two, e.g. ['us-east-1a', 'us-east-1b']")  # fmt: skip
+    else:
+        for i, az in enumerate(args.availability_zones):
+            if not (isinstance(az, str) and az[-1:] in "abcdef" and az[:-1] == args.region):
+                problems.append(f"availability_zones[{i}]: {az!r} is not an AZ of {args.region} lettered a–f — "
+                                f"use e.g. {args.region}a")  # fmt: skip
+    if isinstance(args.cluster_names, str):
+        problems.append(
+            f"cluster_names: {args.cluster_names!r} is a string — pass a list, e.g. [{args.cluster_names!r}]"
+        )
+    elif not args.cluster_name and not args.cluster_names:
+        problems.append("cluster_names: [] names no cluster — name the EKS clusters this VPC serves (their load "
+                        "balancer controllers discover subnets by a tag per cluster)")  # fmt: skip
+    if args.nat_strategy not in ("none", "single", "per-az"):
+        problems.append(f"nat_strategy: {args.nat_strategy!r} is not allowed — use 'none', 'single' or 'per-az'")
+    if problems:
+        raise ValueError("invalid NetworkArgs:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
 class Network(pulumi.ComponentResource):
     """A VPC laid out for EKS: public and private subnets per AZ, NAT and endpoints."""
 
     vpc_id: pulumi.Output[str]
+    cluster_names: list[str]
+    """The clusters whose discovery tags the subnets carry."""
     public_subnet_ids: dict[str, pulumi.Output[str]]
     private_subnet_ids: dict[str, pulumi.Output[str]]
     egress: list[pulumi.Resource]
@@ -110,8 +150,10 @@ class Network(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("slipway:network:Network", name, None, opts)
+        check_network_args(args)
         self._name = name
         self._args = args
+        self.cluster_names = sorted({*args.cluster_names, *([args.cluster_name] if args.cluster_name else [])})
         self._child = pulumi.ResourceOptions(parent=self)
         self.egress = []
         cidrs = subnet_cidrs(args.cidr, args.availability_zones)
@@ -177,7 +219,7 @@ class Network(pulumi.ComponentResource):
                 availability_zone=az,
                 cidr_block=cidr,
                 map_public_ip_on_launch=False,
-                tags=self._tags(f"{self._name}-public-{az}", discovery_tags(self._args.cluster_name, "public")),
+                tags=self._tags(f"{self._name}-public-{az}", discovery_tags(self.cluster_names, "public")),
                 opts=self._child,
             )
             aws.ec2.RouteTableAssociation(
@@ -223,7 +265,7 @@ class Network(pulumi.ComponentResource):
                 availability_zone=az,
                 cidr_block=cidr,
                 map_public_ip_on_launch=False,
-                tags=self._tags(f"{self._name}-private-{az}", discovery_tags(self._args.cluster_name, "private")),
+                tags=self._tags(f"{self._name}-private-{az}", discovery_tags(self.cluster_names, "private")),
                 opts=self._child,
             )
             # One route table per AZ even with a single NAT: switching to per-az

@@ -23,6 +23,7 @@ from slipway.components.namespaces import Namespaces, NamespacesArgs
 from slipway.components.network import Network, NetworkArgs
 from slipway.components.registry import Registry, RegistryArgs
 from slipway.components.spec import Placement
+from slipway.components.validation import ArgsError
 from slipway.program.capacity import ClusterPlan, app_pool, argo_pool, plan_cluster, system_pool
 from slipway.program.config import (
     NAMESPACE,
@@ -431,5 +432,5 @@ def run() -> None:
     """Entry point for the Pulumi CLI: config mistakes become a clean error, not a traceback."""
     try:
         main()
-    except ConfigError as exc:
+    except (ConfigError, ArgsError) as exc:
         raise pulumi.RunError(str(exc)) from None

@@ -335,3 +335,24 @@ def test_a_secret_the_program_did_not_resolve_is_a_clear_error_not_a_key_error()
         "spec.secrets.DATABASE_PASSWORD: None has no value — pass the secret's value, e.g. "
         "pulumi.Config().require_secret('<key>'), or remove the entry"
     ]
+
+
+def test_a_component_refusal_is_a_config_error_at_the_edges(monkeypatch):
+    """`pulumi up` (run) and `slipway render` report a component's ArgsError like a config
+    error — a message and exit code 2, no traceback."""
+    from typer.testing import CliRunner
+
+    from slipway.cli.main import app
+    from slipway.program import main as program
+
+    refusal = ArgsError("App 'api'", [Issue("spec.replicas", -1, "is below 0", "use 0 or more")])
+
+    def refuse() -> None:
+        raise refusal
+
+    monkeypatch.setattr(program, "main", refuse)
+    with pytest.raises(pulumi.RunError, match=r"spec\.replicas: -1 is below 0 — use 0 or more"):
+        program.run()
+    result = CliRunner().invoke(app, ["render", "dev", "--out", "/tmp/slipway-refused"])
+    assert result.exit_code == 2, result.output
+    assert "1 input error in App 'api'" in result.output and "Traceback" not in result.output

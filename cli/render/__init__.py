@@ -130,7 +130,7 @@ def run_program(stack: StackFile, program=None) -> RecordingMonitor:
         listed = "\n".join(f"  - {u}" for u in sorted(set(monitor.unknowns))[:20])
         raise RenderError(
             f"{len(set(monitor.unknowns))} unknown value(s) would be written by the render (a mock returns no "
-            f"value for them; add it to infra/mocks.py):\n{listed}"
+            f"value for them; add it to testing/mocks.py):\n{listed}"
         )
     return monitor
 
