@@ -28,6 +28,8 @@ from typing import Literal
 import pulumi
 import pulumi_aws as aws
 
+from slipway.components.validation import Issue, choice_issues, require_valid
+
 NatStrategy = Literal["none", "single", "per-az"]
 
 # Slots of the VPC split into eighths: eighths 0–5 are private subnets for AZ
@@ -106,34 +108,33 @@ class NetworkArgs:
     """Extra tags on every resource (Name tags are added per resource)."""
 
 
-def check_network_args(args: NetworkArgs) -> None:
-    """Every input mistake at once, before any resource: field, value, problem and fix."""
-    problems = []
+def network_issues(args: NetworkArgs) -> list[Issue]:
+    """Every mistake in a Network's inputs: field, value, problem and fix."""
+    issues: list[Issue] = []
     try:
         net = ipaddress.ip_network(args.cidr, strict=True)
         if net.version != 4 or not 16 <= net.prefixlen <= 20:
-            problems.append(f"cidr: {args.cidr!r} is not an IPv4 /16 to /20 — use e.g. 10.0.0.0/16")
-    except ValueError:
-        problems.append(f"cidr: {args.cidr!r} is not a network CIDR — write it like 10.0.0.0/16")
-    if isinstance(args.availability_zones, str) or len(args.availability_zones) < 2:
-        problems.append(f"availability_zones: {args.availability_zones!r} names fewer than 2 AZs — EKS needs subnets "
-                        "in at least two, e.g. ['us-east-1a', 'us-east-1b']")  # fmt: skip
+            issues.append(Issue("cidr", args.cidr, "is not an IPv4 /16 to /20", "use e.g. 10.0.0.0/16"))
+    except (TypeError, ValueError):
+        issues.append(Issue("cidr", args.cidr, "is not a network CIDR", "write it like 10.0.0.0/16"))
+    azs = args.availability_zones
+    if isinstance(azs, str) or not isinstance(azs, list) or len(azs) < 2:
+        issues.append(Issue("availability_zones", azs, "names fewer than 2 AZs",
+                            "EKS needs subnets in at least two, e.g. ['us-east-1a', 'us-east-1b']"))  # fmt: skip
     else:
-        for i, az in enumerate(args.availability_zones):
-            if not (isinstance(az, str) and az[-1:] in "abcdef" and az[:-1] == args.region):
-                problems.append(f"availability_zones[{i}]: {az!r} is not an AZ of {args.region} lettered a–f — "
-                                f"use e.g. {args.region}a")  # fmt: skip
+        for i, az in enumerate(azs):
+            if not (isinstance(az, str) and az[-1:] in tuple("abcdef") and az[:-1] == args.region):
+                issues.append(Issue(f"availability_zones[{i}]", az, f"is not an AZ of {args.region} lettered a–f",
+                                    f"use e.g. {args.region}a"))  # fmt: skip
     if isinstance(args.cluster_names, str):
-        problems.append(
-            f"cluster_names: {args.cluster_names!r} is a string — pass a list, e.g. [{args.cluster_names!r}]"
+        issues.append(
+            Issue("cluster_names", args.cluster_names, "is a string", f"pass a list: [{args.cluster_names!r}]")
         )
     elif not args.cluster_name and not args.cluster_names:
-        problems.append("cluster_names: [] names no cluster — name the EKS clusters this VPC serves (their load "
-                        "balancer controllers discover subnets by a tag per cluster)")  # fmt: skip
-    if args.nat_strategy not in ("none", "single", "per-az"):
-        problems.append(f"nat_strategy: {args.nat_strategy!r} is not allowed — use 'none', 'single' or 'per-az'")
-    if problems:
-        raise ValueError("invalid NetworkArgs:\n" + "\n".join(f"  - {p}" for p in problems))
+        issues.append(Issue("cluster_names", [], "names no cluster", "name the EKS clusters this VPC serves (their "
+                            "load balancer controllers discover subnets by a tag per cluster)"))  # fmt: skip
+    issues += choice_issues("nat_strategy", args.nat_strategy, ("none", "single", "per-az"), "a NAT strategy")
+    return issues
 
 
 class Network(pulumi.ComponentResource):
@@ -149,8 +150,8 @@ class Network(pulumi.ComponentResource):
     through: nodes depend on them (at boot they pull images and call the EKS API)."""
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None):
+        require_valid(f"Network {name!r}", network_issues(args))  # before anything is registered
         super().__init__("slipway:network:Network", name, None, opts)
-        check_network_args(args)
         self._name = name
         self._args = args
         self.cluster_names = sorted({*args.cluster_names, *([args.cluster_name] if args.cluster_name else [])})
