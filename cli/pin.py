@@ -73,7 +73,8 @@ class Running:
 def query_running(ctx: Any, cfg: StackConfig) -> Running:
     """Ask AWS (a doctor context: boto3 clients with the stack's region and profile)."""
     from slipway.cli.doctor._aws import stack_azs
-    from slipway.components.cluster import EKS_ADDONS, POOL_LABEL
+    from slipway.components.cluster import POOL_LABEL
+    from slipway.components.cluster_args import EKS_ADDONS
 
     eks, cluster = ctx.client("eks"), ctx.cluster()
     if cluster is None:

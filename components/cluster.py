@@ -58,7 +58,7 @@ from slipway.components.access import (
     aws_auth_mappings,
     uses_aws_auth,
 )
-from slipway.components.cluster_args import (  # noqa: E402 - re-exported: part of this module's API
+from slipway.components.cluster_args import (
     CONTROL_PLANE_LOGS,
     EksClusterArgs,
     eks_cluster_issues,

@@ -12,6 +12,10 @@ inputs (pulumi/pulumi#15731), so their outputs are produced here from those inpu
 
 Everything is derived from (type, name, inputs) by hashing: two runs give the same
 ids, which keeps the render byte-identical.
+
+`SlipwayMocks` works with plain `pulumi.runtime.set_mocks(SlipwayMocks())`: creating one
+gives the SDK's MockMonitor the `Call` it lacks (pulumi-eks's `Cluster.get_kubeconfig`) and
+records every registration on it (`slipway.testing.shim`).
 """
 
 from __future__ import annotations
@@ -19,16 +23,23 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-from typing import Any
+from typing import Any, ClassVar, cast
 
 import pulumi
 
-from slipway.program.config import EKS_UNSUPPORTED_ZONE_IDS
+from slipway.testing import shim
 
 ACCOUNT_ID = "123456789012"
 
+# Zone IDs EKS refuses for a cluster's subnets (UnsupportedAvailabilityZoneException); the
+# mocked account never lists them. The testing kit imports nothing from the program, so this
+# AWS fact is stated here too (tests/test_testing_kit.py checks it agrees with the config's).
+# Source: EKS user guide, "Subnet requirements for clusters"
+# (https://docs.aws.amazon.com/eks/latest/userguide/network-reqs.html#cluster-subnets).
+EKS_UNSUPPORTED_ZONE_IDS = frozenset({"use1-az3", "usw1-az2", "cac1-az3"})
+
 # Real AZ names per region (the first ones are what `get_availability_zones` lists first).
-REGION_AZS = {
+REGION_AZS: dict[str, list[str]] = {
     "us-east-1": ["a", "b", "c", "d", "e", "f"],
     "us-east-2": ["a", "b", "c"],
     "us-west-1": ["a", "c"],
@@ -62,6 +73,7 @@ def availability_zones(region: str) -> list[str]:
 
 
 def eks_endpoint(cluster_name: str, region: str) -> str:
+    """The cluster's API server URL, shaped as EKS's (`https://<32 hex>.gr7.<region>.eks.amazonaws.com`)."""
     return f"https://{_hex('endpoint', cluster_name, n=32).upper()}.gr7.{region}.eks.amazonaws.com"
 
 
@@ -70,7 +82,9 @@ def oidc_issuer(cluster_name: str, region: str) -> str:
     return f"oidc.eks.{region}.amazonaws.com/id/{_hex('oidc', cluster_name, n=32).upper()}"
 
 
-def kubeconfig(cluster_name: str, region: str, endpoint: str, creds: dict | None, include_profile: bool) -> dict:
+def kubeconfig(
+    cluster_name: str, region: str, endpoint: str, creds: dict[str, Any] | None, include_profile: bool
+) -> dict[str, Any]:
     """The kubeconfig pulumi-eks generates (nodejs/eks/cluster/cluster.ts generateKubeconfig).
 
     `aws --region <r> eks get-token --cluster-name <n> --output json [--role <arn>]
@@ -125,9 +139,18 @@ def zone_id(region: str, letter_index: int) -> str:
 
 
 class SlipwayMocks(pulumi.runtime.Mocks):
-    """Answers registrations and invokes as AWS would for one region."""
+    """Answers registrations and invokes as AWS would for one region.
+
+    Use it with plain `pulumi.runtime.set_mocks(SlipwayMocks())` or through
+    `slipway.testing.mocked()` (which also runs the program as a preview and fails on
+    unknown values).
+    """
+
+    record_registrations: ClassVar[bool] = True
+    """Under the SDK's MockMonitor, record every registration (see `slipway.testing.shim`)."""
 
     def __init__(self, region: str = "us-east-1", account_id: str = ACCOUNT_ID):
+        shim.install()
         self.region = region
         self.account = account_id
 
@@ -138,17 +161,20 @@ class SlipwayMocks(pulumi.runtime.Mocks):
     @staticmethod
     def _physical_name(args: pulumi.runtime.MockResourceArgs) -> str:
         """The name AWS will have: the explicit `name` input, else Pulumi's auto-name."""
-        given = args.inputs.get("name")
+        inputs = cast(dict[str, Any], args.inputs)  # pyright: ignore[reportUnknownMemberType] - bare dict in the SDK
+        given = inputs.get("name")
         if isinstance(given, str) and given:
             return given
-        prefix = args.inputs.get("namePrefix")
+        prefix = inputs.get("namePrefix")
         if isinstance(prefix, str) and prefix:
             return prefix + _hex("auto", args.typ, args.name, n=26)
         return f"{args.name}-{_hex('auto', args.typ, args.name, n=7)}"
 
     # ------------------------------------------------------------------ resources
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs):  # noqa: C901 - a table of types
-        t, name, inputs = args.typ, args.name, dict(args.inputs)
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:  # noqa: C901
+        """The id and outputs AWS or the provider would give this resource (a table of types)."""
+        received = cast(dict[str, Any], args.inputs)  # pyright: ignore[reportUnknownMemberType] - bare dict in the SDK
+        t, name, inputs = args.typ, args.name, dict(received)
         h = _hex(t, name)
         out: dict[str, Any] = dict(inputs)
         rid = f"{name}-id"
@@ -267,8 +293,13 @@ class SlipwayMocks(pulumi.runtime.Mocks):
             out["arn"] = self._arn(t.split(":")[1].split("/")[0], f"{name}/{h}")
         return rid, out
 
-    def _eks_cluster(self, name: str, inputs: dict) -> dict:
-        cluster_name = inputs.get("name") or f"{name}-eksCluster-{_hex('auto', name, n=7)}"
+    @staticmethod
+    def _eks_cluster_name(name: str, inputs: dict[str, Any]) -> str:
+        """The EKS cluster's name: the `name` input, else pulumi-eks's auto-name for component `name`."""
+        return str(inputs.get("name") or f"{name}-eksCluster-{_hex('auto', name, n=7)}")
+
+    def _eks_cluster(self, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        cluster_name = self._eks_cluster_name(name, inputs)
         endpoint = eks_endpoint(cluster_name, self.region)
         issuer = oidc_issuer(cluster_name, self.region)
         kc = kubeconfig(cluster_name, self.region, endpoint, inputs.get("providerCredentialOpts"), False)
@@ -288,22 +319,24 @@ class SlipwayMocks(pulumi.runtime.Mocks):
         }
 
     # ------------------------------------------------------------------ invokes
-    def call(self, args: pulumi.runtime.MockCallArgs):
-        tok = args.token
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:  # pyright: ignore[reportIncompatibleMethodOverride]
+        """The answer to an invoke or a resource method call, as AWS or the provider would give it."""
+        tok, given = args.token, cast(dict[str, Any], args.args)  # pyright: ignore[reportUnknownMemberType]
         if tok == "eks:index:Cluster/getKubeconfig":
             # Resource method call: `__self__` carries the recorded inputs of the cluster.
-            cluster = (args.args.get("__self__") or {}).get("inputs") or {}
-            name = cluster.get("name")
-            creds = {k: args.args.get(k) for k in ("profileName", "roleArn") if args.args.get(k)}
+            this: dict[str, Any] = given.get("__self__") or {}
+            cluster: dict[str, Any] = this.get("inputs") or {}
+            name = self._eks_cluster_name(str(this.get("urn", "")).rsplit("::", 1)[-1], cluster)
+            creds = {k: given[k] for k in ("profileName", "roleArn") if given.get(k)}
             kc = kubeconfig(name, self.region, eks_endpoint(name, self.region), creds, True)
             return {"result": json.dumps(kc)}
         if tok == "aws:index/getAvailabilityZones:getAvailabilityZones":
-            names = availability_zones(args.args.get("region") or self.region)
+            names = availability_zones(given.get("region") or self.region)
             ids = [zone_id(self.region, i) for i in range(len(names))]
             return {"names": names, "zoneIds": ids, "id": self.region, "groupNames": [self.region]}
         if tok == "aws:eks/getAddonVersion:getAddonVersion":
             # Invented but shaped like EKS's answer (`aws eks describe-addon-versions`).
-            addon, k8s_version = args.args.get("addonName"), str(args.args.get("kubernetesVersion"))
+            addon, k8s_version = str(given.get("addonName")), str(given.get("kubernetesVersion"))
             minor = int(k8s_version.split(".")[1]) if "." in k8s_version else 0
             version = {
                 "kube-proxy": f"v{k8s_version}.0-eksbuild.1",
@@ -311,7 +344,7 @@ class SlipwayMocks(pulumi.runtime.Mocks):
                 "vpc-cni": "v1.20.0-eksbuild.1",
             }.get(addon, "v1.0.0-eksbuild.1")
             return {"addonName": addon, "kubernetesVersion": k8s_version, "version": version,
-                    "id": f"{addon}-{k8s_version}", "mostRecent": bool(args.args.get("mostRecent"))}  # fmt: skip
+                    "id": f"{addon}-{k8s_version}", "mostRecent": bool(given.get("mostRecent"))}  # fmt: skip
         if tok == "aws:index/getCallerIdentity:getCallerIdentity":
             return {
                 "accountId": self.account,
@@ -335,5 +368,5 @@ class SlipwayMocks(pulumi.runtime.Mocks):
                 "reverseDnsPrefix": "com.amazonaws",
             }
         raise NotImplementedError(
-            f"slipway mocks: no answer for invoke {tok!r}. Add one to infra/mocks.py so the render stays realistic."
+            f"slipway mocks: no answer for invoke {tok!r}. Add one to testing/mocks.py so the render stays realistic."
         )

@@ -22,8 +22,7 @@ from slipway.components.access import (
     rbac_bindings,
 )
 from slipway.components.iam import irsa_trust_policy
-
-from tests.conftest import require_known
+from slipway.testing import require_known
 
 ACCT = "123456789012"
 ADMINS = Principal(arn=f"arn:aws:iam::{ACCT}:role/platform-admins", access="cluster-admin")

@@ -11,7 +11,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from slipway.cli.render import kubernetes_objects, run_program, write_render
+from slipway.cli.render import RenderResult, kubernetes_objects, run_program, write_render
 from slipway.components import argo, argo_sso, metrics_server
 from slipway.components import load_balancer_controller as lbc
 from slipway.components.iam import irsa_trust_policy
@@ -19,19 +19,21 @@ from slipway.components.registry import lifecycle_policy
 from slipway.program.capacity import plan_cluster
 from slipway.program.config import ConfigError, parse_config_values
 from slipway.program.config.schema import DNS1123_LABEL
+from slipway.testing import Recorded, Template
 
-from tests.conftest import stack_version
+from tests.helpers import stack_version
 
 CHARTS = Path(__file__).parent / "data" / "charts"
 SERVICE_ACCOUNT, SECRET = "kubernetes:core/v1:ServiceAccount", "kubernetes:core/v1:Secret"
 ROLE = "kubernetes:rbac.authorization.k8s.io/v1:Role"
 ROLE_BINDING = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"
 ISSUER_PREFIX = "oidc.eks.us-east-1.amazonaws.com/id/"
+RELEASE = "kubernetes:helm.sh/v3:Release"
 
 
-def release(result, chart: str):
-    (rec,) = [r for r in result.by_type("kubernetes:helm.sh/v3:Release") if r.inputs["chart"] == chart]
-    return rec
+def release(result: RenderResult, chart: str) -> Recorded:
+    """The one Helm release of `chart` in a render."""
+    return Template(result.records).one(RELEASE, props={"chart": chart})
 
 
 # ------------------------------------------------------------------ charts pinned, values real
@@ -509,7 +511,7 @@ def test_metrics_server_is_installed_where_an_hpa_needs_it(prod, dev):
     ]
     assert prod.by_type("kubernetes:autoscaling/v2:HorizontalPodAutoscaler")  # the reason it is there
     assert not dev.by_type("kubernetes:autoscaling/v2:HorizontalPodAutoscaler")
-    assert not [r for r in dev.by_type("kubernetes:helm.sh/v3:Release") if r.inputs["chart"] == "metrics-server"]
+    Template(dev.records).resource_count_is(RELEASE, 0, {"chart": "metrics-server"})
 
 
 def test_metrics_server_follows_autoscaling_unless_configured():

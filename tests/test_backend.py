@@ -24,6 +24,8 @@ from slipway.cli.backend import (
     suggest_bucket_name,
 )
 
+from tests.helpers import stubbed_client
+
 BUCKET = "acme-pulumi-state"
 ACCOUNT = "123456789012"  # moto's default account
 KEY_ARN = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -260,11 +262,6 @@ def test_bucket_in_another_region_is_a_user_error(aws):
     )
 
 
-def _stubbed(region: str = "us-east-1"):
-    client = boto3.client("s3", region_name=region, aws_access_key_id="x", aws_secret_access_key="x")
-    return client, Stubber(client)
-
-
 def _create_refused(stub: Stubber, code: str, **error) -> None:
     """The bucket does not exist (HeadBucket 404), then CreateBucket fails with `code`."""
     stub.add_client_error("head_bucket", service_error_code="404", http_status_code=404)
@@ -272,7 +269,7 @@ def _create_refused(stub: Stubber, code: str, **error) -> None:
 
 
 def test_bucket_owned_by_another_account_is_refused(aws):
-    client, stub = _stubbed()
+    client, stub = stubbed_client("s3")
     stub.add_client_error("head_bucket", service_error_code="403", http_status_code=403)
     with stub, pytest.raises(BackendError) as info:
         ensure_state_bucket(client, BUCKET, "us-east-1", expected_owner=ACCOUNT)
@@ -283,7 +280,7 @@ def test_bucket_owned_by_another_account_is_refused(aws):
 
 
 def test_name_taken_between_head_and_create_is_refused(aws):
-    client, stub = _stubbed("eu-west-1")
+    client, stub = stubbed_client("s3", "eu-west-1")
     _create_refused(
         stub,
         "BucketAlreadyExists",
@@ -297,7 +294,7 @@ def test_name_taken_between_head_and_create_is_refused(aws):
 
 
 def test_us_east_1_create_has_no_location_constraint(aws):
-    client, stub = _stubbed()
+    client, stub = stubbed_client("s3")
     # expected_params is exact: any CreateBucketConfiguration would fail the stub.
     _create_refused(stub, "AccessDenied", http_status_code=403, expected_params={"Bucket": BUCKET})
     with stub, pytest.raises(BackendError) as info:
@@ -349,7 +346,7 @@ def test_access_denied_names_the_iam_action(code):
 
 
 def test_acl_grants_on_an_existing_bucket_are_explained(aws):
-    client, stub = _stubbed()
+    client, stub = stubbed_client("s3")
     stub.add_response("head_bucket", {"BucketRegion": "us-east-1"})
     stub.add_client_error("get_bucket_ownership_controls", service_error_code="OwnershipControlsNotFoundError")
     stub.add_client_error(
@@ -370,7 +367,7 @@ def test_acl_grants_on_an_existing_bucket_are_explained(aws):
 
 
 def test_region_not_enabled_is_explained(aws):
-    client, stub = _stubbed("ap-east-1")
+    client, stub = stubbed_client("s3", "ap-east-1")
     _create_refused(
         stub, "IllegalLocationConstraintException", service_message="The ap-east-1 location constraint is not valid."
     )
@@ -553,7 +550,7 @@ def test_cli_bucket_in_another_region_exits_2(aws):
 
 
 def test_cli_bucket_of_another_account_exits_1(aws, monkeypatch):
-    client, stub = _stubbed()
+    client, stub = stubbed_client("s3")
     stub.add_client_error("head_bucket", service_error_code="403", http_status_code=403)
     sts = boto3.client("sts", region_name="us-east-1")
     kms = boto3.client("kms", region_name="us-east-1")
@@ -627,8 +624,7 @@ def _disabled_key() -> str:
 
 
 def test_cli_describe_key_refused_warns_and_continues(aws, monkeypatch):
-    kms = boto3.client("kms", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x")
-    stub = Stubber(kms)
+    kms, stub = stubbed_client("kms", "eu-west-1")
     stub.add_client_error(
         "describe_key",
         service_error_code="AccessDeniedException",

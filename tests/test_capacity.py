@@ -8,7 +8,6 @@ import random
 
 import boto3
 import pytest
-from botocore.stub import Stubber
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
@@ -32,6 +31,8 @@ from slipway.components.capacity.quantity import cpu_millicores, memory_mib
 from slipway.components.capacity.refresh import on_demand_price, pricing_filters, refresh_catalog
 from slipway.program.capacity import candidates, plan_cluster, system_pool
 from slipway.program.config import ConfigError, parse_config_values
+
+from tests.helpers import slipway_cli, stubbed_client
 
 CATALOG = load_catalog()
 REGION = "us-east-1"
@@ -321,8 +322,7 @@ def test_on_demand_price_parsing():
 def test_catalog_refresh_against_moto_and_a_stubbed_pricing_api():
     with mock_aws():
         ec2 = boto3.client("ec2", region_name=REGION)
-        pricing = boto3.client("pricing", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
-        stub = Stubber(pricing)
+        pricing, stub = stubbed_client("pricing")
         names = ["t3.2xlarge", "t3.large", "t3.medium", "t3.micro", "t3.small", "t3.xlarge"]
         prices = {"t3.micro": 0.0104, "t3.small": 0.0208, "t3.medium": 0.0416, "t3.large": 0.0832}
         for name in names:  # GetProducts is called once per type, in name order
@@ -351,19 +351,8 @@ def test_catalog_refresh_against_moto_and_a_stubbed_pricing_api():
 # ------------------------------------------------------------------ CLI
 
 
-def _cli(*args):
-    import os
-    import subprocess
-    import sys
-
-    from slipway.cli.render import ROOT
-
-    env = {**os.environ, "SLIPWAY_ROOT": str(ROOT), "COLUMNS": "160"}
-    return subprocess.run([sys.executable, "-m", "slipway.cli.main", *args], capture_output=True, text=True, env=env)
-
-
 def test_size_json_matches_the_render_plan(prod):
-    proc = _cli("size", "prod", "--json")
+    proc = slipway_cli("size", "prod", "--json")
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
     assert set(doc["pools"]) == {"general", "system", "argo"}
@@ -382,12 +371,12 @@ def test_size_json_matches_the_render_plan(prod):
 
 
 def test_size_table():
-    proc = _cli("size", "dev")
+    proc = slipway_cli("size", "dev")
     assert proc.returncode == 0, proc.stderr
     assert "pool general:" in proc.stdout and "(chosen)" in proc.stdout and "lower bound" in proc.stdout
     assert "$/month" in proc.stdout
 
 
 def test_catalog_refresh_rejects_a_bad_region():
-    proc = _cli("catalog", "refresh", "--region", "us-east1")
+    proc = slipway_cli("catalog", "refresh", "--region", "us-east1")
     assert proc.returncode == 2 and "--region 'us-east1' is not a region EKS serves" in proc.stderr

@@ -10,8 +10,7 @@ import pytest
 
 from slipway.components.cluster import CONTROL_PLANE_LOGS, EksCluster, EksClusterArgs, NodePoolArgs
 from slipway.components.iam import NODE_MANAGED_POLICIES, service_trust_policy
-
-from tests.conftest import require_known
+from slipway.testing import require_known
 
 PRIVATE = {"us-east-1a": "subnet-priv-a", "us-east-1b": "subnet-priv-b"}
 PUBLIC = {"us-east-1a": "subnet-pub-a", "us-east-1b": "subnet-pub-b"}

@@ -7,9 +7,6 @@ API server, so a deployer the endpoint does not admit times out on all of them.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 import yaml
@@ -20,7 +17,7 @@ from slipway.program.config import LENIENT_IMAGES, ConfigError, parse_config_val
 from slipway.program.config.lifecycle import DeployConfig, deploy_issues, reachability_problems
 from slipway.program.stackfile import load_stack_file
 
-from tests.conftest import check_settings, shipped_stacks
+from tests.helpers import check_settings, project_copy, shipped_stacks, slipway_cli
 
 ALLOWLIST = ["198.51.100.0/24"]
 HOSTED_FIX = (
@@ -266,20 +263,16 @@ def test_run_checks_adds_the_deploy_findings_given_the_stack_config(dev):
 
 def test_cli_check_fails_a_stack_whose_deployer_cannot_reach(tmp_path):
     """`slipway check` end to end: the shipped dev stack, deployed from hosted runners."""
-    text = yaml.safe_load((ROOT / "stacks" / "Pulumi.dev.yaml").read_text())
-    text["config"]["slipway:deploy"] = {"runner": "hosted", "runnerLabels": ["ubuntu-latest"]}
-    root = tmp_path / "proj"
-    (root / "stacks").mkdir(parents=True)
-    (root / "stacks" / "Pulumi.dev.yaml").write_text(yaml.safe_dump(text, sort_keys=False))
-    proc = subprocess.run(
-        [sys.executable, "-m", "slipway.cli.main", "check", "dev", "--format", "json", "--out", str(tmp_path / "out")],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "SLIPWAY_ROOT": str(root)},
-    )
+
+    def hosted(config: dict) -> None:
+        config["slipway:deploy"] = {"runner": "hosted", "runnerLabels": ["ubuntu-latest"]}
+
+    root = project_copy(tmp_path, edit=hosted)
+    proc = slipway_cli("check", "dev", "--format", "json", "--out", str(tmp_path / "out"), root=root)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     reach = [f for f in json.loads(proc.stdout) if f["check"] == "deployer-reaches-endpoint"]
-    cidrs = ", ".join(text["config"]["slipway:cluster"]["endpoint"]["publicAccessCidrs"])
+    config = yaml.safe_load((root / "stacks" / "Pulumi.dev.yaml").read_text())["config"]
+    cidrs = ", ".join(config["slipway:cluster"]["endpoint"]["publicAccessCidrs"])
     assert reach == [
         {
             "check": "deployer-reaches-endpoint",

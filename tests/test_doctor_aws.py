@@ -166,17 +166,20 @@ def test_a_zone_eks_does_not_support_fails_naming_its_zone_id(session):
     assert [x.subject for x in check_instance_offerings(ctx)] == ["nodePools.general"]
 
 
+def _zone(name: str, zone_id: str, zone_type: str = "availability-zone") -> dict[str, str]:
+    """One zone as EC2's DescribeAvailabilityZones lists it."""
+    return {"ZoneName": name, "ZoneId": zone_id, "ZoneType": zone_type, "State": "available"}
+
+
 def test_stack_azs_leave_out_local_zones(session):
     # An opted-in Local Zone ends in a letter too, and sorts before us-west-2a.
     ctx = context(session, network={"azCount": 2})
-    ec2 = session.client("ec2")
-    ctx._clients["ec2"] = ec2
     zones = [
-        {"ZoneName": "us-west-2-lax-1a", "ZoneId": "usw2-lax1-az1", "ZoneType": "local-zone", "State": "available"},
-        {"ZoneName": "us-west-2b", "ZoneId": "usw2-az1", "ZoneType": "availability-zone", "State": "available"},
-        {"ZoneName": "us-west-2a", "ZoneId": "usw2-az2", "ZoneType": "availability-zone", "State": "available"},
+        _zone("us-west-2-lax-1a", "usw2-lax1-az1", "local-zone"),
+        _zone("us-west-2b", "usw2-az1"),
+        _zone("us-west-2a", "usw2-az2"),
     ]
-    with Stubber(ec2) as stub:
+    with Stubber(ctx.client("ec2")) as stub:
         stub.add_response(
             "describe_availability_zones",
             {"AvailabilityZones": zones},
@@ -206,14 +209,12 @@ def test_usable_zones_keep_order_and_leave_out_letters_past_f_and_zones_eks_refu
 def test_stack_azs_skip_a_zone_eks_does_not_support(session):
     # As `pulumi up` does (get_availability_zones(exclude_zone_ids=...)): doctor must not check a zone never used.
     ctx = context(session, network={"azCount": 2})
-    ec2 = session.client("ec2")
-    ctx._clients["ec2"] = ec2
     zones = [
-        {"ZoneName": "us-east-1a", "ZoneId": "use1-az3", "ZoneType": "availability-zone", "State": "available"},
-        {"ZoneName": "us-east-1c", "ZoneId": "use1-az2", "ZoneType": "availability-zone", "State": "available"},
-        {"ZoneName": "us-east-1b", "ZoneId": "use1-az1", "ZoneType": "availability-zone", "State": "available"},
+        _zone("us-east-1a", "use1-az3"),
+        _zone("us-east-1c", "use1-az2"),
+        _zone("us-east-1b", "use1-az1"),
     ]
-    with Stubber(ec2) as stub:
+    with Stubber(ctx.client("ec2")) as stub:
         stub.add_response("describe_availability_zones", {"AvailabilityZones": zones})
         assert stack_azs(ctx) == ["us-east-1b", "us-east-1c"]
         stub.assert_no_pending_responses()
@@ -234,9 +235,7 @@ def test_refused_offerings_call_is_a_warn_naming_the_action(session):
         network={"availabilityZones": ["us-east-1a", "us-east-1b"]},
         nodePools={"general": {"instanceType": "t3.medium"}},
     )
-    ec2 = session.client("ec2")
-    ctx._clients["ec2"] = ec2
-    with Stubber(ec2) as stub:
+    with Stubber(ctx.client("ec2")) as stub:
         stub.add_response("describe_availability_zones", {"AvailabilityZones": []})
         stub.add_client_error("describe_instance_type_offerings", "UnauthorizedOperation", "not authorized")
         f = only(check_instance_offerings(ctx))
@@ -415,10 +414,8 @@ def test_recent_tags_come_from_every_page_newest_first(session):
         return {"imageTags": [tag], "imagePushedAt": datetime.datetime(2025, 1, day, tzinfo=datetime.UTC)}
 
     repo = f"{CLUSTER}/api"
-    ecr = session.client("ecr")
     ctx = context(session, apps={"api": APP})
-    ctx._clients["ecr"] = ecr
-    with Stubber(ecr) as stub:
+    with Stubber(ctx.client("ecr")) as stub:
         stub.add_response(
             "describe_repositories",
             {"repositories": [{"repositoryUri": f"123456789012.dkr.ecr.{REGION}.amazonaws.com/{repo}"}]},
@@ -551,28 +548,31 @@ def stub_target_health(stub: Stubber, targets: list[dict], lb_type: str = "appli
     stub.add_response("describe_target_health", {"TargetHealthDescriptions": targets}, {"TargetGroupArn": tg_arn})
 
 
-def test_draining_and_unknown_target_states_warn(session):
-    elb = session.client("elbv2")
+def target(ip: str, state: str, reason: str = "", description: str = "") -> dict:
+    """One target of DescribeTargetHealth (port 8000), with its state and why."""
+    health = {"State": state, **({"Reason": reason, "Description": description} if reason else {})}
+    return {"Target": {"Id": ip, "Port": 8000}, "TargetHealth": health}
+
+
+def target_health(session, targets: list[dict]) -> list[Finding]:
+    """check_target_health on one stubbed ALB whose one target group reports `targets`."""
     ctx = context(session)
-    ctx._clients["elbv2"] = elb
-    with Stubber(elb) as stub:
-        stub_target_health(
-            stub,
-            [
-                {
-                    "Target": {"Id": "10.0.3.7", "Port": 8000},
-                    "TargetHealth": {
-                        "State": "draining",
-                        "Reason": "Target.DeregistrationInProgress",
-                        "Description": "Target deregistration is in progress",
-                    },
-                },
-                {"Target": {"Id": "10.0.3.8", "Port": 8000}, "TargetHealth": {"State": "something-new"}},
-                {"Target": {"Id": "10.0.40.9", "Port": 8000}, "TargetHealth": {"State": "healthy"}},
-            ],
-        )
+    with Stubber(ctx.client("elbv2")) as stub:
+        stub_target_health(stub, targets)
         findings = check_target_health(ctx)
         stub.assert_no_pending_responses()
+    return findings
+
+
+def test_draining_and_unknown_target_states_warn(session):
+    findings = target_health(
+        session,
+        [
+            target("10.0.3.7", "draining", "Target.DeregistrationInProgress", "Target deregistration is in progress"),
+            target("10.0.3.8", "something-new"),
+            target("10.0.40.9", "healthy"),
+        ],
+    )
     warns = sorted((f for f in findings if f.status == "warn"), key=lambda f: f.detail)
     assert [f.detail.split(" (")[0] for f in warns] == ["10.0.3.7:8000 is draining", "10.0.3.8:8000 is something-new"]
     assert "Target.DeregistrationInProgress" in warns[0].detail and "kubectl get pods" in warns[0].fix
@@ -581,26 +581,15 @@ def test_draining_and_unknown_target_states_warn(session):
 
 def test_unhealthy_target_fails_with_reason_and_fix(session):
     # moto reports every registered target healthy: the unhealthy answer is stubbed.
-    elb = session.client("elbv2")
-    ctx = context(session)
-    ctx._clients["elbv2"] = elb
-    with Stubber(elb) as stub:
-        stub_target_health(
-            stub,
-            [
-                {
-                    "Target": {"Id": "10.0.3.7", "Port": 8000},
-                    "TargetHealth": {
-                        "State": "unhealthy",
-                        "Reason": "Target.ResponseCodeMismatch",
-                        "Description": "Health checks failed with these codes: [404]",
-                    },
-                },
-                {"Target": {"Id": "10.0.40.9", "Port": 8000}, "TargetHealth": {"State": "healthy"}},
-            ],
-        )
-        findings = check_target_health(ctx)
-        stub.assert_no_pending_responses()
+    findings = target_health(
+        session,
+        [
+            target(
+                "10.0.3.7", "unhealthy", "Target.ResponseCodeMismatch", "Health checks failed with these codes: [404]"
+            ),
+            target("10.0.40.9", "healthy"),
+        ],
+    )
     bad = only(findings, status="fail")
     assert bad.subject == "k8s-dev/k8s-api (api/api-api:80)"
     assert "10.0.3.7:8000 is unhealthy (Target.ResponseCodeMismatch: Health checks failed with these codes: [404])" in (
@@ -611,10 +600,8 @@ def test_unhealthy_target_fails_with_reason_and_fix(session):
 
 
 def test_refused_target_health_is_a_warn(session):
-    elb = session.client("elbv2")
     ctx = context(session)
-    ctx._clients["elbv2"] = elb
-    with Stubber(elb) as stub:
+    with Stubber(ctx.client("elbv2")) as stub:
         stub.add_client_error(
             "describe_load_balancers",
             "AccessDenied",
@@ -682,9 +669,7 @@ def test_vpcs_over_the_quota_fail_and_a_deployed_stack_is_not_counted_twice(sess
 def test_an_applied_quota_is_used_and_a_refused_one_is_named(session):
     allocate(session, 3)
     ctx = context(session, network={"azCount": 3, "natStrategy": "per-az"})
-    quotas = session.client("service-quotas")
-    ctx._clients["service-quotas"] = quotas
-    with Stubber(quotas) as stub:
+    with Stubber(ctx.client("service-quotas")) as stub:
         stub.add_response(
             "get_service_quota", {"Quota": {"Value": 20.0}}, {"ServiceCode": "ec2", "QuotaCode": "L-0263D0A3"}
         )
@@ -704,10 +689,8 @@ def test_an_applied_quota_is_used_and_a_refused_one_is_named(session):
 def test_a_never_adjusted_quota_is_read_from_aws_defaults(session):
     allocate(session, 3)
     ctx = context(session)
-    quotas = session.client("service-quotas")
-    ctx._clients["service-quotas"] = quotas
     eip, vpc = {"ServiceCode": "ec2", "QuotaCode": "L-0263D0A3"}, {"ServiceCode": "vpc", "QuotaCode": "L-F678F1CE"}
-    with Stubber(quotas) as stub:
+    with Stubber(ctx.client("service-quotas")) as stub:
         stub.add_client_error("get_service_quota", "NoSuchResourceException", "no applied quota", expected_params=eip)
         stub.add_response("get_aws_default_service_quota", {"Quota": {"Value": 5.0}}, eip)
         stub.add_client_error("get_service_quota", "NoSuchResourceException", "no applied quota", expected_params=vpc)

@@ -11,14 +11,14 @@ from __future__ import annotations
 import json
 import os
 import socket
-import subprocess
-import sys
 
 import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
 from slipway.cli.render import ROOT
+
+from tests.helpers import slipway_cli
 
 CLUSTER = "slipway-dev"  # the dev stack's cluster
 
@@ -78,8 +78,7 @@ def test_doctor_reports_each_seeded_mistake_with_its_fix(endpoint):
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
                AWS_DEFAULT_REGION="us-east-1")  # fmt: skip
-    proc = subprocess.run([sys.executable, "-m", "slipway.cli.main", "doctor", "dev", "--json"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    proc = slipway_cli("doctor", "dev", "--json", env=env, cwd=ROOT, timeout=120)
     assert proc.returncode == 1, proc.stderr
     report = json.loads(proc.stdout)
     assert report["cluster"] == CLUSTER and report["ok"] is False

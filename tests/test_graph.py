@@ -22,9 +22,9 @@ from typing import Any
 
 import pytest
 
-from slipway.cli.render import Recorded
 from slipway.components.cluster import POOL_LABEL
 from slipway.components.lifecycle import NATURAL_KEYS, REPLACE_SAFE, STATEFUL_TYPES
+from slipway.testing import Recorded, Template
 
 NODE_GROUP = "eks:index:ManagedNodeGroup"
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -51,47 +51,9 @@ LBC_CHART = "aws-load-balancer-controller"
 
 
 @pytest.fixture(params=["dev", "prod"])
-def stack(request) -> list[Recorded]:
-    return request.getfixturevalue(request.param).records
-
-
-def _index(records: list[Recorded]) -> dict[str, Recorded]:
-    return {r.urn: r for r in records}
-
-
-def refs(value: Any) -> set[str]:
-    """The resources an input refers to (`{"$ref": urn}`). The SDK leaves these out of a
-    remote component's dependencies, but the component's children (in pulumi-eks's
-    provider process) are built from the referenced resource's outputs, so they wait."""
-    if isinstance(value, dict):
-        return {value["$ref"]} if "$ref" in value else set().union(*map(refs, value.values()))
-    if isinstance(value, list):
-        return set().union(*map(refs, value))
-    return set()
-
-
-def waits_for(r: Recorded) -> set[str]:
-    return set(r.dependencies) | refs(r.inputs)
-
-
-def ancestors(records: list[Recorded], urn: str) -> set[str]:
-    """Everything `urn` waits for: its dependencies, theirs, and so on (a component's
-    children included, as the engine waits for a component's whole subtree)."""
-    by_urn = _index(records)
-    children: dict[str, list[str]] = {}
-    for r in records:
-        children.setdefault(r.parent, []).append(r.urn)
-    seen: set[str] = set()
-    todo = list(waits_for(by_urn[urn]))
-    while todo:
-        u = todo.pop()
-        if u in seen:
-            continue
-        seen.add(u)
-        todo += children.get(u, [])
-        if u in by_urn:
-            todo += waits_for(by_urn[u])
-    return seen
+def stack(request: pytest.FixtureRequest) -> Template:
+    """The render of a shipped stack, as a Template (its dependency graph is the engine's)."""
+    return Template(request.getfixturevalue(request.param).records)
 
 
 def _placements(value: Any) -> Iterator[tuple[dict, list]]:
@@ -143,11 +105,11 @@ def _runs_pods(r: Recorded) -> bool:
 
 
 def test_nothing_runs_pods_before_a_node_group_that_can_host_it(stack):
-    groups = [r for r in stack if r.type == NODE_GROUP]
+    groups = stack.find(NODE_GROUP)
     runners = [r for r in stack if _runs_pods(r)]
     assert runners and groups
     for r in runners:
-        waits_for = ancestors(stack, r.urn)
+        waits_for = stack.ancestors(r)
         for selector, tolerations in pod_placements(r):
             able = [g for g in groups if hosts(g, selector, tolerations)]
             assert able, f"{r.urn}: no node group can host pods with nodeSelector {selector}"
@@ -158,13 +120,13 @@ def test_nothing_runs_pods_before_a_node_group_that_can_host_it(stack):
 
 
 def test_coredns_is_ours_after_every_node_group(stack):
-    cluster = next(r for r in stack if r.type == "eks:index:Cluster")
+    cluster = stack.one("eks:index:Cluster")
     # pulumi-eks's own CoreDNS add-on would be created inside the Cluster, before any node.
     assert cluster.inputs["corednsAddonOptions"]["enabled"] is False
-    coredns = [r for r in stack if r.type == ADDON and r.inputs["addonName"] == "coredns"]
+    coredns = stack.find(ADDON, {"addonName": "coredns"})
     assert len(coredns) == 1, "exactly one CoreDNS add-on, slipway's"
     deps = set(coredns[0].dependencies)
-    assert {g.urn for g in stack if g.type == NODE_GROUP} <= deps, f"{coredns[0].urn} must wait for every node group"
+    assert {g.urn for g in stack.find(NODE_GROUP)} <= deps, f"{coredns[0].urn} must wait for every node group"
 
 
 def _api_group(type_: str) -> str:
@@ -173,15 +135,14 @@ def _api_group(type_: str) -> str:
 
 
 def test_every_custom_resource_depends_on_what_installs_its_crd(stack):
-    releases = {r.urn: r for r in stack if r.type == RELEASE}
     custom = [r for r in stack if r.type.startswith("kubernetes:") and _api_group(r.type) not in BUILTIN_GROUPS]
     for r in custom:
         if r.type.startswith("pulumi:providers"):
             continue
         group = _api_group(r.type)
         assert group in CRD_CHARTS, f"{r.urn}: no known installer for API group {group!r} — add it to CRD_CHARTS"
-        installers = {u for u, rel in releases.items() if rel.inputs.get("chart") == CRD_CHARTS[group]}
-        assert installers & ancestors(stack, r.urn), f"{r.urn} does not wait for the {CRD_CHARTS[group]} release"
+        installers = {rel.urn for rel in stack.find(RELEASE, {"chart": CRD_CHARTS[group]})}
+        assert installers & stack.ancestors(r), f"{r.urn} does not wait for the {CRD_CHARTS[group]} release"
 
 
 def _uses_load_balancer(r: Recorded) -> bool:
@@ -191,13 +152,13 @@ def _uses_load_balancer(r: Recorded) -> bool:
 
 
 def test_ingresses_and_load_balancer_services_wait_for_the_controller(stack):
-    lbc = {r.urn for r in stack if r.type == RELEASE and r.inputs.get("chart") == LBC_CHART}
+    lbc = {r.urn for r in stack.find(RELEASE, {"chart": LBC_CHART})}
     users = [r for r in stack if _uses_load_balancer(r)]
     assert users, "the shipped stacks have Ingresses"
     for r in users:
         # Created after the controller's webhook has endpoints; on destroy deleted before it,
         # so the controller deletes the ALB it made (an orphaned ALB blocks deleting the VPC).
-        assert lbc & ancestors(stack, r.urn), f"{r.urn} does not depend on the Load Balancer Controller release"
+        assert lbc & stack.ancestors(r), f"{r.urn} does not depend on the Load Balancer Controller release"
 
 
 def test_resources_keyed_by_aws_delete_before_they_replace(stack):
@@ -232,10 +193,10 @@ def test_protected_resources_are_exactly_the_stateful_ones(dev, prod):
 
 
 def test_node_groups_follow_the_cluster_and_replace_create_before_delete(stack):
-    cluster = next(r for r in stack if r.type == "eks:index:Cluster")
-    for g in (r for r in stack if r.type == NODE_GROUP):
+    cluster = stack.one("eks:index:Cluster")
+    for g in stack.find(NODE_GROUP):
         assert g.inputs["version"] == cluster.inputs["version"], f"{g.urn} does not follow the cluster version"
-        assert cluster.urn in waits_for(g), f"{g.urn}: the control plane must upgrade before its nodes"
+        assert cluster.urn in stack.waits_for(g), f"{g.urn}: the control plane must upgrade before its nodes"
         # A generated name and no delete-before-replace: a type change brings the new group
         # up (ACTIVE, nodes Ready) before the old one is drained and deleted.
         assert "nodeGroupName" not in g.inputs, f"{g.urn}: an explicit name makes replacement delete-first"
@@ -243,11 +204,11 @@ def test_node_groups_follow_the_cluster_and_replace_create_before_delete(stack):
 
 
 def test_addon_versions_do_not_drift(stack):
-    cluster = next(r for r in stack if r.type == "eks:index:Cluster")
+    cluster = stack.one("eks:index:Cluster")
     # pulumi-eks would look these up with mostRecent: true (a new version on every AWS release).
     assert cluster.inputs["kubeProxyAddonOptions"]["version"]
     assert cluster.inputs["vpcCniOptions"]["addonVersion"]
-    coredns = next(r for r in stack if r.type == ADDON and r.inputs["addonName"] == "coredns")
+    coredns = stack.one(ADDON, props={"addonName": "coredns"})
     assert coredns.inputs["addonVersion"].startswith("v1.")
 
 
@@ -267,7 +228,7 @@ def test_stack_tags_never_reach_the_nodes(dev, prod):
 
 
 def test_pods_select_pools_by_the_node_group_label(stack):
-    pools = {g.inputs["labels"][POOL_LABEL] for g in stack if g.type == NODE_GROUP}
+    pools = {g.inputs["labels"][POOL_LABEL] for g in stack.find(NODE_GROUP)}
     for r in (r for r in stack if _runs_pods(r)):
         for selector, _ in pod_placements(r):
             if POOL_LABEL in selector:

@@ -13,7 +13,6 @@ import boto3
 import pytest
 import typer
 import yaml
-from botocore.stub import Stubber
 from moto import mock_aws
 from rich.console import Console
 
@@ -33,6 +32,8 @@ from slipway.cli.kubeconfig import (
     write_kubeconfig,
 )
 from slipway.program.config import ConfigError
+
+from tests.helpers import stubbed_client
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -419,9 +420,10 @@ class _DeniedSession:
     """The profile's session: eks:DescribeCluster denied; sts stubbed (assume_role as given)."""
 
     def __init__(self):
-        kw = {"region_name": REGION, "aws_access_key_id": "AKIDPROFILE", "aws_secret_access_key": "s"}
-        self.eks, self.sts = boto3.client("eks", **kw), boto3.client("sts", **kw)
-        self.eks_stub, self.sts_stub = Stubber(self.eks), Stubber(self.sts)
+        (self.eks, self.eks_stub), (self.sts, self.sts_stub) = (
+            stubbed_client("eks", REGION),
+            stubbed_client("sts", REGION),
+        )
         self.eks_stub.add_client_error(
             "describe_cluster",
             service_error_code="AccessDeniedException",

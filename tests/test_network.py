@@ -9,15 +9,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from slipway.components.network import Network, NetworkArgs, az_slot, discovery_tags, nat_placement, subnet_cidrs
-
-from tests.conftest import require_known
+from slipway.testing import require_known
 
 AZS3 = ["us-east-1a", "us-east-1b", "us-east-1c"]
 
 
-def build_network(mocked, strategy="single", azs=AZS3, endpoints=()):
+def build_network(mocked, strategy="single", azs=AZS3, endpoints=()) -> Network:
+    """Build one Network ("net", 10.20.0.0/16, cluster "demo") under `mocked`; return it."""
+    holder: dict[str, Network] = {}
+
     def program():
-        net = Network(
+        net = holder["net"] = Network(
             "net",
             NetworkArgs(
                 cidr="10.20.0.0/16",
@@ -31,7 +33,7 @@ def build_network(mocked, strategy="single", azs=AZS3, endpoints=()):
         return require_known(net.vpc_id, *net.private_subnet_ids.values(), *net.public_subnet_ids.values())
 
     mocked.build(program)
-    return mocked
+    return holder["net"]
 
 
 def test_subnets_per_az_inside_vpc_and_disjoint():
@@ -156,29 +158,12 @@ def test_nat_waits_for_the_internet_gateway(mocked):
 
 
 def test_egress_lists_what_nodes_need(mocked):
-    holder = {}
-
-    def program():
-        net = Network(
-            "net",
-            NetworkArgs(
-                cidr="10.20.0.0/16",
-                availability_zones=AZS3,
-                cluster_name="demo",
-                region="us-east-1",
-                nat_strategy="per-az",
-                interface_endpoints=["sts"],
-            ),
-        )
-        holder["net"] = net
-        return require_known(net.vpc_id)
-
-    mocked.build(program)
+    net = build_network(mocked, strategy="per-az", endpoints=["sts"])
 
     def names(resources):
         return sorted({r._name for r in resources})
 
-    egress = names(holder["net"].egress)
+    egress = names(net.egress)
     for az in AZS3:
         assert f"net-private-{az}-default" in egress and f"net-nat-{az}" in egress and f"net-private-{az}" in egress
     assert "net-s3" in egress and "net-sts" in egress

@@ -22,8 +22,12 @@ def test_every_subnet_carries_each_cluster_tag(mocked):
     def build():
         Network(
             "net",
-            NetworkArgs(cidr="10.40.0.0/16", availability_zones=["us-east-1a", "us-east-1b"], region="us-east-1",
-                        cluster_names=["blue", "green"]),  # fmt: skip
+            NetworkArgs(
+                cidr="10.40.0.0/16",
+                availability_zones=["us-east-1a", "us-east-1b"],
+                region="us-east-1",
+                cluster_names=["blue", "green"],
+            ),  # fmt: skip
         )
 
     mocked.build(build)

@@ -7,7 +7,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-import yaml
 
 from slipway.cli.pin import Running, pin
 from slipway.cli.render import ROOT, run_program, write_render
@@ -15,6 +14,8 @@ from slipway.program.capacity import plan_cluster
 from slipway.program.config import ConfigError, parse_config_values
 from slipway.program.main import unpinned_issues
 from slipway.program.stackfile import load_stack_file
+
+from tests.helpers import project_copy, stubbed_client
 
 POOLS = {"general": {"instanceType": "auto", "pods": [{"name": "web", "replicas": 4, "cpu": "500m", "memory": "1Gi"}]}}
 
@@ -40,26 +41,13 @@ def test_unpinned_zones_and_types_are_refused_before_any_resource():
     assert unpinned_issues(pinned, "t") == []
 
 
-def _project(tmp_path: Path, edit=None) -> Path:
-    """A copy of the project's dev stack file under tmp_path, optionally edited (a dict edit)."""
-    root = tmp_path / "proj"
-    (root / "stacks").mkdir(parents=True)
-    text = (ROOT / "stacks" / "Pulumi.dev.yaml").read_text()
-    if edit:
-        doc = yaml.safe_load(text)
-        edit(doc["config"])
-        text = yaml.safe_dump(doc, sort_keys=False)
-    (root / "stacks" / "Pulumi.dev.yaml").write_text(text)
-    return root
-
-
 def _unpin(config: dict) -> None:
     del config["slipway:network"]["availabilityZones"]
     del config["slipway:nodePools"]["general"]["pinnedInstanceType"]
 
 
 def test_the_program_refuses_an_unpinned_stack(tmp_path):
-    root = _project(tmp_path, _unpin)
+    root = project_copy(tmp_path, edit=_unpin)
     stack = load_stack_file("dev", root)
     stack.validate()  # the config itself is fine; what is missing is the pins
     with pytest.raises(ConfigError) as err:
@@ -71,7 +59,7 @@ def test_the_program_refuses_an_unpinned_stack(tmp_path):
 
 
 def test_pin_writes_zones_and_types_keeping_comments(tmp_path):
-    root = _project(tmp_path)
+    root = project_copy(tmp_path)
     path = root / "stacks" / "Pulumi.dev.yaml"
     text = path.read_text()
     for line in ("    availabilityZones:\n", "      - us-east-1a\n", "      - us-east-1b\n",
@@ -96,14 +84,6 @@ def _context(cfg, clients: dict):
     return ctx
 
 
-def _stubbed(service: str):
-    import boto3
-    from botocore.stub import Stubber
-
-    client = boto3.client(service, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
-    return client, Stubber(client)
-
-
 def _addon_versions(addon: str, default: str) -> dict:
     return {"addons": [{"addonName": addon, "addonVersions": [
         {"addonVersion": f"{default}-newer", "compatibilities": [{"clusterVersion": "1.34", "defaultVersion": False}]},
@@ -114,9 +94,9 @@ def _addon_versions(addon: str, default: str) -> dict:
 def test_query_before_the_cluster_exists_takes_usable_zones_and_default_addons(tmp_path):
     from slipway.cli.pin import query_running
 
-    cfg = load_stack_file("dev", _project(tmp_path, _unpin)).parse()
-    eks, eks_stub = _stubbed("eks")
-    ec2, ec2_stub = _stubbed("ec2")
+    cfg = load_stack_file("dev", project_copy(tmp_path, edit=_unpin)).parse()
+    eks, eks_stub = stubbed_client("eks")
+    ec2, ec2_stub = stubbed_client("ec2")
     eks_stub.add_client_error("describe_cluster", "ResourceNotFoundException", http_status_code=404)
     for addon, default in (("coredns", "v1.12.4-eksbuild.1"), ("kube-proxy", "v1.34.1-eksbuild.2"),
                            ("vpc-cni", "v1.20.4-eksbuild.1")):  # fmt: skip
@@ -145,8 +125,8 @@ def test_query_a_running_cluster_reads_what_runs():
     from slipway.cli.pin import query_running
 
     cfg = load_stack_file("dev", ROOT).parse()
-    eks, eks_stub = _stubbed("eks")
-    ec2, ec2_stub = _stubbed("ec2")
+    eks, eks_stub = stubbed_client("eks")
+    ec2, ec2_stub = stubbed_client("ec2")
     eks_stub.add_response("describe_cluster", {"cluster": {"name": "slipway-dev", "resourcesVpcConfig": {
         "subnetIds": ["subnet-1", "subnet-2"]}}})  # fmt: skip
     ec2_stub.add_response(
@@ -175,7 +155,7 @@ def test_query_a_running_cluster_reads_what_runs():
 
 def test_pin_on_a_running_stack_keeps_what_runs(tmp_path, monkeypatch):
     """A stack deployed before pins existed: pinning must change nothing that runs."""
-    root = _project(tmp_path, _unpin)
+    root = project_copy(tmp_path, edit=_unpin)
     running = Running(True, ["us-east-1b", "us-east-1d"], {"general": "t3.medium"}, {"coredns": "v1.11.4-eksbuild.2"})
     monkeypatch.setattr("slipway.cli.pin.query_running", lambda ctx, cfg: running)
     monkeypatch.setattr("slipway.cli.doctor.run.build_context", lambda *a, **k: None)
@@ -192,7 +172,7 @@ def test_pin_on_a_running_stack_keeps_what_runs(tmp_path, monkeypatch):
 
 
 def test_pinned_zones_are_never_changed_by_pin(tmp_path):
-    root = _project(tmp_path)
+    root = project_copy(tmp_path)
     with pytest.raises(ConfigError) as err:
         pin("dev", root, ["us-east-1c", "us-east-1d"], replan=False, profile=None, dry_run=True)
     assert err.value.messages == [
@@ -233,7 +213,7 @@ def test_pin_replan_switches_and_says_it_replaces(tmp_path, monkeypatch):
         ]
         config["slipway:nodePools"]["general"]["maxSize"] = 12
 
-    root = _project(tmp_path, grow)
+    root = project_copy(tmp_path, edit=grow)
     with pytest.raises(ConfigError):  # t3a.small cannot hold 3-vCPU pods: the pin refuses, never re-picks
         load_stack_file("dev", root).validate()
     monkeypatch.setattr("slipway.cli.pin.query_running", lambda ctx, cfg: Running(True, ["us-east-1a", "us-east-1b"],
@@ -272,7 +252,7 @@ def test_a_lagging_pool_renders_its_own_version(tmp_path):
     def lag(config):
         config["slipway:nodePools"]["general"]["version"] = "1.33"
 
-    root = _project(tmp_path, lag)
+    root = project_copy(tmp_path, edit=lag)
     stack = load_stack_file("dev", root)
     stack.validate()
     result = write_render(stack, run_program(stack), tmp_path / "out")
@@ -281,7 +261,7 @@ def test_a_lagging_pool_renders_its_own_version(tmp_path):
 
 
 def _render_dev(tmp_path: Path, name: str, edit) -> dict:
-    root = _project(tmp_path / name, edit)
+    root = project_copy(tmp_path / name, edit=edit)
     stack = load_stack_file("dev", root)
     stack.validate()
     result = write_render(stack, run_program(stack), tmp_path / name / "out")

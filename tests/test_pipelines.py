@@ -12,7 +12,7 @@ import yaml
 
 from slipway.cli.render import ROOT
 
-from tests.conftest import shipped_stacks
+from tests.helpers import shipped_stacks
 
 WORKFLOWS = ROOT / ".github" / "workflows"
 

@@ -4,11 +4,7 @@ in both shapes (component inputs offline, pulumi-eks child resources in a real p
 from __future__ import annotations
 
 import json
-import os
 import runpy
-import subprocess
-import sys
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -20,7 +16,7 @@ from slipway.policies.rules import ALL, RULES, STACK_RULES, evaluate, stack_poli
 from slipway.program.config import parse_config_values
 from slipway.program.stackfile import load_stack_file
 
-from tests.conftest import check_settings, shipped_stacks
+from tests.helpers import check_settings, project_copy, shipped_stacks, slipway_cli
 
 RULE = {r.name: r for r in RULES}
 LOGS = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
@@ -330,25 +326,19 @@ def test_evaluate_runs_resource_and_stack_rules():
 # ------------------------------------------------------------------ slipway check on a weakened stack
 
 
-def _weakened(tmp_path: Path) -> Path:
-    root = tmp_path / "proj"
-    (root / "stacks").mkdir(parents=True)
-    text = (ROOT / "stacks" / "Pulumi.dev.yaml").read_text()
+def _weaken(text: str) -> str:
     text = text.replace("        - 203.0.113.0/24", "        - 0.0.0.0/0")
     text = text.replace("      diskSize: 30\n", "      diskSize: 30\n      metadataHopLimit: 2\n", 1)
     text = text.replace('image: {repository: worker, tag: "1.8.3"}', 'image: {repository: worker, tag: "latest"}')
     text = text.replace("        readiness: {exec: {command: [/app/healthcheck, --ready]}, periodSeconds: 10}\n", "")
     text = text.replace("        liveness: {exec: {command: [/app/healthcheck]}, periodSeconds: 30}\n", "")
     text = text.replace("      probes:\n      secrets:", "      secrets:")
-    (root / "stacks" / "Pulumi.dev.yaml").write_text(text)
-    return root
+    return text
 
 
 def test_a_weakened_stack_fails_check_and_names_each_problem(tmp_path):
-    root = _weakened(tmp_path)
-    env = {**os.environ, "SLIPWAY_ROOT": str(root)}
-    proc = subprocess.run([sys.executable, "-m", "slipway.cli.main", "check", "dev", "--format", "json"],
-                          capture_output=True, text=True, env=env)  # fmt: skip
+    root = project_copy(tmp_path, text=_weaken)
+    proc = slipway_cli("check", "dev", "--format", "json", root=root)
     assert proc.returncode == 1, proc.stderr
     findings = json.loads(proc.stdout)
     by_check = {}
@@ -360,9 +350,7 @@ def test_a_weakened_stack_fails_check_and_names_each_problem(tmp_path):
     assert any("worker has no livenessProbe or readinessProbe" in f["message"]
                for f in by_check["policy:container-probes"])  # fmt: skip
     # The same stack is refused at config time by `render` (and so by `pulumi up`).
-    proc = subprocess.run(
-        [sys.executable, "-m", "slipway.cli.main", "render", "dev"], capture_output=True, text=True, env=env
-    )
+    proc = slipway_cli("render", "dev", root=root)
     assert proc.returncode == 2 and "apps.worker.image.tag: 'latest'" in " ".join(proc.stderr.split())
 
 

@@ -11,7 +11,7 @@ from slipway.cli.checks import kubernetes_findings, run_checks
 from slipway.cli.render import ROOT, run_program, write_render
 from slipway.program.stackfile import load_stack_file
 
-from tests.conftest import check_settings, shipped_stacks
+from tests.helpers import check_settings, shipped_stacks
 
 
 def test_dev_is_cheap(dev):

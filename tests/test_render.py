@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pulumi
@@ -16,7 +13,7 @@ from slipway.cli.render import ROOT, RenderError, render_stack, run_program
 from slipway.program.stackfile import load_stack_file
 from slipway.testing.mocks import kubeconfig
 
-from tests.conftest import check_settings
+from tests.helpers import check_settings, project_copy, slipway_cli
 
 
 def test_render_writes_the_expected_files(dev):
@@ -75,11 +72,7 @@ def test_secret_values_never_in_clear(dev):
 
 def test_secure_config_values_stay_secret(tmp_path):
     """A `secure:` value is never decrypted offline, and the key is passed as secret."""
-    root = tmp_path / "proj"
-    (root / "stacks").mkdir(parents=True)
-    text = (ROOT / "stacks" / "Pulumi.dev.yaml").read_text()
-    text += "  slipway:apiToken:\n    secure: v1:c2VjcmV0LXZhbHVlLWNpcGhlcnRleHQ=\n"
-    (root / "stacks" / "Pulumi.dev.yaml").write_text(text)
+    root = project_copy(tmp_path, append="  slipway:apiToken:\n    secure: v1:c2VjcmV0LXZhbHVlLWNpcGhlcnRleHQ=\n")
     stack = load_stack_file("dev", root)
     assert "slipway:apiToken" in stack.secret_keys
     assert stack.pulumi_config()["slipway:apiToken"] == "<secret slipway:apiToken>"
@@ -100,19 +93,14 @@ def test_unknown_values_are_an_error():
     assert "unknown value" in msg and "aws:ec2/subnet:Subnet::s input.vpcId" in msg and "stack output 'leak'" in msg
 
 
-def _cli(*args, root=None):
-    env = {**os.environ, "SLIPWAY_ROOT": str(root or ROOT)}
-    return subprocess.run([sys.executable, "-m", "slipway.cli.main", *args], capture_output=True, text=True, env=env)
+def _break(text: str) -> str:
+    text = text.replace("      maxSize: 6\n", "      minSize: 8\n      maxSize: 6\n")
+    return text.replace("natStrategy: single", "natStrategy: sometimes")
 
 
 def test_cli_config_error_exits_2_with_every_message(tmp_path):
-    root = tmp_path / "proj"
-    (root / "stacks").mkdir(parents=True)
-    bad = (ROOT / "stacks" / "Pulumi.dev.yaml").read_text()
-    bad = bad.replace("      maxSize: 6\n", "      minSize: 8\n      maxSize: 6\n")
-    bad = bad.replace("natStrategy: single", "natStrategy: sometimes")
-    (root / "stacks" / "Pulumi.dev.yaml").write_text(bad)
-    proc = _cli("render", "dev", root=root)
+    root = project_copy(tmp_path, text=_break)
+    proc = slipway_cli("render", "dev", root=root)
     assert proc.returncode == 2, proc.stderr
     err = " ".join(proc.stderr.split())
     assert "nodePools.general.minSize: 8 is above maxSize 6 — lower minSize or raise maxSize" in err
@@ -122,13 +110,13 @@ def test_cli_config_error_exits_2_with_every_message(tmp_path):
 
 
 def test_cli_unknown_stack_exits_2():
-    proc = _cli("render", "staging")
+    proc = slipway_cli("render", "staging")
     assert proc.returncode == 2
     assert "'staging' has no file stacks/Pulumi.staging.yaml — use one of dev, prod" in " ".join(proc.stderr.split())
 
 
 def test_cli_render_all_with_progress_is_deterministic_across_processes(tmp_path, dev, prod):
-    proc = _cli("render", "--all", "--out", str(tmp_path))
+    proc = slipway_cli("render", "--all", "--out", str(tmp_path))
     assert proc.returncode == 0, proc.stderr
     assert "dev: ok" in proc.stderr and "prod: ok" in proc.stderr
     # Each stack rendered in its own process is byte-identical to this process's render.
@@ -143,17 +131,10 @@ def test_cli_check_exits_0_with_the_findings_of_the_in_process_checks(tmp_path, 
     """The CLI's side of test_program's shipped-stacks check: same findings, none mandatory, exit 0."""
     from slipway.cli.checks import run_checks
 
-    proc = _cli("check", "dev", "--format", "json", "--out", str(tmp_path / "dev"))
+    proc = slipway_cli("check", "dev", "--format", "json", "--out", str(tmp_path / "dev"))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     version, policy_config = check_settings("dev")
     assert json.loads(proc.stdout) == [f.as_dict() for f in run_checks(dev, version, policy_config)]
-
-
-def _stack_with(tmp_path, extra: str):
-    root = tmp_path / "proj"
-    (root / "stacks").mkdir(parents=True, exist_ok=True)
-    (root / "stacks" / "Pulumi.dev.yaml").write_text((ROOT / "stacks" / "Pulumi.dev.yaml").read_text() + extra)
-    return load_stack_file("dev", root)
 
 
 def test_secret_config_stays_secret_through_resources_and_outputs(tmp_path):
@@ -162,7 +143,7 @@ def test_secret_config_stays_secret_through_resources_and_outputs(tmp_path):
     from slipway.cli.render import write_render
     from slipway.program.main import secret_config
 
-    stack = _stack_with(tmp_path, "  slipway:apiToken:\n    secure: v1:AAAA\n")
+    stack = load_stack_file("dev", project_copy(tmp_path, append="  slipway:apiToken:\n    secure: v1:AAAA\n"))
     clear = "tok-3f9a-clear-value"
     values = stack.values | {"slipway:apiToken": clear}
     stack.values = values
@@ -184,7 +165,7 @@ def test_secret_config_refuses_plain_text(tmp_path):
     from slipway.program.config import ConfigError
     from slipway.program.main import secret_config
 
-    stack = _stack_with(tmp_path, "  slipway:apiToken: not-so-secret\n")
+    stack = load_stack_file("dev", project_copy(tmp_path, append="  slipway:apiToken: not-so-secret\n"))
     with pytest.raises(ConfigError) as exc:
         run_program(stack, program=lambda: secret_config("apiToken"))
     assert "slipway:apiToken: is stored in plain text but holds a secret" in str(exc.value)
@@ -203,9 +184,6 @@ def test_duplicate_urns_fail_as_in_a_real_deployment():
 
 
 def test_stack_with_a_secure_key_renders(tmp_path):
-    root = tmp_path / "proj"
-    (root / "stacks").mkdir(parents=True)
-    text = (ROOT / "stacks" / "Pulumi.dev.yaml").read_text() + "  slipway:apiToken:\n    secure: v1:AAAA\n"
-    (root / "stacks" / "Pulumi.dev.yaml").write_text(text)
+    root = project_copy(tmp_path, append="  slipway:apiToken:\n    secure: v1:AAAA\n")
     result = render_stack("dev", tmp_path / "out", root=root)
     assert result.outputs["clusterName"] == "slipway-dev"
