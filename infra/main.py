@@ -8,15 +8,13 @@ offline render and the tests execute under mocks. They are the same program.
 from __future__ import annotations
 
 import json
-import os
 
 import pulumi
 
-from slipway.components.access import AwsAuthBindings, AwsAuthBindingsArgs, Principal, uses_aws_auth
+from slipway.components.access import AwsAuthBindings, AwsAuthBindingsArgs, uses_aws_auth
 from slipway.components.app import App, AppArgs
-from slipway.components.argo import ArgoWorkflows, ArgoWorkflowsArgs, Parameter, WorkflowTemplateSpec, server_ingress
-from slipway.components.argo_sso import ArgoSso, SsoRoleBinding
-from slipway.components.cluster import POOL_LABEL, EksCluster, EksClusterArgs, NodePoolArgs
+from slipway.components.argo import ArgoWorkflows
+from slipway.components.cluster import EksCluster, EksClusterArgs
 from slipway.components.load_balancer_controller import LoadBalancerController, LoadBalancerControllerArgs
 from slipway.components.metrics_server import MetricsServer, MetricsServerArgs
 from slipway.components.namespaces import Namespaces, NamespacesArgs
@@ -24,219 +22,24 @@ from slipway.components.network import Network, NetworkArgs
 from slipway.components.registry import Registry, RegistryArgs
 from slipway.components.spec import Placement
 from slipway.components.validation import ArgsError
-from slipway.program.capacity import ClusterPlan, app_pool, argo_pool, plan_cluster, system_pool
+from slipway.program.capacity import app_pool, plan_cluster, system_pool
 from slipway.program.config import (
-    NAMESPACE,
     ConfigError,
-    StackConfig,
     default_cluster_name,
-    parse_config_values,
 )
 from slipway.program.config.app_spec import app_spec
-from slipway.program.config.apps import app_namespace, default_alb_group
-
-
-def runtime_config() -> dict[str, str]:
-    """Every config key the engine gave this program (full keys, string values)."""
-    from pulumi.runtime import config as rc
-
-    values: dict[str, str] = {}
-    if "PULUMI_CONFIG" in os.environ:
-        values.update(json.loads(os.environ["PULUMI_CONFIG"]))
-    values.update(rc.CONFIG.get())
-    return values
-
-
-def secret_keys() -> set[str]:
-    """Config keys the engine marked secret (`pulumi config set --secret`, `secure:` in the stack file)."""
-    from pulumi.runtime import config as rc
-
-    return set(rc._SECRET_KEYS.get()) | set(rc.get_config_secret_keys_env())
-
-
-def secret_config(key: str) -> pulumi.Output[str]:
-    """`slipway:<key>` as a Pulumi secret Output: it stays `[secret]` in state, previews and renders.
-
-    A value stored in plain text is refused: it would already sit unencrypted in
-    the stack file and in every state snapshot.
-    """
-    full = f"{NAMESPACE}:{key}"
-    if full not in runtime_config():
-        raise ConfigError([f"{full}: is not set — run `pulumi config set --secret {full} <value>`"])
-    if full not in secret_keys():
-        raise ConfigError(
-            [
-                f"{full}: is stored in plain text but holds a secret — re-set it with "
-                f"`pulumi config set --secret {full} <value>` (and rotate it: it is in git history)"
-            ]
-        )
-    return pulumi.Config(NAMESPACE).require_secret(key)
-
-
-def load_config() -> tuple[StackConfig, dict[str, str]]:
-    """Parse this stack's `slipway:` namespace (plus `aws:region`/`aws:profile`).
-
-    Returns the config and the `aws:` settings; ConfigError lists every issue.
-    """
-    values = runtime_config()
-    ns = {k.split(":", 1)[1]: v for k, v in values.items() if k.startswith(f"{NAMESPACE}:")}
-    aws_settings = {k.split(":", 1)[1]: v for k, v in values.items() if k.startswith("aws:")}
-    cfg = parse_config_values(
-        ns,
-        region=aws_settings.get("region", ""),
-        stack=pulumi.get_stack(),
-        aws_profile=aws_settings.get("profile"),
-        secret_keys=secret_keys(),
-    )
-    return cfg, aws_settings
-
-
-def ownership_tags(cfg: StackConfig) -> dict[str, str]:
-    """Which stack owns a resource: on every AWS resource, the nodes' instances included."""
-    return {"slipway/stack": pulumi.get_stack(), "slipway/environment": cfg.environment, "managed-by": "pulumi"}
-
-
-def default_tags(cfg: StackConfig) -> dict[str, str]:
-    """Tags on every AWS resource: ownership and cost allocation (`slipway:tags`)."""
-    return {**ownership_tags(cfg), **cfg.tags}
-
-
-def instance_tags(cfg: StackConfig) -> dict[str, str]:
-    """Tags on the nodes' instances: ownership and `slipway:nodeTags` only.
-
-    They live in the launch template, so changing them rolls every node; `slipway:tags`
-    (edited freely) stays off the instances.
-    """
-    return {**ownership_tags(cfg), **cfg.node_tags}
-
-
-def availability_zones(cfg: StackConfig) -> list[str]:
-    """The stack's AZs, as pinned in the stack file (`unpinned_issues` refuses a stack without).
-
-    Never re-derived from live state: `get_availability_zones(state="available")` drops a
-    zone that is impaired during an incident, and a changed list changes `subnetIds`,
-    which replaces every node group (ForceNew; see infra/config/lifecycle.py).
-    """
-    return list(cfg.network.availability_zones or [])
-
-
-def unpinned_issues(cfg: StackConfig, stack: str) -> list[str]:
-    """What must be pinned in the stack file before a render or `pulumi up`, each with its fix."""
-    issues = []
-    if not cfg.network.availability_zones:
-        issues.append(
-            f"network.availabilityZones: is not set — AZs are chosen once and pinned in the stack file (re-derived "
-            f"on every run, an AZ incident would replace subnets and node groups); run `slipway pin {stack}` "
-            f"(asks AWS for {cfg.network.az_count} usable zones) or list them"
-        )
-    for name, pool in sorted(cfg.node_pools.items()):
-        if pool.is_auto and pool.pinned_instance_type is None:
-            issues.append(
-                f"nodePools.{name}.pinnedInstanceType: is not set while instanceType is auto — a type change "
-                f"replaces the node group, so slipway never makes it implicitly; run `slipway pin {stack}` to write "
-                f"the planner's choice (`slipway size {stack}` shows it)"
-            )
-    return issues
-
-
-def node_pool_args(cfg: StackConfig, plan: ClusterPlan) -> dict[str, NodePoolArgs]:
-    """The node groups to build, keyed by pool name, sized by the capacity plan."""
-    sizes = plan.sizes(cfg)
-    return {
-        name: NodePoolArgs(
-            instance_types=sizes[name][0],
-            capacity_type=p.capacity_type,
-            min_size=sizes[name][1],
-            desired_size=sizes[name][2],
-            max_size=sizes[name][3],
-            disk_size=p.disk_size,
-            ami_type=p.ami_type,
-            release_version=p.release_version,
-            labels=dict(p.labels),
-            taints=[t.model_dump() for t in p.taints],
-            metadata_hop_limit=p.metadata_hop_limit,
-            version=p.version,
-            external_autoscaler=p.autoscaler == "external",
-        )
-        for name, p in cfg.node_pools.items()
-    }
-
-
-def principals(cfg: StackConfig) -> list[Principal]:
-    return [
-        Principal(arn=p.arn, access=p.access, namespaces=p.namespaces, username=p.username, creator=p.creator)
-        for p in cfg.access.principals
-    ]
-
-
-def placement(cfg: StackConfig, pool: str, only_if_dedicated: bool = False) -> dict:
-    """nodeSelector and tolerations that put pods on `pool` (empty when the pool is just
-    the default one and `only_if_dedicated`)."""
-    p = cfg.node_pools[pool]
-    if only_if_dedicated and not (p.system or pool == "system"):
-        return {"node_selector": {}, "tolerations": []}
-    tolerations = [
-        {"key": t.key, "operator": "Equal", "value": t.value, "effect": t.effect}
-        if t.value
-        else {"key": t.key, "operator": "Exists", "effect": t.effect}
-        for t in p.taints
-    ]
-    return {"node_selector": {POOL_LABEL: pool}, "tolerations": tolerations}
-
-
-def argo_args(cfg, cluster, namespaces, lbc, region, cluster_name, tags, prod) -> ArgoWorkflowsArgs:
-    a = cfg.argo
-    ingress = None
-    if a.ingress.enabled:
-        ingress = server_ingress(
-            namespace=a.namespace,
-            scheme=a.ingress.scheme,
-            group=default_alb_group(cluster_name, a.ingress.scheme),
-            host=a.ingress.host,
-            certificate_arn=a.ingress.certificate_arn,
-        )
-    # After the controller: its webhooks must have endpoints for the chart's objects.
-    after = [namespaces.resources[a.namespace], *cluster.node_groups] + ([lbc.release] if lbc else [])
-    sso = None
-    if a.sso is not None:
-        everyone = [SsoRoleBinding(group=None, access="view")] if a.sso.default_access == "view" else []
-        sso = ArgoSso(
-            issuer=a.sso.issuer,
-            redirect_url=a.sso.redirect_url or f"https://{a.ingress.host}/oauth2/callback",
-            scopes=tuple(a.sso.scopes),
-            client_id=secret_config(a.sso.client_id_key),
-            client_secret=secret_config(a.sso.client_secret_key),
-            roles=(*everyone, *(SsoRoleBinding(group=g, access=access) for g, access in a.sso.groups.items())),
-        )
-    return ArgoWorkflowsArgs(
-        namespace=a.namespace,
-        k8s_provider=cluster.provider,
-        oidc_provider_arn=cluster.oidc_provider_arn,
-        oidc_issuer=cluster.oidc_issuer,
-        region=region,
-        **placement(cfg, argo_pool(cfg)),
-        auth_mode=a.auth_mode,
-        sso=sso,
-        ingress=ingress,
-        load_balancer=[lbc.release] if lbc else [],
-        bucket_name=a.artifacts.bucket_name,
-        artifact_expiry_days=a.artifacts.expiry_days,
-        protect=prod,
-        workflow_templates=[
-            WorkflowTemplateSpec(
-                name=t.name,
-                image=t.image,
-                command=list(t.command),
-                args=list(t.args),
-                parameters=[Parameter(name=p.name, value=p.value) for p in t.parameters],
-                cpu=str(t.cpu),
-                memory=t.memory,
-            )
-            for t in a.workflow_templates
-        ],
-        depends_on=after,
-        tags=tags,
-    )
+from slipway.program.config.apps import app_namespace
+from slipway.program.runtime import load_config, secret_config
+from slipway.program.wiring import (
+    argo_args,
+    availability_zones,
+    default_tags,
+    instance_tags,
+    node_pool_args,
+    placement,
+    principals,
+    unpinned_issues,
+)
 
 
 def main() -> None:
