@@ -23,6 +23,7 @@ ResourceInUseException. Mark it `creator: true`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -115,7 +116,7 @@ def mapped(principals: list[Principal]) -> list[Principal]:
 
 def access_entries(principals: list[Principal]) -> list[dict[str, Any]]:
     """Access entry and policy association per principal (for API modes)."""
-    out = []
+    out: list[dict[str, Any]] = []
     for p in mapped(principals):
         scope: dict[str, Any] = {"type": "cluster"}
         if p.namespaces:
@@ -135,7 +136,8 @@ def access_entries(principals: list[Principal]) -> list[dict[str, Any]]:
 def aws_auth_mappings(principals: list[Principal]) -> dict[str, list[dict[str, Any]]]:
     """aws-auth `mapRoles` and `mapUsers` for the principals (the node role is added by
     pulumi-eks from `instanceRoles`)."""
-    roles, users = [], []
+    roles: list[dict[str, Any]] = []
+    users: list[dict[str, Any]] = []
     for p in mapped(principals):
         groups = [group for _, group in scoped_groups(p)]
         if p.kind == "role":
@@ -166,8 +168,8 @@ class ClusterAccessArgs:
 
     cluster_name: pulumi.Input[str]
     authentication_mode: AuthenticationMode
-    principals: list[Principal] = field(default_factory=list)
-    tags: dict[str, str] = field(default_factory=dict)
+    principals: list[Principal] = field(default_factory=list[Principal])
+    tags: dict[str, str] = field(default_factory=dict[str, str])
 
 
 class ClusterAccess(pulumi.ComponentResource):
@@ -197,7 +199,7 @@ class ClusterAccess(pulumi.ComponentResource):
         # the same key (a no-op or ResourceInUseException) and then delete it: narrowing a
         # principal's namespaces would remove its access. Delete first, then create: a
         # gap of seconds instead of a loss that lasts until someone notices.
-        arns = {}
+        arns: dict[str, pulumi.Output[str]] = {}
         for spec in access_entries(self._args.principals):
             entry = aws.eks.AccessEntry(
                 f"{self._name}-{spec['key']}",
@@ -227,7 +229,7 @@ class AwsAuthBindingsArgs:
 
     principals: list[Principal]
     k8s_provider: k8s.Provider
-    namespaces: list[pulumi.Resource] = field(default_factory=list)
+    namespaces: Sequence[pulumi.Resource] = field(default_factory=list[pulumi.Resource])
     """Namespace resources the RoleBindings go into (created first)."""
 
 
@@ -240,9 +242,12 @@ class AwsAuthBindings(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self, provider=args.k8s_provider, depends_on=args.namespaces)
         for b in rbac_bindings(args.principals):
             slug = b["group"].replace(":", "-")
-            meta = {"name": slug, "labels": {"app.kubernetes.io/managed-by": "slipway"}}
-            subjects = [{"kind": "Group", "name": b["group"], "apiGroup": "rbac.authorization.k8s.io"}]
-            role_ref = {"kind": "ClusterRole", "name": b["clusterRole"], "apiGroup": "rbac.authorization.k8s.io"}
+            meta: k8s.meta.v1.ObjectMetaArgsDict = {"name": slug, "labels": {"app.kubernetes.io/managed-by": "slipway"}}
+            # Kubernetes' own field names (apiGroup), as in every manifest slipway builds:
+            # pulumi-kubernetes sends them as they are, but its TypedDicts spell only the
+            # snake_case aliases, hence Any.
+            subjects: list[Any] = [{"kind": "Group", "name": b["group"], "apiGroup": "rbac.authorization.k8s.io"}]
+            role_ref: Any = {"kind": "ClusterRole", "name": b["clusterRole"], "apiGroup": "rbac.authorization.k8s.io"}
             if b["namespace"]:
                 k8s.rbac.v1.RoleBinding(
                     f"{name}-{slug}",
@@ -279,14 +284,14 @@ class WorkloadRoleArgs:
     policy_statements: pulumi.Input[list[dict[str, Any]]] | None = None
     """Inline identity policy statements (least privilege, no `*` actions); may be an
     Output when they name resources created alongside (a bucket's ARN)."""
-    managed_policies: dict[str, pulumi.Input[str]] = field(default_factory=dict)
+    managed_policies: Mapping[str, pulumi.Input[str]] = field(default_factory=dict[str, pulumi.Input[str]])
     """Managed policies to attach, keyed by a stable short name (the key names the attachment)."""
     create_service_account: bool = True
     """Create the annotated ServiceAccount; False when a chart creates it from our annotation."""
-    service_account_after: list[pulumi.Resource] = field(default_factory=list)
+    service_account_after: Sequence[pulumi.Resource] = field(default_factory=list[pulumi.Resource])
     """What the ServiceAccount must wait for (its namespace)."""
-    labels: dict[str, str] = field(default_factory=dict)
-    tags: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict[str, str])
+    tags: dict[str, str] = field(default_factory=dict[str, str])
     """AWS tags on the role (the stack's ownership and cost tags)."""
 
 

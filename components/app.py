@@ -94,7 +94,7 @@ class AppArgs:
     load_balancer: Sequence[pulumi.Resource] = ()
     """The Load Balancer Controller release: Ingress/NLB Services after it, deleted before
     it (the controller removes the ALB/NLB it made)."""
-    tags: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict[str, str])
     """AWS tags on what the app creates in AWS (its workload role)."""
 
 
@@ -172,6 +172,8 @@ class App(pulumi.ComponentResource):
     def _create_workload_role(self, sa: ServiceAccountSpec) -> pulumi.Resource:
         """The ServiceAccount `<app>` and its IAM role (IRSA)."""
         a = self._args
+        # app_args_issues refuses a service_account without both (before anything is registered).
+        assert a.oidc_provider_arn is not None and a.oidc_issuer is not None
         return WorkloadRole(
             f"{self._name}-irsa",
             WorkloadRoleArgs(
@@ -253,7 +255,7 @@ class App(pulumi.ComponentResource):
         svc_manifest = service(name, a.namespace, spec, part_of=a.part_of)
         # Load balancers belong to the controller: created after it, deleted before it.
         uses_lb = spec.ingress is not None or (spec.service is not None and spec.service.type == "LoadBalancer")
-        lb_after = [*first, *(a.load_balancer if uses_lb else [])]
+        lb_after: list[pulumi.Resource] = [*first, *(a.load_balancer if uses_lb else [])]
         svc = None
         if svc_manifest:
             svc = k8s.core.v1.Service(f"{name}-service", **_fields(svc_manifest), opts=self._after(lb_after))

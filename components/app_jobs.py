@@ -20,7 +20,7 @@ def cron_jobs(
     app: str, namespace: str, spec: AppSpec, *, part_of: str, service_account: str | None
 ) -> list[dict[str, Any]]:
     """One CronJob `<app>-<name>` per entry of `spec.cron_jobs`, in the app's image and settings."""
-    out = []
+    out: list[dict[str, Any]] = []
     for job_name, job in spec.cron_jobs.items():
         name = f"{app}-{job_name}"
         main = container(app, spec, command=list(job.command), args=list(job.args))

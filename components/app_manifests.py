@@ -80,7 +80,7 @@ def pod_security_context(run_as: int = 10001) -> dict[str, Any]:
     }
 
 
-CONTAINER_SECURITY = {
+CONTAINER_SECURITY: dict[str, Any] = {
     "allowPrivilegeEscalation": False,
     "readOnlyRootFilesystem": True,
     "privileged": False,

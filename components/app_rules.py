@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from slipway.components.app_spec import AppSpec, Port, Probe
 from slipway.components.validation import Issue, is_int
@@ -31,7 +31,9 @@ PERCENT = re.compile(r"\d{1,3}%")
 
 def seq(value: Any) -> Sequence[Any]:
     """`value` if it is a list or tuple (never a string), else ()."""
-    return value if isinstance(value, Sequence) and not isinstance(value, str) else ()
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        return cast("Sequence[Any]", value)
+    return ()
 
 
 def port_known(port: Any, spec: AppSpec) -> bool:

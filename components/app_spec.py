@@ -122,7 +122,7 @@ class Resources:
 
     requests: Mapping[str, str]
     """`cpu` and `memory` (required), e.g. {"cpu": "250m", "memory": "256Mi"}."""
-    limits: Mapping[str, str] = field(default_factory=dict)
+    limits: Mapping[str, str] = field(default_factory=dict[str, str])
     """`memory` (required), optionally `cpu`; each ≥ its request."""
 
 
@@ -270,12 +270,12 @@ class AppSpec:
     Service, no Ingress."""
     probes: Probes = field(default_factory=Probes)
     """Readiness, liveness and startup probes (none by default)."""
-    env: Mapping[str, str] = field(default_factory=dict)
+    env: Mapping[str, str] = field(default_factory=dict[str, str])
     """Environment variables set on the container directly."""
-    config: Mapping[str, str] = field(default_factory=dict)
+    config: Mapping[str, str] = field(default_factory=dict[str, str])
     """Non-secret settings → a ConfigMap `<app>-config`, as environment variables (envFrom).
     A change rolls the pods (a checksum annotation)."""
-    secrets: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    secrets: Mapping[str, pulumi.Input[str]] = field(default_factory=dict[str, pulumi.Input[str]])
     """ENV_NAME → the secret's value, e.g. `pulumi.Config().require_secret("dbPassword")`:
     a Secret `<app>-secrets`. Values stay secret in state and previews (plain strings are
     made secret). A change rolls the pods."""
@@ -298,7 +298,7 @@ class AppSpec:
     time. None: no budget."""
     service_account: ServiceAccountSpec | None = None
     """A ServiceAccount with an IAM role; None (the default): no AWS identity, no token mounted."""
-    cron_jobs: Mapping[str, CronJobSpec] = field(default_factory=dict)
+    cron_jobs: Mapping[str, CronJobSpec] = field(default_factory=dict[str, CronJobSpec])
     """CronJobs by name (the CronJob is `<app>-<name>`); keyed, so adding one renames none."""
     migration: MigrationSpec | None = None
     """A Job run before each rollout of a new tag; None (the default): none."""

@@ -14,7 +14,7 @@ Python caller passes directly.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from slipway.components.app_rules import (
     APP_NAME,
@@ -46,7 +46,7 @@ from slipway.components.validation import (
 
 def app_args_issues(name: str, args: Any) -> list[Issue]:
     """Everything wrong with App(name, args); fields relative to AppArgs (`spec.…`)."""
-    issues = []
+    issues: list[Issue] = []
     if not (isinstance(name, str) and APP_NAME.fullmatch(name) and len(name) <= MAX_APP_NAME):
         issues.append(
             Issue(
@@ -71,7 +71,7 @@ def app_args_issues(name: str, args: Any) -> list[Issue]:
     spec: AppSpec = args.spec
     issues += under("spec", app_spec_issues(spec))
     if isinstance(name, str):
-        for job in spec.cron_jobs if isinstance(spec.cron_jobs, Mapping) else {}:
+        for job in spec.cron_jobs if isinstance(spec.cron_jobs, Mapping) else ():
             if len(full := f"{name}-{job}") > MAX_CRON_JOB_NAME:
                 issues.append(
                     Issue(
@@ -118,7 +118,7 @@ def _image_issues(image: Any) -> list[Issue]:
     """A tag that is also a label value; a repository without a tag."""
     if not isinstance(image, Image):
         return type_issues("image", image, Image, "pass Image(repository=..., tag=...)")
-    issues = []
+    issues: list[Issue] = []
     tag, repo = image.tag, image.repository
     if not (isinstance(tag, str) and IMAGE_TAG.fullmatch(tag) and LABEL_VALUE.fullmatch(tag) and len(tag) <= 63):
         issues.append(
@@ -147,7 +147,7 @@ def _port_issues(ports: Any) -> list[Issue]:
         return [Issue("ports", ports, "is not a list of Port", "pass ports=[Port(name='http', container_port=8080)]")]
     issues: list[Issue] = []
     names: list[str] = []
-    for i, p in enumerate(ports):
+    for i, p in enumerate(cast("Sequence[Any]", ports)):
         if not isinstance(p, Port):
             issues += type_issues(f"ports[{i}]", p, Port, "pass Port(name='http', container_port=8080)")
             continue
@@ -280,7 +280,7 @@ def _probe_issues(spec: AppSpec) -> list[Issue]:
 
 def _env_issues(spec: AppSpec) -> list[Issue]:
     """Environment names for env/config/secrets; string values; every secret has a value."""
-    issues = []
+    issues: list[Issue] = []
     for section, values in (("env", spec.env), ("config", spec.config), ("secrets", spec.secrets)):
         if not isinstance(values, Mapping):
             issues.append(Issue(section, values, "is not a mapping", "pass a dict of ENV_NAME → value"))
@@ -295,7 +295,8 @@ def _env_issues(spec: AppSpec) -> list[Issue]:
                         "use letters, digits and '_', not starting with a digit",
                     )
                 )
-            if section == "secrets" and value is None:
+            # Typed Input[str], but a caller without a type checker can pass None (a missing config value).
+            if section == "secrets" and value is None:  # pyright: ignore[reportUnnecessaryComparison]
                 issues.append(
                     Issue(
                         f"{section}.{key}",

@@ -66,7 +66,7 @@ def ingress_issues(spec: AppSpec) -> list[Issue]:
         return []
     if not isinstance(i, IngressSpec):
         return type_issues("ingress", i, IngressSpec, "pass IngressSpec(...) or None")
-    issues = []
+    issues: list[Issue] = []
     if not seq(spec.ports):
         issues.append(
             Issue(

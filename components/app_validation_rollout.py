@@ -79,7 +79,7 @@ def autoscaling_issues(spec: AppSpec) -> list[Issue]:
                 "lower min_replicas or raise max_replicas",
             )
         )
-    requests = spec.resources.requests if isinstance(spec.resources, Resources) else {}
+    requests: Mapping[str, str] = spec.resources.requests if isinstance(spec.resources, Resources) else {}
     for attr, resource in (("target_cpu_utilization", "cpu"), ("target_memory_utilization", "memory")):
         value = getattr(a, attr)
         if value is None:

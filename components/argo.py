@@ -28,6 +28,7 @@ Choices a platform team makes (and why):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -82,9 +83,9 @@ class WorkflowTemplateSpec:
 
     name: str
     image: str
-    command: list[str] = field(default_factory=list)
-    args: list[str] = field(default_factory=list)
-    parameters: list[Parameter] = field(default_factory=list)
+    command: list[str] = field(default_factory=list[str])
+    args: list[str] = field(default_factory=list[str])
+    parameters: list[Parameter] = field(default_factory=list[Parameter])
     cpu: str = "100m"
     memory: str = "128Mi"
 
@@ -226,23 +227,23 @@ class ArgoWorkflowsArgs:
     region: str
     node_selector: dict[str, str]
     """The dedicated pool's label (slipway.dev/pool: <pool>)."""
-    tolerations: list[dict[str, Any]] = field(default_factory=list)
+    tolerations: list[dict[str, Any]] = field(default_factory=list[dict[str, Any]])
     """Tolerations for the pool's taints."""
     auth_mode: Literal["client", "sso"] = "client"
     sso: ArgoSso | None = None
     """With auth_mode sso: the OIDC client and the group → access mapping (slipway.components.argo_sso)."""
     ingress: dict[str, Any] | None = None
     """argo-server's Ingress manifest (see server_ingress); None: no Ingress (kubectl port-forward)."""
-    load_balancer: list[pulumi.Resource] = field(default_factory=list)
+    load_balancer: Sequence[pulumi.Resource] = field(default_factory=list[pulumi.Resource])
     """The Load Balancer Controller release: the Ingress comes after it and goes before it."""
-    bucket_name: str | None = None
+    bucket_name: pulumi.Input[str] | None = None
     """Artifact bucket name (globally unique); default: generated."""
     artifact_expiry_days: int = 30
     protect: bool = False
-    workflow_templates: list[WorkflowTemplateSpec] = field(default_factory=list)
-    depends_on: list[pulumi.Resource] = field(default_factory=list)
+    workflow_templates: list[WorkflowTemplateSpec] = field(default_factory=list[WorkflowTemplateSpec])
+    depends_on: Sequence[pulumi.Resource] = field(default_factory=list[pulumi.Resource])
     """Namespace, node groups and (with an Ingress) the Load Balancer Controller release."""
-    tags: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict[str, str])
 
 
 class ArgoWorkflows(pulumi.ComponentResource):
@@ -310,7 +311,7 @@ class ArgoWorkflows(pulumi.ComponentResource):
 
     def _create_roles(self, bucket: aws.s3.Bucket) -> tuple[WorkloadRole, WorkloadRole]:
         a = self._args
-        roles = []
+        roles: list[WorkloadRole] = []
         for sa, write, create in ((WORKFLOW_SA, True, True), (SERVER_SA, False, False)):
             roles.append(
                 WorkloadRole(
@@ -337,17 +338,25 @@ class ArgoWorkflows(pulumi.ComponentResource):
     def _create_executor_rbac(self) -> list[pulumi.Resource]:
         a = self._args
         opts = pulumi.ResourceOptions(parent=self, provider=a.k8s_provider, depends_on=a.depends_on)
-        meta = {"namespace": a.namespace, "labels": {"app.kubernetes.io/managed-by": "slipway"}}
+        meta: k8s.meta.v1.ObjectMetaArgsDict = {
+            "namespace": a.namespace,
+            "labels": {"app.kubernetes.io/managed-by": "slipway"},
+        }
+        # Kubernetes' own field names (apiGroups, apiGroup), as in every manifest slipway builds:
+        # pulumi-kubernetes sends them as they are, but its TypedDicts spell only the snake_case
+        # aliases, hence Any.
+        rules: list[Any] = executor_role_rules()
+        role_ref: Any = {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "argo-workflow-executor"}
         role = k8s.rbac.v1.Role(
             f"{self._name}-executor",
             metadata={**meta, "name": "argo-workflow-executor"},
-            rules=executor_role_rules(),
+            rules=rules,
             opts=opts,
         )
         binding = k8s.rbac.v1.RoleBinding(
             f"{self._name}-executor",
             metadata={**meta, "name": "argo-workflow-executor"},
-            role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "argo-workflow-executor"},
+            role_ref=role_ref,
             subjects=[{"kind": "ServiceAccount", "name": WORKFLOW_SA, "namespace": a.namespace}],
             opts=opts,
         )

@@ -35,6 +35,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -270,7 +271,7 @@ class ArgoSsoRbacArgs:
     roles: tuple[SsoRoleBinding, ...]
     """Group → access bindings; at least one."""
     k8s_provider: k8s.Provider
-    depends_on: list[pulumi.Resource] = field(default_factory=list)
+    depends_on: Sequence[pulumi.Resource] = field(default_factory=list[pulumi.Resource])
     """The namespace."""
 
 

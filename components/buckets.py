@@ -39,7 +39,7 @@ def create_private_bucket(
     parent: pulumi.Resource,
     name: str,
     *,
-    bucket_name: str | None,
+    bucket_name: pulumi.Input[str] | None,
     protect: bool,
     expiry_days: int,
     rule_id: str,

@@ -232,7 +232,7 @@ class EksCluster(pulumi.ComponentResource):
             public_subnet_ids=[v for _, v in sorted(a.public_subnet_ids.items())],
             node_associate_public_ip_address=False,
             skip_default_node_group=True,
-            authentication_mode=a.authentication_mode,
+            authentication_mode=eks.AuthenticationMode(a.authentication_mode),
             # The node role goes into aws-auth through instanceRoles (pulumi-eks maps it
             # to system:bootstrappers/system:nodes), so nodes are never cut off; in
             # CONFIG_MAP mode a managed node group refuses a role missing from this list.

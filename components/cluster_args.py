@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -42,15 +42,15 @@ class EksClusterArgs:
     version: str
     """Kubernetes minor version, e.g. "1.34"."""
     vpc_id: pulumi.Input[str]
-    private_subnet_ids: dict[str, pulumi.Input[str]]
+    private_subnet_ids: Mapping[str, pulumi.Input[str]]
     """Private subnets keyed by AZ: the control plane's ENIs and every node go here."""
-    public_subnet_ids: dict[str, pulumi.Input[str]]
+    public_subnet_ids: Mapping[str, pulumi.Input[str]]
     node_pools: dict[str, NodePoolArgs]
     authentication_mode: AuthenticationMode = "API"
-    principals: list[Principal] = field(default_factory=list)
+    principals: list[Principal] = field(default_factory=list[Principal])
     """IAM roles/users mapped into the cluster (access entries and/or aws-auth)."""
     public_access: bool = False
-    public_access_cidrs: list[str] = field(default_factory=list)
+    public_access_cidrs: list[str] = field(default_factory=list[str])
     prefix_delegation: bool = False
     deletion_protection: bool = False
     support_type: Literal["STANDARD", "EXTENDED"] = "STANDARD"
@@ -61,26 +61,26 @@ class EksClusterArgs:
     key_deletion_window_days: int = 30
     kubeconfig_profile: str | None = None
     """AWS profile the kubeconfig (and slipway's Kubernetes provider) authenticates with."""
-    kubeconfig_role_arn: str | None = None
+    kubeconfig_role_arn: pulumi.Input[str] | None = None
     """Role the kubeconfig assumes (`aws eks get-token --role`)."""
-    node_dependencies: list[pulumi.Resource] = field(default_factory=list)
+    node_dependencies: Sequence[pulumi.Resource] = field(default_factory=list[pulumi.Resource])
     """What nodes need before they boot: private routes, NAT, endpoints (they pull images
     and reach the EKS API at boot; without egress they never join)."""
-    coredns_node_selector: dict[str, str] = field(default_factory=dict)
+    coredns_node_selector: dict[str, str] = field(default_factory=dict[str, str])
     """Pin CoreDNS (the EKS add-on) to a pool, e.g. the system pool; empty: anywhere."""
-    coredns_tolerations: list[dict[str, Any]] = field(default_factory=list)
+    coredns_tolerations: list[dict[str, Any]] = field(default_factory=list[dict[str, Any]])
     """Tolerations for that pool's taints (CriticalAddonsOnly is always tolerated)."""
-    api_private_cidrs: list[str] = field(default_factory=list)
+    api_private_cidrs: list[str] = field(default_factory=list[str])
     """Networks that reach the private API endpoint besides the nodes (a CI runner in the
     VPC or a network routed to it): HTTPS from them is allowed on the cluster security
     group (EKS user guide, "Cluster API server endpoint": a connected network needs an
     ingress rule on 443)."""
-    addon_versions: dict[str, str] = field(default_factory=dict)
+    addon_versions: dict[str, str] = field(default_factory=dict[str, str])
     """Pinned EKS add-on versions by add-on name (`coredns`, `kube-proxy`, `vpc-cni`).
     Unset ones get EKS's default version for the cluster's Kubernetes minor."""
-    tags: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict[str, str])
     """Tags on every AWS resource (updated in place; never on the nodes' instances)."""
-    instance_tags: dict[str, str] = field(default_factory=dict)
+    instance_tags: dict[str, str] = field(default_factory=dict[str, str])
     """Tags the nodes' EC2 instances carry (through the launch template). Changing them
     creates a new launch template version, which rolls every node: keep them stable."""
 

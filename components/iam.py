@@ -24,7 +24,7 @@ def service_trust_policy(service: str) -> dict[str, Any]:
     return policy_document([{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}])
 
 
-def irsa_trust_policy(oidc_provider_arn: str, oidc_issuer: str, namespace: str, service_account: str) -> dict:
+def irsa_trust_policy(oidc_provider_arn: str, oidc_issuer: str, namespace: str, service_account: str) -> dict[str, Any]:
     """Trust policy for IAM Roles for Service Accounts (IRSA).
 
     Only the one ServiceAccount `namespace/service_account` of this cluster can

@@ -22,6 +22,8 @@ Facts, from the providers' own source:
 
 from __future__ import annotations
 
+from typing import Any
+
 import pulumi
 
 NATURAL_KEYS: dict[str, str] = {
@@ -85,6 +87,6 @@ STATEFUL_TYPES: frozenset[str] = frozenset(
 """What holds data that `pulumi up` cannot re-create: protected (`protect`) in prod."""
 
 
-def keyed(parent: pulumi.Resource, **options) -> pulumi.ResourceOptions:
+def keyed(parent: pulumi.Resource, **options: Any) -> pulumi.ResourceOptions:
     """Options for a resource in NATURAL_KEYS: a child of `parent`, deleted before it is replaced."""
     return pulumi.ResourceOptions(parent=parent, delete_before_replace=True, **options)

@@ -23,6 +23,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,9 +57,9 @@ def iam_policy() -> dict[str, Any]:
 
 def helm_values(
     *,
-    cluster_name: str,
+    cluster_name: pulumi.Input[str],
     region: str,
-    vpc_id: Any,
+    vpc_id: pulumi.Input[str],
     replicas: int,
     node_selector: dict[str, str],
     tolerations: list[dict[str, Any]],
@@ -109,12 +110,12 @@ class LoadBalancerControllerArgs:
     k8s_provider: k8s.Provider
     replicas: int = 2
     """Two replicas with a PodDisruptionBudget: a node drain never stops ALB reconciliation."""
-    node_selector: dict[str, str] = field(default_factory=dict)
+    node_selector: dict[str, str] = field(default_factory=dict[str, str])
     """Schedule on the system pool if one is configured."""
-    tolerations: list[dict[str, Any]] = field(default_factory=list)
-    depends_on: list[pulumi.Resource] = field(default_factory=list)
+    tolerations: list[dict[str, Any]] = field(default_factory=list[dict[str, Any]])
+    depends_on: Sequence[pulumi.Resource] = field(default_factory=list[pulumi.Resource])
     """Node groups: the release waits for ready pods, which need nodes."""
-    tags: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict[str, str])
 
 
 class LoadBalancerController(pulumi.ComponentResource):

@@ -10,6 +10,7 @@ before them it would wait on Pending pods until its timeout).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,9 +39,9 @@ def helm_values(node_selector: dict[str, str], tolerations: list[dict[str, Any]]
 @dataclass(frozen=True, kw_only=True)
 class MetricsServerArgs:
     k8s_provider: k8s.Provider
-    node_selector: dict[str, str] = field(default_factory=dict)
-    tolerations: list[dict[str, Any]] = field(default_factory=list)
-    depends_on: list[pulumi.Resource] = field(default_factory=list)
+    node_selector: dict[str, str] = field(default_factory=dict[str, str])
+    tolerations: list[dict[str, Any]] = field(default_factory=list[dict[str, Any]])
+    depends_on: Sequence[pulumi.Resource] = field(default_factory=list[pulumi.Resource])
 
 
 class MetricsServer(pulumi.ComponentResource):

@@ -42,7 +42,7 @@ class NamespacesArgs:
 
     names: list[str]
     k8s_provider: k8s.Provider
-    enforce: dict[str, str] = field(default_factory=dict)
+    enforce: dict[str, str] = field(default_factory=dict[str, str])
     """Per-namespace Pod Security level to enforce (default baseline)."""
 
 

@@ -95,16 +95,16 @@ class NetworkArgs:
     """AZ names (2 or 3), e.g. ["us-east-1a", "us-east-1b"]."""
     cluster_name: str | None = None
     """The EKS cluster this VPC serves (`kubernetes.io/cluster/<name>` discovery tag)."""
-    cluster_names: list[str] = field(default_factory=list)
+    cluster_names: list[str] = field(default_factory=list[str])
     """Several clusters in one VPC: each gets its discovery tag on every subnet, so each
     cluster's Load Balancer Controller finds them. Adding one later is a tag update."""
     region: str
     """AWS region, for endpoint service names (com.amazonaws.<region>.<service>)."""
     nat_strategy: NatStrategy = "single"
     """`single`: one NAT gateway for all AZs (cheap); `per-az`: one per AZ (survives an AZ loss)."""
-    interface_endpoints: list[str] = field(default_factory=list)
+    interface_endpoints: list[str] = field(default_factory=list[str])
     """Interface endpoints (ecr.api, ecr.dkr, sts, logs, …) for nodes without internet egress."""
-    tags: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict[str, str])
     """Extra tags on every resource (Name tags are added per resource)."""
 
 
@@ -157,6 +157,7 @@ class Network(pulumi.ComponentResource):
         self.cluster_names = sorted({*args.cluster_names, *([args.cluster_name] if args.cluster_name else [])})
         self._child = pulumi.ResourceOptions(parent=self)
         self.egress = []
+        self._public_subnets: dict[str, aws.ec2.Subnet] = {}  # filled by _create_public_tier
         cidrs = subnet_cidrs(args.cidr, args.availability_zones)
 
         self._vpc = self._create_vpc()
@@ -196,7 +197,7 @@ class Network(pulumi.ComponentResource):
             f"{self._name}-igw", vpc_id=self._vpc.id, tags=self._tags(f"{self._name}-igw"), opts=self._child
         )
 
-    def _create_public_tier(self, cidrs: dict[str, str], igw: aws.ec2.InternetGateway) -> dict[str, pulumi.Output]:
+    def _create_public_tier(self, cidrs: dict[str, str], igw: aws.ec2.InternetGateway) -> dict[str, pulumi.Output[str]]:
         rt = aws.ec2.RouteTable(
             f"{self._name}-public-rt",
             vpc_id=self._vpc.id,
@@ -210,7 +211,6 @@ class Network(pulumi.ComponentResource):
             gateway_id=igw.id,
             opts=self._child,
         )
-        self._public_subnets: dict[str, aws.ec2.Subnet] = {}
         for az, cidr in cidrs.items():
             # Public IPs are given only to what is placed here on purpose (NAT gateways
             # and internet-facing load balancers); nodes live in the private tier.
@@ -255,8 +255,8 @@ class Network(pulumi.ComponentResource):
 
     def _create_private_tier(
         self, cidrs: dict[str, str], placement: dict[str, str | None], nats: dict[str, aws.ec2.NatGateway]
-    ):
-        subnet_ids: dict[str, pulumi.Output] = {}
+    ) -> tuple[dict[str, pulumi.Output[str]], dict[str, aws.ec2.RouteTable]]:
+        subnet_ids: dict[str, pulumi.Output[str]] = {}
         route_tables: dict[str, aws.ec2.RouteTable] = {}
         nats_in_egress: set[str] = set()
         for az, cidr in cidrs.items():

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import pulumi
 import pulumi_aws as aws
@@ -59,8 +59,8 @@ class NodePoolArgs:
     ami_type: str = "AL2023_x86_64_STANDARD"
     """Pinned so a moving AMI lookup never replaces nodes (pulumi/pulumi-eks#862)."""
     release_version: str | None = None
-    labels: dict[str, str] = field(default_factory=dict)
-    taints: list[dict[str, str]] = field(default_factory=list)
+    labels: dict[str, str] = field(default_factory=dict[str, str])
+    taints: list[dict[str, str]] = field(default_factory=list[dict[str, str]])
     """[{key, value, effect}] with Kubernetes effect names (NoSchedule, …)."""
     metadata_hop_limit: int = 1
     """IMDSv2 hop limit: 1 keeps pods from reaching the node role's credentials."""
@@ -144,10 +144,12 @@ def _taint_issues(taints: Any) -> list[Issue]:
     if isinstance(taints, str | Mapping) or not isinstance(taints, Sequence):
         return [Issue("taints", taints, "is not a list of taints", "write [{'key': ..., 'effect': 'NoSchedule'}]")]
     issues: list[Issue] = []
-    for i, t in enumerate(taints):
-        if not isinstance(t, Mapping):
-            issues.append(Issue(f"taints[{i}]", t, "is not a taint", "write {'key': ..., 'effect': 'NoSchedule'}"))
+    items = cast("Sequence[Any]", taints)
+    for i, item in enumerate(items):
+        if not isinstance(item, Mapping):
+            issues.append(Issue(f"taints[{i}]", item, "is not a taint", "write {'key': ..., 'effect': 'NoSchedule'}"))
             continue
+        t = cast("Mapping[str, Any]", item)
         if not (isinstance(t.get("key"), str) and t.get("key")):
             issues.append(Issue(f"taints[{i}].key", t.get("key"), "is not a taint key", "name the taint's key"))
         if t.get("value") is not None and not isinstance(t.get("value"), str):

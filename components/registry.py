@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -23,7 +24,7 @@ import pulumi_aws as aws
 from slipway.components.lifecycle import keyed
 
 
-def lifecycle_policy(untagged_days: int, keep_tagged: int) -> dict:
+def lifecycle_policy(untagged_days: int, keep_tagged: int) -> dict[str, Any]:
     """Expire untagged images after N days; keep the M most recent tagged images.
 
     ECR evaluates rules by priority; a `tagged` rule needs a tag pattern ("*": all).
@@ -70,7 +71,7 @@ class RegistryArgs:
     """Pulumi `protect` (prod): a destroy never deletes images."""
     untagged_expiry_days: int = 14
     keep_tagged: int = 30
-    tags: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict[str, str])
 
 
 class Registry(pulumi.ComponentResource):

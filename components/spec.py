@@ -66,7 +66,7 @@ class Placement:
     select `{POOL_LABEL: <pool>}` (components/node_pools.py) and tolerate its taints.
     """
 
-    node_selector: Mapping[str, str] = field(default_factory=dict)
+    node_selector: Mapping[str, str] = field(default_factory=dict[str, str])
     """Node labels the pods require (`nodeSelector`); empty: any node."""
     tolerations: Sequence[Toleration] = ()
     """Tolerations for the selected nodes' taints; empty: untainted nodes only."""

@@ -24,7 +24,7 @@ import ipaddress
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 
 class Verbatim:
@@ -70,8 +70,8 @@ class ArgsError(ValueError):
     """A component's inputs are wrong; `issues` lists every mistake, str() is the user-facing text."""
 
     def __init__(self, what: str, issues: Sequence[Issue]):
-        self.what = what
-        self.issues = tuple(issues)
+        self.what: str = what
+        self.issues: tuple[Issue, ...] = tuple(issues)
         super().__init__(self._text())
 
     @property
@@ -146,11 +146,12 @@ def str_list_issues(field: str, value: Any, *, example: str, allow_empty: bool =
         return [Issue(field, value, "is a string, not a list of strings", f"write [{value!r}]")]
     if not isinstance(value, Sequence):
         return [Issue(field, value, "is not a list of strings", f"write a list, e.g. [{example!r}]")]
-    if not value and not allow_empty:
-        return [Issue(field, list(value), "is empty", f"give at least one, e.g. [{example!r}]")]
+    items = cast("Sequence[Any]", value)
+    if not items and not allow_empty:
+        return [Issue(field, list(items), "is empty", f"give at least one, e.g. [{example!r}]")]
     return [
         Issue(f"{field}[{i}]", item, "is not a non-empty string", f"write a string, e.g. {example!r}")
-        for i, item in enumerate(value)
+        for i, item in enumerate(items)
         if not isinstance(item, str) or not item
     ]
 
@@ -159,9 +160,10 @@ def str_map_issues(field: str, value: Any, *, example: str) -> list[Issue]:
     """`value` is a mapping of strings to strings."""
     if not isinstance(value, Mapping):
         return [Issue(field, value, "is not a mapping of strings", f"write a dict, e.g. {example}")]
+    pairs = cast("Mapping[Any, Any]", value)
     return [
         Issue(f"{field}.{k}", v, "is not a string", f"write it as a string, e.g. {str(v)!r}")
-        for k, v in value.items()
+        for k, v in pairs.items()
         if not isinstance(k, str) or not isinstance(v, str)
     ]
 

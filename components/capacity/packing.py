@@ -65,7 +65,7 @@ _ORDERS = ("dominant", "cpu", "memory")
 _CHOICES = ("spread", "first", "best")
 
 
-def _order_key(order: str, cpu_room: int, mem_room: int):
+def _order_key(order: str, cpu_room: int, mem_room: int) -> Callable[[tuple[Workload, int]], tuple[float, str]]:
     def key(p: tuple[Workload, int]) -> tuple[float, str]:
         w = p[0]
         c, m = w.cpu_m / cpu_room, w.memory_mib / mem_room
@@ -149,16 +149,16 @@ def smallest(feasible: Callable[[int], _T | None], low: int, high: int) -> tuple
     found = feasible(low)
     if found is not None:
         return low, found
-    step, bad, good = 1, low, None
-    while good is None:
+    step, bad = 1, low
+    while True:
         probe = min(low + step, high)
         found = feasible(probe)
         if found is not None:
             good, best = probe, found
-        elif probe == high:
+            break
+        if probe == high:
             return None
-        else:
-            bad, step = probe, step * 2
+        bad, step = probe, step * 2
     while good - bad > 1:
         mid = (bad + good) // 2
         found = feasible(mid)

@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from slipway.components.capacity.catalog import InstanceType
 from slipway.components.capacity.demand import (
@@ -100,7 +101,7 @@ class PoolPlan:
     def pod_utilization(self) -> float:
         return self.pods_used / self.pods_max if self.pods_max else 0.0
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "pool": self.pool,
             "instanceType": self.instance_type.name,
@@ -211,7 +212,7 @@ def plan_pool(demand: PoolDemand, candidates: Sequence[InstanceType], alternativ
     plans: list[PoolPlan] = []
     rejected: dict[str, str] = {}
     # Cheapest-first by a per-type cost floor, so most types are never packed.
-    floors = []
+    floors: list[tuple[float, InstanceType]] = []
     for t in priced:
         room = per_node_room(t, demand)
         if min(room) <= 0:

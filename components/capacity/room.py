@@ -56,13 +56,13 @@ def lower_bound(demand: PoolDemand, candidates: Sequence[InstanceType]) -> float
     Any plan buys at least the requested vCPUs and the requested memory, so its cost is
     at least the larger of (vCPUs × cheapest $/vCPU) and (GiB × cheapest $/GiB).
     """
-    priced = [t for t in candidates if t.hourly_usd]
+    priced = [(t.hourly_usd, t) for t in candidates if t.hourly_usd]
     if not priced:
         return 0.0
     vcpus = demand.total_cpu_m / 1000
     gib = demand.total_memory_mib / 1024
-    per_vcpu = min(t.hourly_usd / t.vcpu for t in priced)
-    per_gib = min(t.hourly_usd / (t.memory_mib / 1024) for t in priced)
+    per_vcpu = min(usd / t.vcpu for usd, t in priced)
+    per_gib = min(usd / (t.memory_mib / 1024) for usd, t in priced)
     return max(vcpus * per_vcpu, gib * per_gib) * HOURS_PER_MONTH
 
 
@@ -78,7 +78,7 @@ def usable_capacity_bound(demand: PoolDemand, candidates: Sequence[InstanceType]
     cpu, mem = demand.total_cpu_m, demand.total_memory_mib
     if not cpu and not mem:
         return 0.0
-    rooms = []
+    rooms: list[tuple[int, int, float]] = []
     for t in candidates:
         c, m, p = per_node_room(t, demand)
         if t.hourly_usd and c > 0 and m > 0 and p > 0:
