@@ -535,3 +535,18 @@ def test_the_stack_config_builds_the_library_spec():
     assert api.disruption_budget == DisruptionBudgetSpec(max_unavailable=1)
     assert api.resources.requests == {"cpu": "500m", "memory": "1Gi"}
     assert api.steady_replicas == cfg.apps["api"].steady_replicas == 3
+
+
+def test_rules_the_library_enforces_are_config_errors_too():
+    """What App would refuse is refused at config time, in the stack file's words (a stack
+    that passed config and then failed inside App would surprise `pulumi up` half way)."""
+    live = {**APP, "probes": {**APP["probes"], "liveness": {"tcpSocket": {"port": "http"}, "successThreshold": 2}}}
+    assert errors({"api": live}) == [
+        "apps.api.probes.liveness.successThreshold: 2 is not 1 (Kubernetes requires 1 for a liveness probe) — "
+        "remove it (default 1)"
+    ]
+    slow = {**APP, "strategy": {"minReadySeconds": 600, "progressDeadlineSeconds": 300}}
+    assert errors({"api": slow}) == [
+        "apps.api.strategy.progressDeadlineSeconds: 300 is not above minReadySeconds 600 (Kubernetes rejects it) — "
+        "raise progressDeadlineSeconds above 600, or lower minReadySeconds"
+    ]

@@ -143,6 +143,11 @@ def probe_checks(data: dict) -> list[Issue]:
         if isinstance(path, str) and not path.startswith("/"):
             issues.append(Issue(f"probes.{kind}.httpGet.path", path, "does not start with '/'",
                                 f"write /{path}"))  # fmt: skip
+        threshold = probe.get("successThreshold", 1)
+        if kind != "readiness" and isinstance(threshold, int) and threshold != 1:
+            issues.append(Issue(f"probes.{kind}.successThreshold", threshold,
+                                f"is not 1 (Kubernetes requires 1 for a {kind} probe)",
+                                "remove it (default 1)"))  # fmt: skip
         for h in ("httpGet", "tcpSocket"):
             port = _dict(probe.get(h)).get("port")
             if port is not None and not port_declared(port, data):
@@ -213,9 +218,15 @@ def env_checks(data: dict, context: dict) -> list[Issue]:
 def strategy_checks(data: dict) -> list[Issue]:
     """maxSurge/maxUnavailable are counts or percentages, never both 0."""
     strategy = _dict(data.get("strategy"))
-    if strategy.get("type", "RollingUpdate") != "RollingUpdate":
-        return []
     issues = []
+    deadline = strategy.get("progressDeadlineSeconds", Strategy.progress_deadline_seconds)
+    ready = strategy.get("minReadySeconds", Strategy.min_ready_seconds)
+    if isinstance(deadline, int) and isinstance(ready, int) and deadline <= ready:
+        issues.append(Issue("strategy.progressDeadlineSeconds", deadline,
+                            f"is not above minReadySeconds {ready} (Kubernetes rejects it)",
+                            f"raise progressDeadlineSeconds above {ready}, or lower minReadySeconds"))  # fmt: skip
+    if strategy.get("type", "RollingUpdate") != "RollingUpdate":
+        return issues
     values = {}
     for key, default in (("maxSurge", Strategy.max_surge), ("maxUnavailable", Strategy.max_unavailable)):
         value = strategy.get(key, default)
