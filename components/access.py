@@ -19,23 +19,35 @@ The identity that creates the cluster is special: EKS gives it cluster-admin at
 creation (pulumi-eks sets `bootstrapClusterCreatorAdminPermissions`), so slipway
 must not create an access entry for it — a second one fails with
 ResourceInUseException. Mark it `creator: true`.
+
+The inputs (`Principal` and each component's Args) and the checks every component runs
+before registering anything live in access_args.py; they are re-exported here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from slipway.components.access_args import (
+    AccessLevel,
+    AuthenticationMode,
+    AwsAuthBindingsArgs,
+    ClusterAccessArgs,
+    Principal,
+    WorkloadRoleArgs,
+    aws_auth_bindings_issues,
+    cluster_access_issues,
+    principal_issues,
+    principals_issues,
+    workload_role_issues,
+)
 from slipway.components.iam import irsa_trust_policy, policy_document, to_json
 from slipway.components.lifecycle import keyed
-
-AccessLevel = Literal["cluster-admin", "admin", "edit", "view"]
-AuthenticationMode = Literal["API", "API_AND_CONFIG_MAP", "CONFIG_MAP"]
+from slipway.components.validation import require_valid
 
 # Source: Amazon EKS User Guide, "Review access policy permissions".
 ACCESS_POLICY_ARNS: dict[str, str] = {
@@ -44,48 +56,6 @@ ACCESS_POLICY_ARNS: dict[str, str] = {
     "edit": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy",
     "view": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy",
 }
-
-
-@dataclass(frozen=True, kw_only=True)
-class Principal:
-    """An IAM role or user and the access it gets."""
-
-    arn: str
-    access: AccessLevel
-    namespaces: list[str] | None = None
-    """Scope admin/edit/view to these namespaces; None = cluster-wide."""
-    username: str | None = None
-    creator: bool = False
-    """The identity that creates the cluster: EKS maps it itself (cluster-admin)."""
-
-    @property
-    def kind(self) -> Literal["role", "user"]:
-        return "role" if ":role/" in self.arn else "user"
-
-    @property
-    def short_name(self) -> str:
-        return self.arn.rsplit("/", 1)[-1]
-
-    @property
-    def key(self) -> str:
-        """Stable resource-name key derived from the whole ARN (account, kind, path, name).
-
-        e.g. arn:aws:iam::123456789012:role/teams/dev → 123456789012-role-teams-dev
-        """
-        account, resource = self.arn.split(":")[4], self.arn.split(":", 5)[5]
-        return f"{account}-{resource}".replace("/", "-").lower()
-
-    @property
-    def aws_auth_arn(self) -> str:
-        """The ARN as aws-auth must have it: a role's *path* removed.
-
-        aws-auth matches the role ARN without its path, so a mapped `role/teams/dev`
-        never matches (Amazon EKS User Guide, "aws-auth ConfigMap"). Access entries
-        take the full ARN.
-        """
-        if self.kind != "role":
-            return self.arn
-        return f"{self.arn.split(':role/')[0]}:role/{self.short_name}"
 
 
 def uses_access_entries(mode: AuthenticationMode) -> bool:
@@ -162,16 +132,6 @@ def rbac_bindings(principals: list[Principal]) -> list[dict[str, Any]]:
     return [seen[g] for g in sorted(seen)]
 
 
-@dataclass(frozen=True, kw_only=True)
-class ClusterAccessArgs:
-    """Inputs of ClusterAccess."""
-
-    cluster_name: pulumi.Input[str]
-    authentication_mode: AuthenticationMode
-    principals: list[Principal] = field(default_factory=list[Principal])
-    tags: dict[str, str] = field(default_factory=dict[str, str])
-
-
 class ClusterAccess(pulumi.ComponentResource):
     """EKS access entries and access policy associations, one per principal (API modes).
 
@@ -183,6 +143,7 @@ class ClusterAccess(pulumi.ComponentResource):
     ready: list[pulumi.Resource]
 
     def __init__(self, name: str, args: ClusterAccessArgs, opts: pulumi.ResourceOptions | None = None):
+        require_valid(f"ClusterAccess {name!r}", cluster_access_issues(args))
         super().__init__("slipway:access:ClusterAccess", name, None, opts)
         self._name, self._args = name, args
         self.access_entry_arns = {}
@@ -223,20 +184,11 @@ class ClusterAccess(pulumi.ComponentResource):
         return arns
 
 
-@dataclass(frozen=True, kw_only=True)
-class AwsAuthBindingsArgs:
-    """Inputs of AwsAuthBindings."""
-
-    principals: list[Principal]
-    k8s_provider: k8s.Provider
-    namespaces: Sequence[pulumi.Resource] = field(default_factory=list[pulumi.Resource])
-    """Namespace resources the RoleBindings go into (created first)."""
-
-
 class AwsAuthBindings(pulumi.ComponentResource):
     """ClusterRoleBindings/RoleBindings for the aws-auth groups (CONFIG_MAP modes)."""
 
     def __init__(self, name: str, args: AwsAuthBindingsArgs, opts: pulumi.ResourceOptions | None = None):
+        require_valid(f"AwsAuthBindings {name!r}", aws_auth_bindings_issues(args))
         super().__init__("slipway:access:AwsAuthBindings", name, None, opts)
         # A RoleBinding into a namespace that does not exist yet fails to apply.
         child = pulumi.ResourceOptions(parent=self, provider=args.k8s_provider, depends_on=args.namespaces)
@@ -271,30 +223,6 @@ def irsa_annotations(role_arn: Any) -> dict[str, Any]:
     return {"eks.amazonaws.com/role-arn": role_arn}
 
 
-@dataclass(frozen=True, kw_only=True)
-class WorkloadRoleArgs:
-    """Inputs of a WorkloadRole: one IAM role for one Kubernetes ServiceAccount."""
-
-    namespace: str
-    service_account: str
-    oidc_provider_arn: pulumi.Input[str]
-    oidc_issuer: pulumi.Input[str]
-    """The cluster's OIDC issuer without https:// (pulumi-eks `oidc_issuer`)."""
-    k8s_provider: k8s.Provider
-    policy_statements: pulumi.Input[list[dict[str, Any]]] | None = None
-    """Inline identity policy statements (least privilege, no `*` actions); may be an
-    Output when they name resources created alongside (a bucket's ARN)."""
-    managed_policies: Mapping[str, pulumi.Input[str]] = field(default_factory=dict[str, pulumi.Input[str]])
-    """Managed policies to attach, keyed by a stable short name (the key names the attachment)."""
-    create_service_account: bool = True
-    """Create the annotated ServiceAccount; False when a chart creates it from our annotation."""
-    service_account_after: Sequence[pulumi.Resource] = field(default_factory=list[pulumi.Resource])
-    """What the ServiceAccount must wait for (its namespace)."""
-    labels: dict[str, str] = field(default_factory=dict[str, str])
-    tags: dict[str, str] = field(default_factory=dict[str, str])
-    """AWS tags on the role (the stack's ownership and cost tags)."""
-
-
 class WorkloadRole(pulumi.ComponentResource):
     """An IAM role assumable only by `namespace/service_account`, plus that ServiceAccount.
 
@@ -308,6 +236,7 @@ class WorkloadRole(pulumi.ComponentResource):
     namespace: str
 
     def __init__(self, name: str, args: WorkloadRoleArgs, opts: pulumi.ResourceOptions | None = None):
+        require_valid(f"WorkloadRole {name!r}", workload_role_issues(args))
         super().__init__("slipway:access:WorkloadRole", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         trust = pulumi.Output.all(args.oidc_provider_arn, args.oidc_issuer).apply(
@@ -343,3 +272,31 @@ class WorkloadRole(pulumi.ComponentResource):
         self.service_account_name = args.service_account
         self.namespace = args.namespace
         self.register_outputs({"roleArn": self.role_arn, "roleName": self.role_name})
+
+
+__all__ = [
+    "ACCESS_POLICY_ARNS",
+    "AccessLevel",
+    "AuthenticationMode",
+    "AwsAuthBindings",
+    "AwsAuthBindingsArgs",
+    "ClusterAccess",
+    "ClusterAccessArgs",
+    "Principal",
+    "WorkloadRole",
+    "WorkloadRoleArgs",
+    "access_entries",
+    "aws_auth_bindings_issues",
+    "aws_auth_mappings",
+    "cluster_access_issues",
+    "group_for",
+    "irsa_annotations",
+    "mapped",
+    "principal_issues",
+    "principals_issues",
+    "rbac_bindings",
+    "scoped_groups",
+    "uses_access_entries",
+    "uses_aws_auth",
+    "workload_role_issues",
+]

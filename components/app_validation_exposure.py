@@ -3,9 +3,9 @@ ServiceAccount (see app_validation.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from typing import Any
 
+from slipway.components.access_args import statements_issues
 from slipway.components.app_rules import ACM_ARN, ALB_GROUP, HOSTNAME, port_known, readiness_for_ingress_issue, seq
 from slipway.components.app_spec import AppSpec, HttpGet, IngressSpec, Probe, Probes, ServiceAccountSpec, ServiceSpec
 from slipway.components.validation import (
@@ -120,26 +120,8 @@ def service_account_issues(sa: Any) -> list[Issue]:
         return []
     if not isinstance(sa, ServiceAccountSpec):
         return type_issues("service_account", sa, ServiceAccountSpec, "pass ServiceAccountSpec(...) or None")
-    statements = sa.policy_statements
-    if isinstance(statements, str | Mapping) or not isinstance(statements, Sequence):
-        return [
-            Issue(
-                "service_account.policy_statements",
-                statements,
-                "is not a list of IAM statements",
-                "pass a list of dicts with Effect, Action and Resource",
-            )
-        ]
-    return [
-        Issue(
-            f"service_account.policy_statements[{n}]",
-            s,
-            "is not an IAM statement",
-            "write a dict with Effect, Action and Resource",
-        )
-        for n, s in enumerate(statements)
-        if not (isinstance(s, Mapping) and "Effect" in s and ("Action" in s or "NotAction" in s))
-    ]
+    # The same rule WorkloadRole (App's child) applies, so App refuses before registering.
+    return statements_issues("service_account.policy_statements", sa.policy_statements)
 
 
 __all__ = ["ingress_issues", "service_account_issues", "service_issues"]

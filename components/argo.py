@@ -28,9 +28,7 @@ Choices a platform team makes (and why):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -39,9 +37,16 @@ import pulumi_kubernetes as k8s
 from slipway.components.access import WorkloadRole, WorkloadRoleArgs, irsa_annotations
 from slipway.components.app_ingress import alb_ingress
 from slipway.components.app_spec import DEFAULT_SSL_POLICY
+from slipway.components.argo_args import (
+    ArgoWorkflowsArgs,
+    Parameter,
+    WorkflowTemplateSpec,
+    argo_workflows_issues,
+)
 from slipway.components.argo_sso import SSO_SECRET, ArgoSso, ArgoSsoRbac, ArgoSsoRbacArgs, sso_helm_values
 from slipway.components.buckets import create_private_bucket
 from slipway.components.helm import pinned_release
+from slipway.components.validation import require_valid
 
 CHART = "argo-workflows"
 CHART_VERSION = "1.0.18"  # app v4.0.6
@@ -67,27 +72,6 @@ def artifact_statements(bucket_arn: str, write: bool) -> list[dict[str, Any]]:
          "Resource": bucket_arn},
         {"Sid": "Artifacts", "Effect": "Allow", "Action": objects, "Resource": f"{bucket_arn}/*"},
     ]  # fmt: skip
-
-
-@dataclass(frozen=True, kw_only=True)
-class Parameter:
-    """A WorkflowTemplate input parameter."""
-
-    name: str
-    value: str | None = None
-
-
-@dataclass(frozen=True, kw_only=True)
-class WorkflowTemplateSpec:
-    """A WorkflowTemplate declared in stack config: one container step."""
-
-    name: str
-    image: str
-    command: list[str] = field(default_factory=list[str])
-    args: list[str] = field(default_factory=list[str])
-    parameters: list[Parameter] = field(default_factory=list[Parameter])
-    cpu: str = "100m"
-    memory: str = "128Mi"
 
 
 def workflow_template(spec: WorkflowTemplateSpec, namespace: str) -> dict[str, Any]:
@@ -216,36 +200,6 @@ def server_ingress(
     )
 
 
-@dataclass(frozen=True, kw_only=True)
-class ArgoWorkflowsArgs:
-    """Inputs of ArgoWorkflows."""
-
-    namespace: str
-    k8s_provider: k8s.Provider
-    oidc_provider_arn: pulumi.Input[str]
-    oidc_issuer: pulumi.Input[str]
-    region: str
-    node_selector: dict[str, str]
-    """The dedicated pool's label (slipway.dev/pool: <pool>)."""
-    tolerations: list[dict[str, Any]] = field(default_factory=list[dict[str, Any]])
-    """Tolerations for the pool's taints."""
-    auth_mode: Literal["client", "sso"] = "client"
-    sso: ArgoSso | None = None
-    """With auth_mode sso: the OIDC client and the group → access mapping (slipway.components.argo_sso)."""
-    ingress: dict[str, Any] | None = None
-    """argo-server's Ingress manifest (see server_ingress); None: no Ingress (kubectl port-forward)."""
-    load_balancer: Sequence[pulumi.Resource] = field(default_factory=list[pulumi.Resource])
-    """The Load Balancer Controller release: the Ingress comes after it and goes before it."""
-    bucket_name: pulumi.Input[str] | None = None
-    """Artifact bucket name (globally unique); default: generated."""
-    artifact_expiry_days: int = 30
-    protect: bool = False
-    workflow_templates: list[WorkflowTemplateSpec] = field(default_factory=list[WorkflowTemplateSpec])
-    depends_on: Sequence[pulumi.Resource] = field(default_factory=list[pulumi.Resource])
-    """Namespace, node groups and (with an Ingress) the Load Balancer Controller release."""
-    tags: dict[str, str] = field(default_factory=dict[str, str])
-
-
 class ArgoWorkflows(pulumi.ComponentResource):
     """Artifact bucket + IRSA roles + executor RBAC + Helm release + WorkflowTemplates."""
 
@@ -255,6 +209,7 @@ class ArgoWorkflows(pulumi.ComponentResource):
     server_role_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: ArgoWorkflowsArgs, opts: pulumi.ResourceOptions | None = None):
+        require_valid(f"ArgoWorkflows {name!r}", argo_workflows_issues(args))
         super().__init__("slipway:argo:ArgoWorkflows", name, None, opts)
         self._name, self._args = name, args
         bucket = self._create_bucket()
@@ -397,3 +352,27 @@ class ArgoWorkflows(pulumi.ComponentResource):
                 spec=obj["spec"],
                 opts=pulumi.ResourceOptions(parent=self, provider=a.k8s_provider, depends_on=[self.release]),
             )
+
+
+__all__ = [
+    "CHART",
+    "CHART_REPO",
+    "CHART_VERSION",
+    "CONTROLLER_REQUESTS",
+    "NOBODY",
+    "SERVER_PORT",
+    "SERVER_REQUESTS",
+    "SERVER_SA",
+    "SERVER_SERVICE",
+    "WORKFLOW_SA",
+    "ArgoWorkflows",
+    "ArgoWorkflowsArgs",
+    "Parameter",
+    "WorkflowTemplateSpec",
+    "argo_workflows_issues",
+    "artifact_statements",
+    "executor_role_rules",
+    "helm_values",
+    "server_ingress",
+    "workflow_template",
+]

@@ -35,12 +35,23 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import pulumi
 import pulumi_kubernetes as k8s
+
+from slipway.components.common_args import label_issues, provider_issues, resources_issues
+from slipway.components.validation import (
+    HIDDEN,
+    Issue,
+    Verbatim,
+    choice_issues,
+    require_valid,
+    str_list_issues,
+    type_issues,
+)
 
 Access = Literal["view", "edit", "admin"]
 
@@ -86,8 +97,10 @@ class ArgoSso:
 
 
 def check_roles(roles: tuple[SsoRoleBinding, ...] | list[SsoRoleBinding]) -> None:
-    """Raise ValueError for a mapping argo-server could not use (the config layer reports
-    the same mistakes with field paths; this guards callers of the component)."""
+    """Raise ValueError on the first mistake in a mapping argo-server could not use.
+
+    The older, one-at-a-time form of `sso_role_issues`, kept for its callers; the
+    components report every mistake with field paths through `sso_role_issues`."""
     if not roles:
         raise ValueError("SSO RBAC needs at least one role binding: without a matching rule argo-server denies login")
     keys = [binding_key(r) for r in roles]
@@ -98,6 +111,60 @@ def check_roles(roles: tuple[SsoRoleBinding, ...] | list[SsoRoleBinding]) -> Non
             raise ValueError(f"SSO access {r.access!r} is not one of {', '.join(PRECEDENCE)}")
         if keys.count(k) > 1:
             raise ValueError(f"SSO group {r.group or '(everyone)'!r} is bound twice")
+
+
+def sso_role_issues(field: str, roles: Any) -> list[Issue]:
+    """Every mistake in a group → access mapping at `field`: argo-server could not use it,
+    or two bindings would share a ServiceAccount."""
+    fix = "pass a tuple of SsoRoleBinding(group=..., access=...)"
+    if isinstance(roles, str | Mapping) or not isinstance(roles, Sequence):
+        return [Issue(field, roles, "is not a list of role bindings", fix)]
+    items = cast("Sequence[Any]", roles)
+    if not items:
+        fix = "give at least one role binding, e.g. (SsoRoleBinding(group=None, access='view'),)"
+        return [Issue(field, items, "is empty, so argo-server denies every login", fix)]
+    issues: list[Issue] = []
+    seen: dict[str, int] = {}
+    for i, r in enumerate(items):
+        if not isinstance(r, SsoRoleBinding):
+            issues += type_issues(f"{field}[{i}]", r, SsoRoleBinding, "pass SsoRoleBinding(group=..., access=...)")
+            continue
+        issues += choice_issues(f"{field}[{i}].access", r.access, tuple(PRECEDENCE), "an Argo access level")
+        if r.group is not None and not (isinstance(r.group, str) and r.group.strip()):
+            fix = "write the group exactly as your provider sends it in the groups claim, or None for everyone"
+            issues.append(Issue(f"{field}[{i}].group", r.group, "is not a group name", fix))
+            continue
+        if r.group is not None and r.group != r.group.strip():
+            issues.append(
+                Issue(f"{field}[{i}].group", r.group, "has spaces around it, so it never matches", "remove them")
+            )
+        if (first := seen.setdefault(binding_key(r), i)) != i:
+            who = Verbatim("None (everyone)") if r.group is None else r.group
+            fix = "bind each group once, with the highest access it needs"
+            issues.append(Issue(f"{field}[{i}].group", who, f"is bound twice (also {field}[{first}])", fix))
+    return issues
+
+
+def argo_sso_issues(sso: Any) -> list[Issue]:
+    """Every mistake in an ArgoSso (fields relative to it; the client id and secret never shown)."""
+    if not isinstance(sso, ArgoSso):
+        fix = "pass ArgoSso(issuer=..., redirect_url=..., client_id=..., client_secret=..., roles=(...))"
+        return [Issue("", HIDDEN, "is not an ArgoSso", fix)]
+    issues: list[Issue] = []
+    if not (isinstance(sso.issuer, str) and sso.issuer.startswith("https://")):
+        issues.append(Issue("issuer", sso.issuer, "is not an https URL", "write e.g. 'https://login.example.com'"))
+    # argo-server serves the OIDC callback at /oauth2/callback (below its base href).
+    if not (isinstance(sso.redirect_url, str) and re.fullmatch(r"https://\S+/oauth2/callback", sso.redirect_url)):
+        fix = "write 'https://<argo host>/oauth2/callback', as registered with the provider"
+        issues.append(Issue("redirect_url", sso.redirect_url, "is not argo-server's https callback URL", fix))
+    for where in ("client_id", "client_secret"):
+        value = getattr(sso, where)
+        if not isinstance(value, pulumi.Output) and not (isinstance(value, str) and value):
+            fix = "pass the OIDC client's value, e.g. pulumi.Config().require_secret('<key>')"
+            issues.append(Issue(where, HIDDEN, "is missing or not a string", fix))
+    issues += sso_role_issues("roles", sso.roles)
+    issues += str_list_issues("scopes", sso.scopes, example="groups", allow_empty=True)
+    return issues
 
 
 def binding_key(role: SsoRoleBinding) -> str:
@@ -275,6 +342,15 @@ class ArgoSsoRbacArgs:
     """The namespace."""
 
 
+def argo_sso_rbac_issues(args: ArgoSsoRbacArgs) -> list[Issue]:
+    """Every mistake in an ArgoSsoRbac's inputs: field, value, problem and fix."""
+    issues = label_issues("namespace", args.namespace)
+    issues += sso_role_issues("roles", args.roles)
+    issues += provider_issues("k8s_provider", args.k8s_provider)
+    issues += resources_issues("depends_on", args.depends_on)
+    return issues
+
+
 class ArgoSsoRbac(pulumi.ComponentResource):
     """A Role per access level in use; per binding an annotated ServiceAccount, its token
     Secret and a RoleBinding, keyed by `binding_key` (the group), never by position."""
@@ -283,8 +359,8 @@ class ArgoSsoRbac(pulumi.ComponentResource):
     """binding key → ServiceAccount name."""
 
     def __init__(self, name: str, args: ArgoSsoRbacArgs, opts: pulumi.ResourceOptions | None = None):
+        require_valid(f"ArgoSsoRbac {name!r}", argo_sso_rbac_issues(args))
         super().__init__("slipway:argo_sso:ArgoSsoRbac", name, None, opts)
-        check_roles(args.roles)
         self._name, self._args = name, args
         self._opts = pulumi.ResourceOptions(parent=self, provider=args.k8s_provider, depends_on=args.depends_on)
         for access in access_levels(args.roles):

@@ -14,6 +14,7 @@ from slipway.components.access import (
     AuthenticationMode,
     Principal,
 )
+from slipway.components.access_args import principals_issues
 from slipway.components.node_pools import (
     KUBERNETES_MINOR,
     POOL_LABEL,
@@ -115,6 +116,9 @@ def eks_cluster_issues(a: EksClusterArgs) -> list[Issue]:
     modes = ("API", "API_AND_CONFIG_MAP", "CONFIG_MAP")
     issues += choice_issues("authentication_mode", a.authentication_mode, modes, "an EKS authentication mode")
     issues += choice_issues("support_type", a.support_type, ("STANDARD", "EXTENDED"), "an EKS support type")
+    # The principals are checked here too, so a bad one stops the cluster before anything
+    # is registered (ClusterAccess, its child, would refuse it only after the control plane).
+    issues += principals_issues(a.principals)
     issues += cidr_list_issues("public_access_cidrs", a.public_access_cidrs)
     issues += cidr_list_issues("api_private_cidrs", a.api_private_cidrs)
     issues += int_issues("key_deletion_window_days", a.key_deletion_window_days, minimum=7, maximum=30)  # KMS

@@ -33,7 +33,16 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from slipway.components.access import WorkloadRole, WorkloadRoleArgs
+from slipway.components.common_args import (
+    input_issues,
+    oidc_provider_issues,
+    placement_dict_issues,
+    provider_issues,
+    region_issues,
+    resources_issues,
+)
 from slipway.components.helm import pinned_release
+from slipway.components.validation import Issue, int_issues, require_valid, str_map_issues
 
 CHART = "aws-load-balancer-controller"
 CHART_VERSION = "3.5.0"
@@ -118,6 +127,20 @@ class LoadBalancerControllerArgs:
     tags: dict[str, str] = field(default_factory=dict[str, str])
 
 
+def load_balancer_controller_issues(args: LoadBalancerControllerArgs) -> list[Issue]:
+    """Every mistake in a LoadBalancerController's inputs (its IRSA role's included)."""
+    issues = input_issues("cluster_name", args.cluster_name, "is not a cluster name", "pass the EKS cluster's name")
+    # The chart's `region`: with IMDSv2 hop limit 1 the controller cannot look it up.
+    issues += region_issues("region", args.region)
+    issues += oidc_provider_issues("oidc_provider_arn", args.oidc_provider_arn)
+    issues += provider_issues("k8s_provider", args.k8s_provider)
+    issues += int_issues("replicas", args.replicas, minimum=1)
+    issues += placement_dict_issues(args.node_selector, args.tolerations)
+    issues += resources_issues("depends_on", args.depends_on)
+    issues += str_map_issues("tags", args.tags, example="{'team': 'platform'}")
+    return issues
+
+
 class LoadBalancerController(pulumi.ComponentResource):
     """IAM policy + IRSA role + ServiceAccount + Helm release of the controller."""
 
@@ -126,6 +149,7 @@ class LoadBalancerController(pulumi.ComponentResource):
     policy_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: LoadBalancerControllerArgs, opts: pulumi.ResourceOptions | None = None):
+        require_valid(f"LoadBalancerController {name!r}", load_balancer_controller_issues(args))
         super().__init__("slipway:lbc:LoadBalancerController", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         policy = aws.iam.Policy(

@@ -17,7 +17,9 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from slipway.components.common_args import placement_dict_issues, provider_issues, resources_issues
 from slipway.components.helm import pinned_release
+from slipway.components.validation import Issue, require_valid
 
 CHART = "metrics-server"
 CHART_VERSION = "3.13.1"
@@ -38,10 +40,21 @@ def helm_values(node_selector: dict[str, str], tolerations: list[dict[str, Any]]
 
 @dataclass(frozen=True, kw_only=True)
 class MetricsServerArgs:
+    """Inputs of MetricsServer."""
+
     k8s_provider: k8s.Provider
     node_selector: dict[str, str] = field(default_factory=dict[str, str])
     tolerations: list[dict[str, Any]] = field(default_factory=list[dict[str, Any]])
     depends_on: Sequence[pulumi.Resource] = field(default_factory=list[pulumi.Resource])
+    """Node groups: the release waits for ready pods, which need nodes."""
+
+
+def metrics_server_issues(args: MetricsServerArgs) -> list[Issue]:
+    """Every mistake in a MetricsServer's inputs: field, value, problem and fix."""
+    issues = provider_issues("k8s_provider", args.k8s_provider)
+    issues += placement_dict_issues(args.node_selector, args.tolerations)
+    issues += resources_issues("depends_on", args.depends_on)
+    return issues
 
 
 class MetricsServer(pulumi.ComponentResource):
@@ -50,6 +63,7 @@ class MetricsServer(pulumi.ComponentResource):
     release: k8s.helm.v3.Release
 
     def __init__(self, name: str, args: MetricsServerArgs, opts: pulumi.ResourceOptions | None = None):
+        require_valid(f"MetricsServer {name!r}", metrics_server_issues(args))
         super().__init__("slipway:metrics:MetricsServer", name, None, opts)
         self.release = pinned_release(
             f"{name}-release",

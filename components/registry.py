@@ -15,13 +15,30 @@ the repository and deletes before it replaces.
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import pulumi
 import pulumi_aws as aws
 
+from slipway.components.common_args import bool_issues
 from slipway.components.lifecycle import keyed
+from slipway.components.validation import (
+    Issue,
+    int_issues,
+    pattern_issues,
+    require_valid,
+    str_list_issues,
+    str_map_issues,
+)
+
+# ECR CreateRepository: lowercase path segments, each letters and digits joined by
+# single '.', '_' or '-'; the whole name 2–256 characters.
+ECR_REPOSITORY = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*")
+ECR_PREFIX = re.compile(r"(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*")  # '' or segments, each ending in '/'
+ECR_NAME_LENGTH = (2, 256)
 
 
 def lifecycle_policy(untagged_days: int, keep_tagged: int) -> dict[str, Any]:
@@ -70,8 +87,37 @@ class RegistryArgs:
     protect: bool = False
     """Pulumi `protect` (prod): a destroy never deletes images."""
     untagged_expiry_days: int = 14
+    """Untagged images (superseded pushes) are deleted after this many days (1–3650)."""
     keep_tagged: int = 30
+    """The most recent tagged images kept (1–10000); older ones expire (rollbacks go this far back)."""
     tags: dict[str, str] = field(default_factory=dict[str, str])
+
+
+def registry_issues(args: RegistryArgs) -> list[Issue]:
+    """Every mistake in a Registry's inputs: field, value, problem and fix."""
+    fix = "write lowercase path segments, each ending in '/', e.g. 'slipway-dev/' (or '' for none)"
+    issues = pattern_issues("prefix", args.prefix, ECR_PREFIX, "is not a repository name prefix", fix)
+    prefix = args.prefix if not issues else ""
+    found = str_list_issues("repositories", args.repositories, example="api", allow_empty=True)
+    issues += found
+    repos: list[Any] = [] if found else list(cast("Sequence[Any]", args.repositories))
+    low, high = ECR_NAME_LENGTH
+    for i, repo in enumerate(repos):
+        if not ECR_REPOSITORY.fullmatch(repo):
+            fix = "use lowercase letters, digits and . _ - / (not at either end, never two in a row), e.g. 'api'"
+            issues.append(Issue(f"repositories[{i}]", repo, "is not an ECR repository name", fix))
+        elif len(prefix + repo) < low:
+            issues.append(Issue(f"repositories[{i}]", repo, "is too short", f"use at least {low} characters"))
+        elif len(prefix + repo) > high:
+            problem = f"makes a name of {len(prefix + repo)} characters with its prefix"
+            issues.append(Issue(f"repositories[{i}]", repo, problem, f"keep prefix + name within {high} characters"))
+        elif repo in repos[:i]:
+            issues.append(Issue(f"repositories[{i}]", repo, "is listed twice", "list each repository once"))
+    issues += int_issues("untagged_expiry_days", args.untagged_expiry_days, minimum=1, maximum=3650)
+    issues += int_issues("keep_tagged", args.keep_tagged, minimum=1, maximum=10000)
+    issues += bool_issues("kms", args.kms) + bool_issues("protect", args.protect)
+    issues += str_map_issues("tags", args.tags, example="{'team': 'platform'}")
+    return issues
 
 
 class Registry(pulumi.ComponentResource):
@@ -81,6 +127,7 @@ class Registry(pulumi.ComponentResource):
     repository_arns: dict[str, pulumi.Output[str]]
 
     def __init__(self, name: str, args: RegistryArgs, opts: pulumi.ResourceOptions | None = None):
+        require_valid(f"Registry {name!r}", registry_issues(args))
         super().__init__("slipway:registry:Registry", name, None, opts)
         self.repository_urls, self.repository_arns = {}, {}
         for repo in sorted(args.repositories):
