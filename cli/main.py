@@ -25,6 +25,7 @@ from slipway.cli.check_cmd import markdown as _markdown
 from slipway.cli.common import err, fail_config, out, render_or_exit
 from slipway.cli.doctor_cmd import doctor
 from slipway.cli.pin import pin_command
+from slipway.cli.plan.command import plan_command
 from slipway.cli.render import ROOT
 from slipway.cli.size import size
 from slipway.program.config import ConfigError
@@ -84,6 +85,7 @@ def render(
 app.command()(check)
 app.command()(size)
 app.command()(doctor)
+app.command("plan")(plan_command)
 
 
 @app.command()
