@@ -10,6 +10,14 @@ from pathlib import Path
 _here = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _here]
 
-from slipway.program.main import run  # noqa: E402
+try:
+    from slipway.program.main import run
+except ModuleNotFoundError as exc:  # a .venv made before slipway's one namespace
+    if exc.name and exc.name.split(".")[0] != "slipway":
+        raise
+    sys.exit(
+        f"error: {exc} — .venv holds an older install of this project. Reinstall it: "
+        "`pulumi install` (or `rm -rf .venv` and run `pulumi up` again, or `./dev`)."
+    )
 
 run()

@@ -35,8 +35,16 @@ from pulumi_policy import (  # noqa: E402
     StackValidationPolicy,
 )
 
-from slipway.policies.base import Resource, Rule, StackRule  # noqa: E402
-from slipway.policies.rules import RULES, STACK_RULES  # noqa: E402
+try:
+    from slipway.policies.base import Resource, Rule, StackRule
+    from slipway.policies.rules import RULES, STACK_RULES
+except ModuleNotFoundError as exc:  # a policies/venv made before slipway's one namespace
+    if exc.name and exc.name.split(".")[0] != "slipway":
+        raise
+    sys.exit(
+        f"error: {exc} — policies/venv holds an older install of this project. Reinstall it: "
+        "`cd policies && pulumi install` (or `rm -rf policies/venv` and install requirements.txt into a new one)."
+    )
 
 NAME = "slipway"
 LEVELS = {"mandatory": EnforcementLevel.MANDATORY, "advisory": EnforcementLevel.ADVISORY}

@@ -119,8 +119,13 @@ def mocked(
     pulumi_mocks.set_mocks(monitor.mocks, project=project, stack=stack, preview=preview, monitor=monitor)
     set_all_config(dict(config or {}), list(secret_keys))
     run = Mocked(monitor)
-    yield run
-    run.check()
+    try:
+        yield run
+        run.check()
+    finally:
+        # Nothing leaks into the next test: its config and root Stack start empty.
+        set_all_config({}, [])
+        pulumi.runtime.settings.ROOT.set(None)
 
 
 def require_known(*outputs: pulumi.Output[Any]) -> asyncio.Future[None]:

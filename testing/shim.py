@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any
 
 from pulumi.runtime import mocks as pulumi_mocks
 
@@ -65,16 +65,12 @@ def recording_of(monitor: pulumi_mocks.MockMonitor) -> Recording | None:
 
 def _call(self: pulumi_mocks.MockMonitor, request: Any) -> Any:
     recording = recording_of(self)
-    if recording is not None:
-        return answer_call(self, request, recorded_inputs(recording))
-
-    # Mocks that record nothing: the registration's state (what `new_resource` returned,
-    # which for most mocks echoes the inputs) stands for the inputs.
-    def state_of(urn: str) -> dict[str, Any]:
-        registered = self.resources.get(urn)
-        return cast(dict[str, Any], registered.state) if registered is not None else {}  # pyright: ignore[reportUnknownMemberType]
-
-    return answer_call(self, request, state_of)
+    if recording is None:
+        # Other Mocks in the same process see the SDK as it is (no Call): installing
+        # SlipwayMocks once must not change how a user's own mocks behave, whatever the
+        # order tests run in.
+        raise AttributeError("'MockMonitor' object has no attribute 'Call'")
+    return answer_call(self, request, recorded_inputs(recording))
 
 
 def _recording_register(original: Handler) -> Handler:

@@ -51,7 +51,10 @@ def project_root() -> Path:
     for folder in (here, *here.parents):
         if (folder / "Pulumi.yaml").is_file() and (folder / "stacks").is_dir():
             return folder
-    return Path(__file__).resolve().parents[2]
+    checkout = Path(__file__).resolve().parents[2]
+    # Installed from a wheel, "the checkout" is site-packages: use the current folder, so
+    # errors name where stacks/ was looked for and nothing is written into site-packages.
+    return checkout if (checkout / "stacks").is_dir() else here
 
 
 ROOT = project_root()

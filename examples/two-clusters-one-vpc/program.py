@@ -86,6 +86,14 @@ def build() -> Platform:
     # Pinned, never looked up on each run: a changed AZ list replaces subnets and node groups.
     azs: list[str] = config.get_object("availabilityZones") or [f"{region}a", f"{region}b"]
     api_cidrs: list[str] = config.get_object("apiAccessCidrs") or []
+    # `pulumi up` itself talks to both API servers (the controllers' releases, the app):
+    # a private-only endpoint is a deliberate choice, never what a forgotten setting gives.
+    if not api_cidrs and not config.get_bool("privateEndpointOnly"):
+        raise pulumi.RunError(
+            "apiAccessCidrs: not set — `pulumi up` must reach both API servers: `pulumi config set --path "
+            "'apiAccessCidrs[0]' <your address>/32`, or `pulumi config set privateEndpointOnly true` and run "
+            "`pulumi up` from inside the VPC"
+        )
     web_tag = config.get("webTag")
 
     # One VPC for both clusters: each cluster's discovery tag goes on every subnet.

@@ -17,7 +17,8 @@ import pytest
 from slipway.testing import Match, Recorded, Template, mocked, require_known
 
 PROJECT = "two-clusters-one-vpc"
-CONFIG = {"aws:region": "us-east-1", f"{PROJECT}:webTag": "1.0.0"}
+BASE = {"aws:region": "us-east-1", f"{PROJECT}:apiAccessCidrs": '["203.0.113.10/32"]'}
+CONFIG = {**BASE, f"{PROJECT}:webTag": "1.0.0"}
 RELEASE = "kubernetes:helm.sh/v3:Release"
 
 
@@ -157,7 +158,14 @@ def test_the_app_runs_the_registrys_image(template: Template):
 
 def test_without_a_tag_there_is_no_app_yet():
     """The first `pulumi up` (no webTag): the repository exists, nothing runs an image not pushed yet."""
-    first = run({"aws:region": "us-east-1"})
+    first = run(BASE)
     first.resource_count_is("aws:ecr/repository:Repository", 1)
     first.resource_count_is("slipway:app:App", 0)
     first.resource_count_is(RELEASE, 2)
+
+
+def test_a_forgotten_api_allowlist_is_refused_not_silently_private():
+    """Without apiAccessCidrs the endpoints would be private, and `pulumi up` from outside
+    the VPC would hang on the first Helm release: the program says so instead."""
+    with pytest.raises(Exception, match="apiAccessCidrs: not set"):
+        run({"aws:region": "us-east-1"})
