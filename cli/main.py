@@ -1,14 +1,15 @@
-"""`slipway` command line: render, size and check stacks offline; diagnose them on AWS.
+"""`slipway` command line: render, size, check and plan stacks offline; diagnose them on AWS.
 
-Exit codes: 0 ok · 1 a check (or doctor) found a problem, or AWS refused · 2 the stack
-config (or a flag) is wrong · 3 the render itself failed (a mock is missing, a value
-is unknown).
+Exit codes: 0 ok · 1 a check (or doctor) found a problem, a plan deletes or replaces a
+protected resource, or AWS refused · 2 the stack config (or a flag) is wrong · 3 the render
+itself failed (a mock is missing, a value is unknown).
 
 This module holds the typer `app` and its small commands (`render`, `kubeconfig`); the
 bigger ones live in their own modules and are registered here, in the order `--help`
 lists them: check (cli/check_cmd.py), size (cli/size.py), doctor (cli/doctor_cmd.py),
-pin (cli/pin.py), backend (cli/backend/), catalog (cli/catalog_cmd.py). What they share
-— the consoles, the config-error exit, the render with exit codes — is cli/common.py.
+plan (cli/plan/), pin (cli/pin.py), backend (cli/backend/), catalog (cli/catalog_cmd.py).
+What they share — the consoles, the config-error exit, the render with exit codes — is
+cli/common.py.
 """
 
 from __future__ import annotations

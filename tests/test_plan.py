@@ -22,22 +22,12 @@ from typer.testing import CliRunner
 
 from slipway.cli.main import app
 from slipway.cli.plan.command import base_render
-from slipway.cli.plan.diff import (
-    CREATE,
-    DELETE,
-    REPLACE,
-    SAME,
-    UPDATE,
-    Facts,
-    Plan,
-    ResourceChange,
-    alias_urns,
-    diff_renders,
-    diff_values,
-    load_render,
-)
+from slipway.cli.plan.diff import Facts, diff_renders, load_render
+from slipway.cli.plan.graph import alias_urns
+from slipway.cli.plan.model import CREATE, DELETE, REPLACE, SAME, UPDATE, Plan, ResourceChange
 from slipway.cli.plan.order import rolls
 from slipway.cli.plan.report import Report
+from slipway.cli.plan.values import diff_values
 from slipway.cli.render import ROOT, RenderResult, render_stack
 
 from tests.helpers import project_copy, slipway_cli

@@ -30,17 +30,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from slipway.cli.plan.diff import (
-    CREATE,
-    DELETE,
-    REPLACE,
-    UPDATE,
-    Plan,
-    ResourceChange,
-    dependency_map,
-    reported,
-    topological,
-)
+from slipway.cli.plan.graph import dependency_map, reported, topological
+from slipway.cli.plan.model import CREATE, DELETE, REPLACE, UPDATE, Plan, ResourceChange
 
 NODE_GROUP_TYPES = frozenset({"eks:index:ManagedNodeGroup", "aws:eks/nodeGroup:NodeGroup"})
 # Changes that make EKS replace a node group's nodes in place (UpdateNodegroupVersion):

@@ -1,28 +1,11 @@
-"""What a plan means for a running stack — the hazards — and the plan as a terminal table, a
-pull-request comment (Markdown) or JSON.
-
-Hazards come first, in this order (issue #13):
-
-1. **protected** — a resource the base marks `protect` is deleted or replaced: `pulumi up`
-   refuses, and `slipway plan` exits 1;
-2. **nodes** — a node group replaced or deleted, or its nodes rolled (a new launch template
-   version, a Kubernetes version or AMI release change), with the pods that move (Deployments
-   and Helm releases whose `nodeSelector` names the group's pool label);
-3. **stateful** — a VPC, subnet, cluster, KMS key, ECR repository or bucket replaced or deleted;
-4. **access** — an EKS access entry or policy association deleted or replaced: deleted first,
-   access is gone for seconds; deleted, it is gone;
-5. **load balancer** — an Ingress replaced, or moved to another ALB group or scheme: its ALB
-   is re-created and the DNS name changes;
-6. **immutable** — a Kubernetes object replaced because an immutable field changed (a
-   Deployment's selector, a Job's template). A rename (a migration Job named after its image
-   tag) is a new object by design, not a hazard.
+"""The report of a plan for one stack and base: its hazards (hazards.py), the counts, each
+change with its evidence, the order and time (order.py), and the verdict — as a terminal table
+(hazards first), a pull-request comment (Markdown, within GitHub's comment size) or JSON.
 """
 
 from __future__ import annotations
 
-import json
 from collections import Counter
-from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,225 +13,14 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from slipway.cli.plan.diff import COMPUTED, CREATE, DELETE, REPLACE, SAME, UPDATE, Plan, ResourceChange
-from slipway.cli.plan.order import NODE_GROUP_TYPES, ROLLING_PATHS, Schedule, nodes, roll_minutes, rolls, schedule
-from slipway.components.node_pools import POOL_LABEL
+from slipway.cli.plan.hazards import Hazard, hazards
+from slipway.cli.plan.model import CREATE, DELETE, REPLACE, SAME, UPDATE, Plan, ResourceChange, label
+from slipway.cli.plan.order import Schedule, schedule
+from slipway.cli.plan.values import show
 
-STATEFUL = {
-    "aws:ec2/vpc:Vpc": "VPC",
-    "aws:ec2/subnet:Subnet": "subnet",
-    "eks:index:Cluster": "cluster",
-    "aws:eks/cluster:Cluster": "cluster",
-    "aws:kms/key:Key": "KMS key",
-    "aws:ecr/repository:Repository": "ECR repository",
-    "aws:s3/bucket:Bucket": "bucket",
-    "aws:s3/bucketV2:BucketV2": "bucket",
-}
-ACCESS = {
-    "aws:eks/accessEntry:AccessEntry": "access entry",
-    "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": "access policy",
-}
-INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
-# Annotations that put an Ingress on another ALB (aws-load-balancer-controller IngressGroup docs).
-ALB_IDENTITY = ("alb.ingress.kubernetes.io/group.name", "alb.ingress.kubernetes.io/scheme")
-_RENAME = ("metadata.name", "metadata.namespace")
 # GitHub rejects comments over 65,536 characters; the rest of a comment needs some room.
 MARKDOWN_LIMIT = 60000
 _SHOWN_CHANGES = 8  # changed paths listed per resource in the table and the comment
-
-
-@dataclass(frozen=True)
-class Hazard:
-    """Something in the plan a reviewer must see before merge; `blocking` ones fail the plan."""
-
-    kind: str  # protected | nodes | stateful | access | load-balancer | immutable
-    title: str
-    urn: str
-    resource: str
-    detail: str
-    blocking: bool = False
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON form."""
-        return {
-            "kind": self.kind,
-            "title": self.title,
-            "urn": self.urn,
-            "resource": self.resource,
-            "detail": self.detail,
-            "blocking": self.blocking,
-        }
-
-
-def label(change: ResourceChange) -> str:
-    """`<Type> <name>`, e.g. `ManagedNodeGroup cluster-general`."""
-    return f"{change.type.split(':')[-1]} {change.name}"
-
-
-def _show(value: Any, width: int = 60) -> str:
-    text = value if value == COMPUTED else json.dumps(value, sort_keys=True, default=str)
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def _k8s_name(record: Mapping[str, Any]) -> str:
-    meta = (record.get("inputs") or {}).get("metadata") or {}
-    return "/".join(str(p) for p in (meta.get("namespace"), meta.get("name")) if p) or record.get("name", "")
-
-
-def pods_on(records: list[dict[str, Any]], group: Mapping[str, Any]) -> list[str]:
-    """The workloads whose pods run on `group`'s pool: Deployments and StatefulSets whose pod
-    `nodeSelector` names its pool label, and Helm releases whose values do."""
-    pool = ((group.get("inputs") or {}).get("labels") or {}).get(POOL_LABEL)
-    if not pool:
-        return []
-    found: list[str] = []
-    for r in records:
-        inputs = r.get("inputs") or {}
-        if r["type"] in ("kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet"):
-            selector = (((inputs.get("spec") or {}).get("template") or {}).get("spec") or {}).get("nodeSelector") or {}
-            if selector.get(POOL_LABEL) == pool:
-                found.append(f"{r['type'].split(':')[-1]} {_k8s_name(r)}")
-        elif r["type"].startswith("kubernetes:helm.sh/") and any(
-            s.get(POOL_LABEL) == pool for s in _selectors(inputs.get("values"))
-        ):
-            found.append(f"Helm release {inputs.get('name') or r['name']}")
-    return sorted(found)
-
-
-def _selectors(value: Any) -> Iterator[dict[str, Any]]:
-    if isinstance(value, dict):
-        for key, sub in value.items():
-            if key == "nodeSelector" and isinstance(sub, dict):
-                yield sub
-            yield from _selectors(sub)
-    elif isinstance(value, list):
-        for sub in value:
-            yield from _selectors(sub)
-
-
-def hazards(plan: Plan) -> list[Hazard]:
-    """The plan's hazards, most serious first (see the module docstring)."""
-    found: list[Hazard] = []
-    for c in plan.changes:
-        if c.action in (SAME, CREATE):
-            continue
-        found += _hazards_of(c, plan)
-    rank = ["protected", "nodes", "stateful", "access", "load-balancer", "immutable"]
-    return sorted(found, key=lambda h: (rank.index(h.kind), h.urn))
-
-
-def _hazards_of(c: ResourceChange, plan: Plan) -> list[Hazard]:
-    """Every hazard one change raises (one rule per kind). A delete of a resource with
-    `retainOnDelete` only drops it from the state: nothing happens to it in the cloud."""
-    if c.action == DELETE and c.retained:
-        return []
-    rules = (_protected, _node_group, _stateful, _access, _load_balancer, _immutable)
-    return [h for rule in rules for h in rule(c, plan)]
-
-
-def _hazard(kind: str, title: str, c: ResourceChange, detail: str, blocking: bool = False) -> list[Hazard]:
-    return [Hazard(kind, title, c.urn, label(c), detail, blocking)]
-
-
-def _why(c: ResourceChange) -> str:
-    return f"forced by {', '.join(c.reasons)}" if c.reasons else ""
-
-
-def _protected(c: ResourceChange, plan: Plan) -> list[Hazard]:
-    if not (c.protected and c.action in (DELETE, REPLACE)):
-        return []
-    why = f"; {_why(c)}" if c.reasons else ""
-    detail = f"`protect` is set on it, so `pulumi up` refuses{why}. If this is meant, remove `protect` first, alone."
-    return _hazard("protected", f"protected resource {_gone(c)}", c, detail, blocking=True)
-
-
-def _gone(c: ResourceChange) -> str:
-    return "deleted" if c.action == DELETE else "replaced"
-
-
-def _node_group(c: ResourceChange, plan: Plan) -> list[Hazard]:
-    if not (c.type in NODE_GROUP_TYPES and c.action in (DELETE, REPLACE) or rolls(c)):
-        return []
-    record = c.record
-    moving = pods_on(plan.base if c.action == DELETE else plan.head, record)
-    pods = f"; pods that move: {', '.join(moving)}" if moving else ""
-    if c.action == DELETE:
-        return _hazard("nodes", "node group deleted", c, f"its {nodes(record)} nodes are drained and terminated{pods}")
-    if c.action == REPLACE:
-        how = (
-            "the old group is deleted first: no nodes until the new one is up"
-            if c.delete_before_replace
-            else "a new group is created, the old one drained and deleted at the end"
-        )
-        count = f"{nodes(c.base or record)} nodes now, {nodes(record)} in the new group"
-        return _hazard("nodes", "node group replaced", c, f"{_why(c)}; {count}: {how}{pods}")
-    causes = ", ".join(_roll_cause(p, plan) for p in c.changes if p.path.split(".")[0].split("[")[0] in ROLLING_PATHS)
-    detail = f"{causes}: EKS replaces the {nodes(record)} nodes a batch at a time (~{roll_minutes(record):g} min){pods}"
-    return _hazard("nodes", "node group rolls", c, detail)
-
-
-def _stateful(c: ResourceChange, plan: Plan) -> list[Hazard]:
-    if not (c.type in STATEFUL and c.action in (DELETE, REPLACE)):
-        return []
-    first = "deleted before its replacement is created" if c.delete_before_replace else ""
-    detail = "; ".join(x for x in (_why(c), first) if x) or "removed from the program"
-    return _hazard("stateful", f"{STATEFUL[c.type]} {_gone(c)}", c, detail)
-
-
-def _access(c: ResourceChange, plan: Plan) -> list[Hazard]:
-    if not (c.type in ACCESS and c.action in (DELETE, REPLACE)):
-        return []
-    inputs = c.record.get("inputs") or {}
-    who = f"{inputs.get('principalArn', '?')} ({str(inputs.get('policyArn', 'access entry')).rsplit('/', 1)[-1]})"
-    if c.action == DELETE:
-        return _hazard("access", "access lost", c, f"{who}: deleted")
-    if c.delete_before_replace:
-        return _hazard("access", "access gap", c, f"{who}: delete-before-replace: seconds without access ({_why(c)})")
-    # REFERENCE.md: the association's id is cluster#principal#policy, so create-before-delete
-    # writes the same key and the old one's delete then removes it.
-    detail = f"{who}: replaced create-before-delete on the same key, so the old one's delete removes it ({_why(c)})"
-    return _hazard("access", "access lost", c, detail)
-
-
-def _load_balancer(c: ResourceChange, plan: Plan) -> list[Hazard]:
-    if c.type != INGRESS:
-        return []
-    if c.action == REPLACE:
-        detail = f"Ingress {_k8s_name(c.record)} replaced ({', '.join(c.reasons)}): its ALB rules are re-created"
-        return _hazard("load-balancer", "load balancer re-created", c, detail + "; the DNS name may change")
-    moved = [p for p in c.changes if _key(p.path) in ALB_IDENTITY]
-    if not moved:
-        return []
-    shown = "; ".join(f"{_key(p.path)}: {_show(p.old)} → {_show(p.new)}" for p in moved)
-    return _hazard("load-balancer", "ingress group changed", c, f"{shown}: served by another ALB, another DNS name")
-
-
-def _immutable(c: ResourceChange, plan: Plan) -> list[Hazard]:
-    own = [r for r in c.reasons if not r.startswith("provider ")]
-    if not (c.action == REPLACE and own and c.type.startswith("kubernetes:")) or c.type == INGRESS:
-        return []
-    if c.type.startswith("kubernetes:helm.sh/") or set(own) & set(_RENAME):
-        return []  # a renamed object is a new one (a migration Job named after its tag), by design
-    down = "; deleted first: down until the new one is ready" if c.delete_before_replace else ""
-    detail = f"{c.type.split(':')[-1]} {_k8s_name(c.record)}: immutable {', '.join(own)} changed{down}"
-    return _hazard("immutable", "Kubernetes object replaced", c, detail)
-
-
-def _key(path: str) -> str:
-    """The last key of a path: `metadata.annotations["a/b"]` → `a/b`."""
-    last = path.rsplit("[", 1)[-1].rstrip("]")
-    return json.loads(last) if last.startswith('"') else path.rsplit(".", 1)[-1]
-
-
-def _roll_cause(p: Any, plan: Plan) -> str:
-    if p.kind == "computed":
-        lt = next((c for c in plan.changes if c.urn == p.cause), None)
-        changed = sorted({q.split(".")[0].split("[")[0] for q in lt.paths}) if lt else []
-        return f"new launch template version ({', '.join(changed)} changed)"
-    return f"{p.path}: {_show(p.old)} → {_show(p.new)}"
-
-
-# ---------------------------------------------------------------------------- the report
 
 
 @dataclass
@@ -315,7 +87,7 @@ class Report:
             lines.append("retainOnDelete: dropped from the state, left in the cloud")
         for p in change.changes[:_SHOWN_CHANGES]:
             cause = f" (after {p.cause.rsplit('::', 1)[-1]})" if p.kind == "computed" else ""
-            lines.append(f"{p.path}: {_show(p.old)} → {_show(p.new)}{cause}")
+            lines.append(f"{p.path}: {show(p.old)} → {show(p.new)}{cause}")
         if len(change.changes) > _SHOWN_CHANGES:
             lines.append(f"… {len(change.changes) - _SHOWN_CHANGES} more")
         lines += change.notes
