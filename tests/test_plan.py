@@ -378,3 +378,18 @@ def test_a_git_ref_base_renders_with_its_own_code_in_a_worktree_removed_after(tm
     assert {c["name"] for c in doc["changes"] if c["action"] == REPLACE} == {"worker-migrate"}, "and its stack file"
     worktrees = subprocess.run([*git, "worktree", "list"], capture_output=True, text=True, check=True)
     assert len(worktrees.stdout.splitlines()) == 1, worktrees.stdout
+
+
+def test_a_new_vpc_cidr_replaces_the_cluster_and_prod_refuses(tmp_path, prod, facts):
+    """Review finding: EKS cannot move a cluster to another VPC (pulumi-eks's cluster security
+    group has vpcId ForceNew): a CIDR change replaces the cluster, and prod's is protected.
+    And the account id in every ARN is not a value a replaced subnet changes."""
+
+    def recidr(config: dict[str, Any]) -> None:
+        config["slipway:network"]["cidr"] = "10.99.0.0/16"
+
+    report = plan(records(prod), head(tmp_path, "prod", recidr), facts, stack="prod")
+    cluster = one(report.plan, CLUSTER, "cluster-eks")
+    assert cluster.action == REPLACE and "vpcId" in cluster.reasons, cluster
+    assert not any("encryptionConfigKeyArn" in n for n in cluster.notes), cluster.notes  # the key is unchanged
+    assert report.exit_code == 1  # prod's cluster is protected

@@ -26,7 +26,7 @@ from typing import Any
 
 from slipway.cli.plan.graph import alias_urns, dependency_map, norm, reported, topological
 from slipway.cli.plan.model import CREATE, DELETE, REPLACE, SAME, UPDATE, Plan, ResourceChange
-from slipway.cli.plan.tracing import K8S_PROVIDER, computed, region_of, replaced_provider
+from slipway.cli.plan.tracing import CLUSTER_TYPES, K8S_PROVIDER, computed, region_of, replaced_provider
 from slipway.cli.plan.values import diff_values, get_path, ignored
 
 
@@ -73,6 +73,15 @@ class Facts:
             return list(self._reasons(type_, list(paths)))
         except self._unknown:
             return None
+
+    def child_replacements(self, type_: str, paths: Sequence[str]) -> list[tuple[str, tuple[str, ...]]]:
+        """(input, children it replaces) for a component's changed inputs that replace a child."""
+        facts = self.types.get(type_)
+        out = []
+        for key, children in getattr(facts, "child_replacements", ()) or ():
+            if any(p == key or p.startswith((f"{key}.", f"{key}[")) for p in paths):
+                out.append((key, tuple(children)))
+        return out
 
     def delete_first(self, type_: str, head: Mapping[str, Any], base: Mapping[str, Any]) -> bool:
         """Whether the provider deletes the old resource before creating its replacement."""
@@ -186,6 +195,14 @@ def _weigh(
         # pulumi-kubernetes provider.go DiffConfig: a kubeconfig not known until apply (or
         # naming another cluster) replaces the provider, and with it everything it manages.
         reasons.append("kubeconfig")
+    for key, children in facts.child_replacements(r["type"], out.paths):
+        if r["type"] in CLUSTER_TYPES and key == "vpcId" and key not in reasons:
+            # pulumi-eks creates the cluster's security group in the VPC (vpcId ForceNew), and
+            # EKS cannot move a cluster to another VPC: the cluster itself must be replaced.
+            reasons.append(key)
+            out.notes.append("a cluster cannot move to another VPC: its security group and the cluster are replaced")
+        elif key not in reasons:
+            out.notes.append(f"{key} replaces {', '.join(children)}")
     replace_on = options.get("replaceOnChanges") or []
     reasons += [p for p in out.paths if ("*" in replace_on or ignored(p, replace_on)) and p not in reasons]
     if provider:

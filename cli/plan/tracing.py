@@ -31,6 +31,8 @@ LAUNCH_TEMPLATE_VERSIONED = frozenset({
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 CLUSTER_TYPES = frozenset({"eks:index:Cluster", "aws:eks/cluster:Cluster"})
 K8S_PROVIDER = "pulumi:providers:kubernetes"
+# Outputs that name the account or region rather than the resource (EC2's ownerId…).
+SHARED_OUTPUTS = frozenset({"ownerId", "accountId", "registryId", "region"})
 
 
 def region_of(records: Sequence[Mapping[str, Any]]) -> str:
@@ -56,8 +58,16 @@ def replaced_values(record: Mapping[str, Any], region: str) -> set[str]:
     except Exception:  # a type the mocks do not model: nothing to trace
         return set()
     echoed = {v for _, v in walk(inputs) if isinstance(v, str)}
-    found = {rid} | {v for k, v in outputs.items() if k not in inputs and isinstance(v, str)}
-    return {v for v in found if isinstance(v, str) and len(v) >= 8 and v not in echoed and v != SECRET}
+    found = {rid} | {
+        v for k, v in outputs.items() if k not in inputs and k not in SHARED_OUTPUTS and isinstance(v, str)
+    }
+    # The account and the region are in every ARN of the stack: they are not this resource's
+    # own values, and as needles they would mark every ARN "known after apply".
+    return {
+        v
+        for v in found
+        if isinstance(v, str) and len(v) >= 8 and v not in echoed and v != SECRET and not v.isdigit() and v != region
+    }
 
 
 def _paths_carrying(inputs: Any, needles: set[str], urns: set[str]) -> list[str]:
