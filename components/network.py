@@ -40,6 +40,11 @@ PRIVATE_SPLIT = 3  # /16 → /19 private subnets (8,187 usable IPs each)
 PUBLIC_SPLIT = 6  # /16 → /22 public subnets (1,019 usable IPs each)
 PUBLIC_EIGHTH = 7
 
+# Zone IDs EKS refuses for a cluster's subnets (UnsupportedAvailabilityZoneException), by
+# region; AZ names map to zone IDs per account. Source: EKS user guide, "Subnet requirements
+# for clusters" (https://docs.aws.amazon.com/eks/latest/userguide/network-reqs.html#cluster-subnets).
+EKS_UNSUPPORTED_ZONE_IDS = {"use1-az3": "us-east-1", "usw1-az2": "us-west-1", "cac1-az3": "ca-central-1"}
+
 # The subnet tag (value "1") by which the Load Balancer Controller picks a tier's subnets.
 ROLE_TAGS = {"public": "kubernetes.io/role/elb", "private": "kubernetes.io/role/internal-elb"}
 

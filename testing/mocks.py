@@ -27,16 +27,12 @@ from typing import Any, ClassVar, cast
 
 import pulumi
 
+from slipway.components.network import EKS_UNSUPPORTED_ZONE_IDS
 from slipway.testing import shim
 
 ACCOUNT_ID = "123456789012"
 
-# Zone IDs EKS refuses for a cluster's subnets (UnsupportedAvailabilityZoneException); the
-# mocked account never lists them. The testing kit imports nothing from the program, so this
-# AWS fact is stated here too (tests/test_testing_kit.py checks it agrees with the config's).
-# Source: EKS user guide, "Subnet requirements for clusters"
-# (https://docs.aws.amazon.com/eks/latest/userguide/network-reqs.html#cluster-subnets).
-EKS_UNSUPPORTED_ZONE_IDS = frozenset({"use1-az3", "usw1-az2", "cac1-az3"})
+# The mocked account never lists the zone IDs EKS refuses (the library's one definition).
 
 # Real AZ names per region (the first ones are what `get_availability_zones` lists first).
 REGION_AZS: dict[str, list[str]] = {

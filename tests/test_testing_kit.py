@@ -123,10 +123,7 @@ def test_other_mocks_keep_the_sdks_registration_and_record_nothing():
         Template.from_monitor()
 
 
-def test_mocks_state_the_zones_eks_refuses_as_the_config_does():
-    from slipway.program.config import EKS_UNSUPPORTED_ZONE_IDS
-
-    assert set(EKS_UNSUPPORTED_ZONE_IDS) == kit_mocks.EKS_UNSUPPORTED_ZONE_IDS
+def test_mocks_skip_the_zones_eks_refuses():
     assert kit_mocks.zone_id("us-east-1", 2) == "use1-az4"  # use1-az3 is skipped
 
 

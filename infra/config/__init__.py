@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from slipway.components.network import EKS_UNSUPPORTED_ZONE_IDS
 from slipway.program.config.access import AccessConfig, IdentityConfig, PrincipalConfig
 from slipway.program.config.apps import AppConfig
 from slipway.program.config.cluster import SUPPORTED_KUBERNETES_VERSIONS, ClusterConfig
@@ -27,10 +28,6 @@ from slipway.program.config.stack import StackConfig, default_cluster_name
 
 NAMESPACE = "slipway"
 
-# Zone IDs EKS refuses for a cluster's subnets (UnsupportedAvailabilityZoneException);
-# AZ names map to zone IDs per account. Source: EKS user guide, "Subnet requirements
-# for clusters" (https://docs.aws.amazon.com/eks/latest/userguide/network-reqs.html#cluster-subnets).
-EKS_UNSUPPORTED_ZONE_IDS = {"use1-az3": "us-east-1", "usw1-az2": "us-west-1", "cac1-az3": "ca-central-1"}
 
 # Regions EKS serves (commercial partition), to catch typos such as `us-east1`.
 # Source: AWS "Amazon EKS endpoints and quotas".

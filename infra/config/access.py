@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any, Literal
 
 from pydantic import field_validator
 
+from slipway.components import access_args
 from slipway.program.config.errors import Issue, invalid
-from slipway.program.config.model import DNS1123_LABEL, Model, _dict
+from slipway.program.config.model import DNS1123_LABEL, Model, _dict, anchored
 
-IAM_PRINCIPAL_ARN = re.compile(
-    r"^arn:(?P<partition>aws|aws-cn|aws-us-gov):(?P<service>iam|sts)::(?P<account>\d{12}):"
-    r"(?P<kind>role|user|assumed-role)/(?P<path>[\w+=,.@/-]+)$"
-)
+IAM_PRINCIPAL_ARN = anchored(access_args.IAM_PRINCIPAL_ARN)
 # EKS rejects access entry / aws-auth usernames with these prefixes.
 RESERVED_USERNAME_PREFIXES = ("system:", "eks:", "aws:", "amazon:", "iam:")
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from pydantic import Field
 
+from slipway.components.registry import ECR_REPOSITORY
 from slipway.program.config.errors import Issue
-from slipway.program.config.model import Model
+from slipway.program.config.model import Model, anchored
 
-ECR_NAME = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
+ECR_NAME = anchored(ECR_REPOSITORY)
 
 
 class RegistryConfig(Model):

@@ -7,11 +7,13 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from slipway.components import argo_args
 from slipway.program.config.errors import Issue
 from slipway.program.config.model import (
     DNS1123_LABEL,
     Model,
     _dict,
+    anchored,
     certificate_arn_issues,
     dns1123_name_issues,
     image_issues,
@@ -19,7 +21,7 @@ from slipway.program.config.model import (
     parse_quantity,
 )
 
-S3_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+S3_BUCKET = anchored(argo_args.S3_BUCKET)
 
 
 class ArgoIngressConfig(Model):

@@ -17,10 +17,17 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
+from slipway.components import app_rules as rules
 from slipway.components.capacity.quantity import cpu_millicores, memory_mib
 from slipway.program.config.errors import Issue, merged, problems
 
-DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+def anchored(pattern: re.Pattern[str]) -> re.Pattern[str]:
+    """The library's rule (matched whole with fullmatch there) for `.match` here: one definition."""
+    return re.compile(f"^(?:{pattern.pattern})$")
+
+
+DNS1123_LABEL = anchored(rules.DNS1123_LABEL)
 
 
 def _dict(value: Any) -> dict:
@@ -82,7 +89,7 @@ class Model(BaseModel):
         return result
 
 
-ACM_ARN = re.compile(r"^arn:aws(-cn|-us-gov)?:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$")
+ACM_ARN = anchored(rules.ACM_ARN)
 
 
 def certificate_arn_issues(where: str, cert: Any) -> list[Issue]:

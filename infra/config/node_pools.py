@@ -7,9 +7,10 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from slipway.components import node_pools
 from slipway.components.capacity.quantity import cpu_millicores, memory_mib
 from slipway.program.config.errors import Issue
-from slipway.program.config.model import Model, _dict, dns1123_name_issues, parse_quantity, quantity_example
+from slipway.program.config.model import Model, _dict, anchored, dns1123_name_issues, parse_quantity, quantity_example
 
 AmiType = Literal[
     "AL2023_x86_64_STANDARD",
@@ -18,7 +19,7 @@ AmiType = Literal[
     "BOTTLEROCKET_ARM_64",
 ]
 
-INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
+INSTANCE_TYPE = anchored(node_pools.INSTANCE_TYPE)
 
 
 class Taint(Model):
