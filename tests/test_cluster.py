@@ -282,3 +282,21 @@ def test_coredns_adopts_pulumi_eks_own_addon_on_existing_stacks(mocked):
     # The alias names pulumi-eks's child: `${name}-coredns` under the Cluster component
     # (nodejs/eks/cluster/cluster.ts), whose own name is c-eks.
     assert addon.options["aliases"] == [{"name": "c-eks-coredns", "parentUrn": cluster.urn}]
+
+
+def test_addon_versions_ask_for_eks_default_never_the_most_recent(monkeypatch):
+    """`most_recent=True` (pulumi-eks's own choice) would move kube-proxy, vpc-cni and CoreDNS
+    on every AWS release: an unchanged stack would not be a no-op. A pin wins over both."""
+    from slipway.components import cluster as cluster_module
+
+    asked = []
+
+    def lookup(**kwargs):
+        asked.append(kwargs)
+        return type("Found", (), {"version": "v-default"})()
+
+    monkeypatch.setattr(cluster_module.aws.eks, "get_addon_version_output", lookup)
+    assert cluster_module.addon_version("coredns", "1.34", {}) == "v-default"
+    assert asked == [{"addon_name": "coredns", "kubernetes_version": "1.34", "most_recent": False}]
+    assert cluster_module.addon_version("coredns", "1.34", {"coredns": "v1.11.4-eksbuild.2"}) == "v1.11.4-eksbuild.2"
+    assert len(asked) == 1  # a pinned version asks nothing
