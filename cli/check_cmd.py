@@ -34,15 +34,10 @@ def check(
         raise typer.Exit(2)
     from slipway.cli.checks import run_checks
     from slipway.policies.rules import stack_policy_config
-    from slipway.program.config import LENIENT_IMAGES
     from slipway.program.stackfile import load_stack_file
 
-    result = render_or_exit(stack, out_dir, quiet=fmt != "table", lenient_images=True)
-    token = LENIENT_IMAGES.set(True)
-    try:
-        cfg = load_stack_file(stack, ROOT).parse()
-    finally:
-        LENIENT_IMAGES.reset(token)
+    result = render_or_exit(stack, out_dir, quiet=fmt != "table")
+    cfg = load_stack_file(stack, ROOT).parse()
     findings = run_checks(
         result, cfg.cluster.version, stack_policy_config(cfg.environment, cfg.cluster.prefix_delegation), cfg=cfg
     )

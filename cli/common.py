@@ -41,10 +41,16 @@ def summary_table(result: RenderResult) -> Table:
     return table
 
 
-def render_or_exit(stack: str, out_dir: Path | None, quiet: bool = False, lenient_images: bool = False) -> RenderResult:
+def print_warnings(warnings: list[str], stack: str) -> None:
+    """A stack's config warnings, on stderr (they never change the exit code)."""
+    for w in warnings:
+        err.print(f"[bold yellow]warning:[/] stack {stack!r}: {w}", markup=True, highlight=False)
+
+
+def render_or_exit(stack: str, out_dir: Path | None, quiet: bool = False) -> RenderResult:
     """Render `stack` offline and (unless `quiet`) print its summary; exit 2 or 3 when that fails."""
     try:
-        result = render_stack(stack, out_dir, lenient_images=lenient_images)
+        result = render_stack(stack, out_dir)
     except ConfigError as exc:
         fail_config(exc, stack)
     except ArgsError as exc:  # a component refused what the program gave it: still the stack's config
@@ -53,6 +59,7 @@ def render_or_exit(stack: str, out_dir: Path | None, quiet: bool = False, lenien
     except RenderError as exc:
         err.print(f"[bold red]render failed:[/] {exc}", highlight=False)
         raise typer.Exit(3) from None
+    print_warnings(result.warnings, stack)
     if not quiet:
         out.print(summary_table(result))
         rel = result.out_dir.relative_to(ROOT) if result.out_dir.is_relative_to(ROOT) else result.out_dir

@@ -22,7 +22,7 @@ from slipway.components.network import Network, NetworkArgs
 from slipway.components.registry import Registry, RegistryArgs
 from slipway.components.spec import Placement
 from slipway.components.validation import ArgsError
-from slipway.program.capacity import app_pool, plan_cluster, system_pool
+from slipway.program.capacity import app_pool, system_pool
 from slipway.program.config import (
     ConfigError,
     default_cluster_name,
@@ -30,6 +30,7 @@ from slipway.program.config import (
 from slipway.program.config.app_spec import app_spec
 from slipway.program.config.apps import app_namespace
 from slipway.program.runtime import load_config, secret_config
+from slipway.program.validate import emit_warnings
 from slipway.program.wiring import (
     argo_args,
     availability_zones,
@@ -38,23 +39,21 @@ from slipway.program.wiring import (
     node_pool_args,
     placement,
     principals,
-    unpinned_issues,
 )
 
 
 def main() -> None:
     """Build the whole platform for the current stack."""
-    cfg, aws_settings = load_config()
-    if unpinned := unpinned_issues(cfg, pulumi.get_stack()):
-        raise ConfigError(unpinned, pulumi.get_stack())
+    # The one validation path (schema, pins, capacity, guardrails), before any resource.
+    validated, aws_settings = load_config()
+    cfg, plan = validated.cfg, validated.plan
+    emit_warnings(validated.warnings, pulumi.get_stack())
     region = aws_settings["region"]
     cluster_name = default_cluster_name(cfg.cluster_name, pulumi.get_stack())
     tags = default_tags(cfg)
     prod = cfg.is_production
     azs = availability_zones(cfg)
     people = principals(cfg)
-    # Sized before any resource: a pool that cannot hold its pods is a config error.
-    plan = plan_cluster(cfg, region, zones=azs, stack=pulumi.get_stack())
 
     network = Network(
         "network",

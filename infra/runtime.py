@@ -8,12 +8,10 @@ import os
 
 import pulumi
 
-from slipway.program.config import (
-    NAMESPACE,
-    ConfigError,
-    StackConfig,
-    parse_config_values,
-)
+from pathlib import Path
+
+from slipway.program.config import NAMESPACE, ConfigError
+from slipway.program.validate import Validated, validate
 
 
 def runtime_config() -> dict[str, str]:
@@ -53,19 +51,19 @@ def secret_config(key: str) -> pulumi.Output[str]:
     return pulumi.Config(NAMESPACE).require_secret(key)
 
 
-def load_config() -> tuple[StackConfig, dict[str, str]]:
-    """Parse this stack's `slipway:` namespace (plus `aws:region`/`aws:profile`).
+def project_root() -> Path | None:
+    """The project folder (where Pulumi.yaml and stacks/ are), as the engine reports it."""
+    root = pulumi.get_root_directory()
+    return Path(root) if root else None
 
-    Returns the config and the `aws:` settings; ConfigError lists every issue.
+
+def load_config() -> tuple[Validated, dict[str, str]]:
+    """Validate this stack's config the one way every command does (`slipway.program.validate`).
+
+    Returns the validated config (with its capacity plan and warnings) and the `aws:`
+    settings; ConfigError lists every issue.
     """
     values = runtime_config()
-    ns = {k.split(":", 1)[1]: v for k, v in values.items() if k.startswith(f"{NAMESPACE}:")}
     aws_settings = {k.split(":", 1)[1]: v for k, v in values.items() if k.startswith("aws:")}
-    cfg = parse_config_values(
-        ns,
-        region=aws_settings.get("region", ""),
-        stack=pulumi.get_stack(),
-        aws_profile=aws_settings.get("profile"),
-        secret_keys=secret_keys(),
-    )
-    return cfg, aws_settings
+    validated = validate(values, stack=pulumi.get_stack(), root=project_root(), secret_keys=secret_keys())
+    return validated, aws_settings

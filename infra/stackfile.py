@@ -20,6 +20,7 @@ from slipway.program.config import NAMESPACE, ConfigError, StackConfig, default_
 
 if TYPE_CHECKING:
     from slipway.program.capacity import ClusterPlan
+    from slipway.program.validate import Validated
 
 
 def _has_secure(value: Any) -> bool:
@@ -57,6 +58,8 @@ class StackFile:
     values: dict[str, Any]
     """Full keys (`aws:region`, `slipway:network`) → YAML values, secure ones replaced."""
     secret_keys: list[str] = field(default_factory=list)
+    root: Path | None = None
+    """The project folder holding stacks/ (guardrails compare the stack with its siblings)."""
 
     @property
     def region(self) -> str:
@@ -76,17 +79,23 @@ class StackFile:
         """The config map as the CLI passes it (all values strings)."""
         return {k: _as_config_string(v) for k, v in sorted(self.values.items())}
 
+    def checked(self, require_pins: bool = False) -> Validated:
+        """The one validation path (`slipway.program.validate`): schema, pins (when
+        `require_pins`, as for a render or deploy), capacity plan and guardrails.
+        ConfigError lists every error; the result carries the warnings."""
+        from slipway.program.validate import validate
+
+        return validate(self.values, stack=self.name, root=self.root, secret_keys=self.secret_keys,
+                        require_pins=require_pins)  # fmt: skip
+
     def validate(self) -> StackConfig:
-        """Parse the `slipway:` namespace and size its pools; ConfigError lists every issue."""
-        cfg, _ = self.plan()
-        return cfg
+        """Validate the stack (pins aside) and return its config; ConfigError lists every issue."""
+        return self.checked().cfg
 
     def plan(self) -> tuple[StackConfig, ClusterPlan]:
-        """The parsed config and its pools' capacity plan; ConfigError lists every issue."""
-        from slipway.program.capacity import plan_cluster
-
-        cfg = self.parse()
-        return cfg, plan_cluster(cfg, self.region, zones=cfg.network.availability_zones, stack=self.name)
+        """The validated config and its pools' capacity plan; ConfigError lists every issue."""
+        v = self.checked()
+        return v.cfg, v.plan
 
     def parse(self) -> StackConfig:
         """Parse the `slipway:` namespace only; raises ConfigError listing every issue."""
@@ -130,7 +139,7 @@ def load_stack_file(name: str, root: Path) -> StackFile:
             secrets.append(full)
             value = _placeholder(value, full)
         values[full] = value
-    return StackFile(name=name, path=path, values=values, secret_keys=sorted(secrets))
+    return StackFile(name=name, path=path, values=values, secret_keys=sorted(secrets), root=root)
 
 
 @dataclass(frozen=True)

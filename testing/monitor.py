@@ -287,6 +287,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         """Problems found while recording (duplicate URNs); raised by the caller after the run."""
         self.outputs: dict[str, Any] = {}
         """The stack's outputs (filled in by the caller: under mocks the root Stack never sends them)."""
+        self.warnings: list[str] = []
+        """Warnings the program reported while it ran (filled in by the caller)."""
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
         """Answer through the mocks and record the registration."""

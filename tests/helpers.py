@@ -99,12 +99,7 @@ def check_settings(stack: str) -> tuple[str, dict[str, dict[str, Any]]]:
     """What `slipway check <stack>` derives from the stack file (cli/main.py `check`): the
     Kubernetes version to validate manifests against and the policy pack's configuration."""
     from slipway.policies.rules import stack_policy_config
-    from slipway.program.config import LENIENT_IMAGES
     from slipway.program.stackfile import load_stack_file
 
-    token = LENIENT_IMAGES.set(True)
-    try:
-        cfg = load_stack_file(stack, ROOT).parse()
-    finally:
-        LENIENT_IMAGES.reset(token)
+    cfg = load_stack_file(stack, ROOT).parse()
     return cfg.cluster.version, stack_policy_config(cfg.environment, cfg.cluster.prefix_delegation)

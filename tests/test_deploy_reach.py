@@ -13,7 +13,7 @@ import yaml
 
 from slipway.cli.checks import REACH_CHECK, Finding, deploy_findings, run_checks
 from slipway.cli.render import ROOT
-from slipway.program.config import LENIENT_IMAGES, ConfigError, parse_config_values
+from slipway.program.config import ConfigError, parse_config_values
 from slipway.program.config.lifecycle import DeployConfig, deploy_issues, reachability_problems
 from slipway.program.stackfile import load_stack_file
 
@@ -289,11 +289,7 @@ def test_cli_check_fails_a_stack_whose_deployer_cannot_reach(tmp_path):
 
 
 def parsed(name: str):
-    token = LENIENT_IMAGES.set(True)
-    try:
-        return load_stack_file(name, ROOT).parse()
-    finally:
-        LENIENT_IMAGES.reset(token)
+    return load_stack_file(name, ROOT).parse()
 
 
 @pytest.mark.parametrize("name", shipped_stacks())

@@ -79,14 +79,9 @@ FROM_JSON = re.compile(r"^\$\{\{\s*fromJSON\('(?P<json>\[.*\])'\)\s*\}\}$")
 
 
 def deploy_settings(stack: str):
-    from slipway.program.config import LENIENT_IMAGES
     from slipway.program.stackfile import load_stack_file
 
-    token = LENIENT_IMAGES.set(True)
-    try:
-        return load_stack_file(stack, ROOT).parse().deploy
-    finally:
-        LENIENT_IMAGES.reset(token)
+    return load_stack_file(stack, ROOT).parse().deploy
 
 
 def runner_labels(runs_on: object) -> list[str]:

@@ -329,7 +329,6 @@ def test_evaluate_runs_resource_and_stack_rules():
 def _weaken(text: str) -> str:
     text = text.replace("        - 203.0.113.0/24", "        - 0.0.0.0/0")
     text = text.replace("      diskSize: 30\n", "      diskSize: 30\n      metadataHopLimit: 2\n", 1)
-    text = text.replace('image: {repository: worker, tag: "1.8.3"}', 'image: {repository: worker, tag: "latest"}')
     text = text.replace("        readiness: {exec: {command: [/app/healthcheck, --ready]}, periodSeconds: 10}\n", "")
     text = text.replace("        liveness: {exec: {command: [/app/healthcheck]}, periodSeconds: 30}\n", "")
     text = text.replace("      probes:\n      secrets:", "      secrets:")
@@ -346,12 +345,23 @@ def test_a_weakened_stack_fails_check_and_names_each_problem(tmp_path):
         by_check.setdefault(f["check"], []).append(f)
     assert any("0.0.0.0/0" in f["message"] for f in by_check["policy:eks-endpoint-restricted"])
     assert any("hop limit is 2" in f["message"] for f in by_check["policy:nodes-imds-hop-limit"])
-    assert any(":latest without a pinned tag" in f["message"] for f in by_check["policy:image-pinned"])
     assert any("worker has no livenessProbe or readinessProbe" in f["message"]
                for f in by_check["policy:container-probes"])  # fmt: skip
-    # The same stack is refused at config time by `render` (and so by `pulumi up`).
-    proc = slipway_cli("render", "dev", root=root)
-    assert proc.returncode == 2 and "apps.worker.image.tag: 'latest'" in " ".join(proc.stderr.split())
+
+
+def test_check_refuses_what_render_refuses(tmp_path):
+    """One validation path: an unpinned image is a config error for `check` (the pull-request
+    gate) exactly as for `render` and `pulumi up`, not a finding deferred to the policy pack."""
+    root = project_copy(tmp_path, text=lambda t: t.replace('tag: "1.8.3"}', 'tag: "latest"}')
+                        .replace("image: python:3.12.7-slim", "image: python"))  # fmt: skip
+    outputs = []
+    for command in ("check", "render", "size"):
+        proc = slipway_cli(command, "dev", root=root)
+        said = " ".join(proc.stderr.split())
+        assert proc.returncode == 2, (command, proc.stderr)
+        assert "apps.worker.image.tag: 'latest'" in said and "workflowTemplates[0].image: 'python'" in said
+        outputs.append(said)
+    assert outputs[0] == outputs[1] == outputs[2]
 
 
 def test_markdown_report_stays_under_githubs_comment_limit():

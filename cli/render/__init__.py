@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +35,9 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from slipway.cli.render.documents import PROJECT, iam_documents, kubernetes_objects, mermaid, summary
-from slipway.program.config import LENIENT_IMAGES, ConfigError
+from slipway.program.config import ConfigError
 from slipway.program.stackfile import StackFile, load_stack_file
+from slipway.program.validate import WARNINGS
 from slipway.testing.mocks import SlipwayMocks
 from slipway.testing.monitor import SECRET, Recorded, RecordingMonitor, RenderError
 
@@ -67,6 +68,8 @@ class RenderResult:
     records: list[Recorded]
     outputs: dict[str, Any]
     files: list[Path]
+    warnings: list[str] = field(default_factory=list[str])
+    """The program's config warnings (guardrails), printed by the command that rendered."""
 
     def by_type(self, type_: str) -> list[Recorded]:
         return [r for r in self.records if r.type == type_]
@@ -124,8 +127,14 @@ def run_program(stack: StackFile, program=None) -> RecordingMonitor:
     pulumi.runtime.settings.SETTINGS.outputs.clear()
     pulumi.runtime.settings.ROOT.set(None)  # a fresh root Stack per run (several stacks in one process)
     pulumi_mocks.set_mocks(monitor.mocks, project=PROJECT, stack=stack.name, preview=True, monitor=monitor)
+    # As the engine tells a real program where its project is (guardrails read stacks/ there).
+    pulumi.runtime.settings.SETTINGS.root_directory = str(stack.root) if stack.root else None
     set_all_config(stack.pulumi_config(), stack.secret_keys)
-    _sync_await(run_pulumi_func(program))
+    token = WARNINGS.set(monitor.warnings)
+    try:
+        _sync_await(run_pulumi_func(program))
+    finally:
+        WARNINGS.reset(token)
     monitor.outputs = _sync_await(_stack_outputs(monitor.unknowns))
     if monitor.errors:
         raise RenderError("\n".join(monitor.errors))
@@ -187,25 +196,19 @@ def write_render(stack: StackFile, monitor: RecordingMonitor, out_dir: Path) -> 
     (out_dir / "components.mmd").write_text(mermaid(records))
     files.append(out_dir / "components.mmd")
     files.append(_dump_json(out_dir / "summary.json", summary(records)))
-    return RenderResult(stack.name, out_dir, records, monitor.outputs, sorted(files))
+    return RenderResult(stack.name, out_dir, records, monitor.outputs, sorted(files), list(monitor.warnings))
 
 
-def render_stack(
-    name: str, out_dir: Path | None = None, root: Path = ROOT, lenient_images: bool = False
-) -> RenderResult:
+def render_stack(name: str, out_dir: Path | None = None, root: Path = ROOT) -> RenderResult:
     """Validate, run and write one stack. Raises ConfigError (exit 2) or RenderError.
 
-    `lenient_images` lets unpinned image tags through to the policy pack (`slipway
-    check` reports them with everything else); it is never on for `pulumi up`.
+    Validation is the program's own (`slipway.program.validate`, as under `pulumi up`),
+    run first here so that config errors stop before any resource is registered.
     """
-    token = LENIENT_IMAGES.set(lenient_images)
-    try:
-        stack = load_stack_file(name, root)
-        stack.validate()  # config errors stop here, before any resource is registered
-        monitor = run_program(stack)
-        return write_render(stack, monitor, out_dir or root / "build" / name)
-    finally:
-        LENIENT_IMAGES.reset(token)
+    stack = load_stack_file(name, root)
+    stack.checked(require_pins=True)
+    monitor = run_program(stack)
+    return write_render(stack, monitor, out_dir or root / "build" / name)
 
 
 __all__ = [

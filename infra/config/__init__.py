@@ -11,7 +11,6 @@ from __future__ import annotations
 import difflib
 import json
 from collections.abc import Iterable, Mapping
-from contextvars import ContextVar
 from typing import Any
 
 from pydantic import ValidationError
@@ -56,10 +55,6 @@ def usable_zones(zones: Iterable[tuple[str, str]]) -> list[str]:
 
 
 SCHEMA_KEYS = frozenset(f.alias or n for n, f in StackConfig.model_fields.items())
-
-# `slipway check` defers "image tag must be pinned" to the policy pack (image-pinned),
-# so that one run names every problem; `pulumi up` and `slipway render` refuse at config time.
-LENIENT_IMAGES: ContextVar[bool] = ContextVar("slipway_lenient_images", default=False)
 
 
 def _decode(value: Any) -> Any:
@@ -109,7 +104,6 @@ def parse_config_values(
         # What app secrets may refer to: slipway: keys that are set, and which are secrets.
         "config_keys": set(values),
         "secret_keys": secret,
-        "lenient_images": LENIENT_IMAGES.get(),
     }
     parsed: StackConfig | None = None
     try:

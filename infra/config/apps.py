@@ -214,7 +214,7 @@ class AppConfig(Model):
     @classmethod
     def raw_checks(cls, data: dict[str, Any], context: dict[str, Any]) -> list[Issue]:
         return (
-            ([] if context.get("lenient_images") else image_checks(data))
+            image_checks(data)
             + port_checks(data)
             + resource_checks(data)
             + probe_checks(data)

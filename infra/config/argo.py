@@ -60,7 +60,7 @@ class WorkflowTemplateConfig(Model):
 
     @classmethod
     def raw_checks(cls, data: dict[str, Any], context: dict[str, Any]) -> list[Issue]:
-        issues = [] if context.get("lenient_images") else image_issues("image", data.get("image"))
+        issues = image_issues("image", data.get("image"))
         issues += dns1123_name_issues("name", data.get("name"))
         for key in ("cpu", "memory"):
             if key in data:
