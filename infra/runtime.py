@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import pulumi
-
-from pathlib import Path
 
 from slipway.program.config import NAMESPACE, ConfigError
 from slipway.program.validate import Validated, validate

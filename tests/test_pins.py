@@ -12,8 +12,8 @@ from slipway.cli.pin import Running, pin
 from slipway.cli.render import ROOT, run_program, write_render
 from slipway.program.capacity import plan_cluster
 from slipway.program.config import ConfigError, parse_config_values
-from slipway.program.wiring import unpinned_issues
 from slipway.program.stackfile import load_stack_file
+from slipway.program.wiring import unpinned_issues
 
 from tests.helpers import project_copy, stubbed_client
 
