@@ -96,7 +96,7 @@ def run_guardrails(cfg: StackConfig, plan: ClusterPlan, site: Site) -> list[Find
 
 
 # The guardrail modules of this package; each registers its checks when imported.
-MODULES: tuple[str, ...] = ()
+MODULES: tuple[str, ...] = ("siblings", "networks", "certificates", "pools", "quotas")
 
 
 def load_all() -> None:

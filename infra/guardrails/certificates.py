@@ -1,0 +1,1 @@
+"""Guardrail module `certificates` (see slipway.program.guardrails)."""

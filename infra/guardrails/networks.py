@@ -1,0 +1,1 @@
+"""Guardrail module `networks` (see slipway.program.guardrails)."""

@@ -1,0 +1,1 @@
+"""Guardrail module `pools` (see slipway.program.guardrails)."""

@@ -1,0 +1,1 @@
+"""Guardrail module `quotas` (see slipway.program.guardrails)."""

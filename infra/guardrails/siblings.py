@@ -1,0 +1,1 @@
+"""Guardrail module `siblings` (see slipway.program.guardrails)."""
