@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from slipway.program.config import NAMESPACE, ConfigError, StackConfig, default_cluster_name, parse_config_values
+from slipway.program.guardrails import Finding
 
 if TYPE_CHECKING:
     from slipway.program.capacity import ClusterPlan
@@ -113,6 +114,80 @@ def stack_names(root: Path) -> list[str]:
     return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in (root / "stacks").glob("Pulumi.*.yaml"))
 
 
+class StackFileLoader(yaml.SafeLoader):
+    """PyYAML's SafeLoader that refuses a mapping key written twice, at any depth.
+
+    `yaml.safe_load` keeps the last of two `replicas:` lines silently (YAML 1.1 leaves it
+    to the loader), so an edit to the first one would do nothing. Merge keys (`<<:`) may
+    still be overridden: that is what they are for.
+    """
+
+    def duplicate_keys(self, node: yaml.Node | None) -> list[tuple[str, yaml.Node, yaml.Node]]:
+        """(key path, first key node, repeated key node) of every key written twice under `node`."""
+        out: list[tuple[str, yaml.Node, yaml.Node]] = []
+        seen: set[int] = set()
+
+        def walk(node: yaml.Node | None, path: str) -> None:
+            if node is None or id(node) in seen:
+                return  # an alias: walked where its anchor is
+            seen.add(id(node))
+            if isinstance(node, yaml.SequenceNode):
+                for i, item in enumerate(node.value):
+                    walk(item, f"{path}[{i}]")
+            elif isinstance(node, yaml.MappingNode):
+                first: dict[tuple[str, str], yaml.Node] = {}
+                for key, value in node.value:
+                    if key.tag == "tag:yaml.org,2002:merge" or not isinstance(key, yaml.ScalarNode):
+                        continue
+                    child = f"{path}.{key.value}" if path else str(key.value)
+                    if (key.tag, key.value) in first:
+                        out.append((child, first[(key.tag, key.value)], key))
+                    else:
+                        first[(key.tag, key.value)] = key
+                    walk(value, child)
+
+        walk(node, "")
+        return out
+
+
+def _twice(loader: StackFileLoader, node: yaml.Node | None, filename: str) -> list[Finding]:
+    # Keys under `config:` are named as `pulumi config` names them (slipway:apps.web).
+    return [
+        Finding("error", key.removeprefix("config."), None,
+                f"is written twice in {filename}, on lines {a.start_mark.line + 1} and {b.start_mark.line + 1}, "
+                "and YAML silently keeps the last", "keep one")
+        for key, a, b in loader.duplicate_keys(node)
+    ]  # fmt: skip
+
+
+def duplicate_keys(path: Path) -> list[Finding]:
+    """Every key written twice in the YAML file `path`, as errors naming both lines ([] if it is not YAML).
+
+    `load_stack_file` refuses such a file; under `pulumi up` the engine reads the stack's
+    file itself, so the guardrail `stack_file_keys` asks here.
+    """
+    loader = StackFileLoader(path.read_text())
+    try:
+        return _twice(loader, loader.get_single_node(), path.name)
+    except yaml.YAMLError:
+        return []
+    finally:
+        loader.dispose()
+
+
+def read_yaml(path: Path, stack: str) -> Any:
+    """The YAML document in `path`; ConfigError naming every key written twice (both lines)."""
+    loader = StackFileLoader(path.read_text())
+    try:
+        node = loader.get_single_node()
+        twice = _twice(loader, node, path.name)
+        if twice:
+            raise ConfigError([str(f) for f in twice], stack)
+        return loader.construct_document(node) if node is not None else None
+    finally:
+        loader.dispose()
+
+
 def load_stack_file(name: str, root: Path) -> StackFile:
     """Read `stacks/Pulumi.<name>.yaml` under `root`."""
     path = root / "stacks" / f"Pulumi.{name}.yaml"
@@ -125,7 +200,7 @@ def load_stack_file(name: str, root: Path) -> StackFile:
             ],
         )
     try:
-        doc = yaml.safe_load(path.read_text()) or {}
+        doc = read_yaml(path, name) or {}
     except yaml.YAMLError as e:
         raise ConfigError([f"{path.name}: is not valid YAML ({e}) — fix the indentation or quoting"], name) from None
     raw = doc.get("config") or {}

@@ -87,11 +87,12 @@ def guardrail(fn: Guardrail) -> Guardrail:
 
 
 def run_guardrails(cfg: StackConfig, plan: ClusterPlan, site: Site) -> list[Finding]:
-    """Every registered guardrail's findings, errors first."""
-    from slipway.program.guardrails import load_all
-
+    """Every registered guardrail's findings: errors first, then in MODULES order (whatever
+    order the modules happened to be imported in)."""
     load_all()
-    found = [f for g in GUARDRAILS for f in g(cfg, plan, site)]
+    order = {f"{__name__}.{m}": i for i, m in enumerate(MODULES)}
+    ranked = sorted(GUARDRAILS, key=lambda g: order.get(g.__module__, len(order)))
+    found = [f for g in ranked for f in g(cfg, plan, site)]
     return sorted(found, key=lambda f: f.severity != "error")
 
 
