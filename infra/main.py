@@ -100,18 +100,16 @@ def main() -> None:
         ),
     )
 
-    namespace_names = {ns for p in people for ns in p.namespaces or []}
-    if cfg.argo.enabled:
-        namespace_names.add(cfg.argo.namespace)
-    app_namespaces = {app_namespace(name, app) for name, app in cfg.apps.items()}
+    # The apps', Argo's and `slipway:namespaces` (never Kubernetes' own). A principal's
+    # scoped namespaces are not added: the config refuses any that is not one of these.
     namespaces = Namespaces(
         "namespaces",
         NamespacesArgs(
-            names=sorted(namespace_names | app_namespaces),
+            names=cfg.created_namespaces,
             k8s_provider=cluster.provider,
-            # slipway's application pods meet Pod Security "restricted": enforce it there,
-            # also where a principal has scoped access (what they run there must meet it too).
-            enforce={ns: "restricted" for ns in app_namespaces},
+            # slipway's application pods meet Pod Security "restricted": enforce it there.
+            # Elsewhere (Argo, `namespaces:` entries) what runs is not slipway's: baseline.
+            enforce={ns: "restricted" for ns in cfg.created_namespaces if ns in cfg.app_namespaces},
         ),
     )
     if uses_aws_auth(cfg.cluster.authentication_mode):

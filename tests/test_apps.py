@@ -378,7 +378,11 @@ def test_secrets_never_in_plain_config_and_never_echoed():
     (msg,) = [m for m in errors({"api": plain}, dbPassword="x") if "secrets" in m]
     assert "names slipway:dbPassword, which is stored in plain text" in msg
     (msg,) = [m for m in errors({"api": plain}) if "secrets" in m]
-    assert "names a config key that is not set" in msg and "dbPassword" not in msg
+    # The key's name is not secret (only its value is): the message names it, and the command.
+    assert msg == (
+        "apps.api.secrets.DATABASE_PASSWORD: 'dbPassword' names slipway:dbPassword, which is not set — "
+        "run `pulumi config set --secret slipway:dbPassword <value>`"
+    )
     parse_config_values({"apps": {"api": plain}, "dbPassword": "x"}, region="us-east-1",
                         secret_keys=["slipway:dbPassword"])  # fmt: skip
 

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from slipway.components.network import EKS_UNSUPPORTED_ZONE_IDS
 from slipway.program.config.access import AccessConfig, IdentityConfig, PrincipalConfig
+from slipway.program.config.app_secrets import secret_references
 from slipway.program.config.apps import AppConfig
 from slipway.program.config.cluster import SUPPORTED_KUBERNETES_VERSIONS, ClusterConfig
 from slipway.program.config.errors import ConfigError, Issue, format_errors, show
@@ -67,6 +68,14 @@ def _decode(value: Any) -> Any:
     return value
 
 
+def _secret_references(values: Mapping[str, Any]) -> set[str]:
+    """The config keys that app secrets and Argo SSO name (they hold secrets, whatever their storage)."""
+    sso = _decode(values.get("argo"))
+    sso = sso.get("sso") if isinstance(sso, dict) else None
+    refs = [sso.get(k) for k in ("clientIdKey", "clientSecretKey")] if isinstance(sso, dict) else []
+    return set(secret_references(_decode(values.get("apps")))) | {r for r in refs if isinstance(r, str)}
+
+
 def _region_messages(region: str | None) -> list[str]:
     if not region:
         return ["aws:region: is required — add `aws:region: us-east-1` (or your region) to the stack file"]
@@ -90,12 +99,17 @@ def parse_config_values(
 
     `region` is `aws:region` and `aws_profile` `aws:profile` (the identity `pulumi up`
     deploys with), checked here so every mistake is in one list. Keys stored as
-    secrets that are not schema fields (tokens, passwords) are left to
-    `slipway.program.main.secret_config` and never reach the schema or an error message.
+    secrets, or named by app secrets or Argo SSO, that are not schema fields (tokens,
+    passwords) are left to `slipway.program.runtime.secret_config` and never reach the
+    schema or an error message.
     Raises ConfigError with every issue found.
     """
     secret = {k.split(":", 1)[-1] for k in secret_keys}
-    data = {k: _decode(v) for k, v in values.items() if not (k in secret and k not in SCHEMA_KEYS)}
+    # Keys holding secrets are not schema fields: those stored as secrets, and those a
+    # secret reference names even when stored in plain text (reported once, by the
+    # reference, never also as an unknown key).
+    hidden = (secret | _secret_references(values)) - SCHEMA_KEYS
+    data = {k: _decode(v) for k, v in values.items() if k not in hidden}
     messages = _region_messages(region)
     context = {
         "environment": data.get("environment", "dev"),

@@ -11,11 +11,11 @@ passes App's checks too.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from slipway.components.app_rules import CRON, ENV_NAME, IMAGE_TAG, LABEL_VALUE, PORT_NAME, count_or_percent
 from slipway.components.app_spec import Port, Strategy
+from slipway.program.config.app_secrets import CONFIG_KEY
 from slipway.program.config.errors import Issue
 from slipway.program.config.schema import (
     DNS1123_LABEL,
@@ -23,9 +23,6 @@ from slipway.program.config.schema import (
     _dict,
     parse_quantity,
 )
-
-# What `secrets.<ENV>` names: a `slipway:` config key (set with `pulumi config set --secret`).
-CONFIG_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*$")
 
 
 def image_checks(data: dict) -> list[Issue]:
@@ -163,7 +160,7 @@ def probe_checks(data: dict) -> list[Issue]:
 
 
 def env_checks(data: dict, context: dict) -> list[Issue]:
-    """Environment names; secrets name secret config keys that are set (never echoing a value)."""
+    """Environment names; secrets written as config key names (never echoing a value)."""
     issues = []
     for section in ("env", "config", "secrets"):
         for key in _dict(data.get(section)):
@@ -176,42 +173,19 @@ def env_checks(data: dict, context: dict) -> list[Issue]:
                         "use letters, digits and '_', not starting with a digit",
                     )
                 )
-    keys, secret_keys = context.get("config_keys"), context.get("secret_keys")
     for env, ref in _dict(data.get("secrets")).items():
-        where = f"secrets.{env}"
         if not isinstance(ref, str) or not CONFIG_KEY.match(ref):
             # Never echo what was written here: it may be the secret itself.
             issues.append(
                 Issue(
-                    where,
+                    f"secrets.{env}",
                     "(value hidden)",
                     "is not the name of a config key; a secret's value never goes in the stack file",
                     f"run `pulumi config set --secret slipway:<key> <value>` and write {env}: <key>",
                 )
             )
-            continue
-        if keys is None:
-            continue
-        if ref not in keys:
-            # Not echoed: a secret written here by mistake can look like a key name.
-            issues.append(
-                Issue(
-                    where,
-                    "(value hidden)",
-                    "names a config key that is not set",
-                    "set it with `pulumi config set --secret slipway:<key> <value>`, or fix the key's name",
-                )
-            )
-        elif ref not in (secret_keys or set()):
-            issues.append(
-                Issue(
-                    where,
-                    ref,
-                    f"names slipway:{ref}, which is stored in plain text",
-                    f"re-set it with `pulumi config set --secret slipway:{ref} <value>` (and rotate it: "
-                    "it is in your repository's history)",
-                )
-            )
+    # Whether each named key is set, and set as a secret, is checked across apps (one
+    # message per key): app_secrets.secret_reference_issues, from StackConfig.
     return issues  # fmt: skip
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from slipway.components.app_spec import (
     DEFAULT_SSL_POLICY,
@@ -40,6 +40,7 @@ from slipway.program.config.app_checks import (
 )
 from slipway.program.config.app_exposure_checks import autoscaling_checks, ingress_checks, service_checks
 from slipway.program.config.app_routes import cross_app_checks
+from slipway.program.config.app_secrets import secret_word
 from slipway.program.config.errors import Issue
 from slipway.program.config.schema import Model
 
@@ -190,8 +191,12 @@ class AppConfig(Model):
     resources: ResourcesConfig
     probes: ProbesConfig = ProbesConfig()
     env: dict[str, str] = {}
+    """Non-secret environment variables, written into the Deployment. A value may use a
+    secret's variable (`postgres://app:$(DATABASE_PASSWORD)@db/app`); names and values that
+    look like secrets are refused (`app_secrets.py`)."""
     config: dict[str, str] = {}
-    """Non-secret settings → a ConfigMap, as environment variables (envFrom)."""
+    """Non-secret settings → a ConfigMap, as environment variables (envFrom). Names and
+    values that look like secrets are refused (`app_secrets.py`)."""
     secrets: dict[str, str] = {}
     """ENV_NAME → `slipway:` config key holding the value, set with `pulumi config set --secret`."""
     secrets_as: Literal["env", "files"] = AppSpec.secrets_as
@@ -210,6 +215,18 @@ class AppConfig(Model):
     def steady_replicas(self) -> int:
         """The Deployment's replicas: at least the autoscaler's minimum when there is one."""
         return max(self.replicas, self.autoscaling.min_replicas) if self.autoscaling else self.replicas
+
+    @field_validator("env", "config", mode="before")
+    @classmethod
+    def _no_echo(cls, v: Any) -> Any:
+        # A secret written as a number (an unquoted PIN) would be echoed by the type error:
+        # read it as the text it is, which the stack's plain-secret rule then refuses once,
+        # without its value (app_secrets.plain_secret_issues).
+        if isinstance(v, dict):
+            number = (int, float)
+            return {k: str(x) if secret_word(str(k)) and isinstance(x, number) and not isinstance(x, bool) else x
+                    for k, x in v.items()}  # fmt: skip
+        return v
 
     @classmethod
     def raw_checks(cls, data: dict[str, Any], context: dict[str, Any]) -> list[Issue]:

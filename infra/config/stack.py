@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from typing import Any, Literal
 
 from pydantic import field_validator
 
+from slipway.components.namespaces import SYSTEM_NAMESPACES
 from slipway.program.config.access import IAM_PRINCIPAL_ARN, AccessConfig, IdentityConfig, _arn_key
 from slipway.program.config.addons import LoadBalancerControllerConfig, MetricsServerConfig, RegistryConfig
-from slipway.program.config.apps import AppConfig, cross_app_checks
+from slipway.program.config.app_secrets import plain_secret_issues, secret_reference_issues
+from slipway.program.config.apps import AppConfig, app_namespace, cross_app_checks
 from slipway.program.config.argo import ArgoConfig
 from slipway.program.config.cluster import DEFAULT_KUBERNETES_VERSION, ClusterConfig
 from slipway.program.config.errors import Issue, invalid
@@ -50,6 +53,12 @@ class StackConfig(Model):
     metrics_server: MetricsServerConfig = MetricsServerConfig()
     apps: dict[str, AppConfig] = {}
     """Applications, keyed by name."""
+    namespaces: list[str] = []
+    """Namespaces slipway creates besides the apps' and Argo's own, e.g. for a team's
+    workloads that are not slipway apps. A principal's `namespaces:` may only name one of
+    these, an app's or an add-on's namespace, or a Kubernetes one (default, kube-system,
+    kube-public, kube-node-lease), so a typo never creates a namespace. Pod Security:
+    `baseline` enforced, `restricted` warned and audited (what runs there is not known)."""
     deploy: DeployConfig | None = None
     """Who runs `pulumi up` and from where (checked against the API endpoint)."""
 
@@ -62,6 +71,17 @@ class StackConfig(Model):
     @property
     def is_production(self) -> bool:
         return self.environment == "prod"
+
+    @property
+    def app_namespaces(self) -> set[str]:
+        """The namespaces the apps run in (Pod Security `restricted` is enforced there)."""
+        return {app_namespace(name, app) for name, app in self.apps.items()}
+
+    @property
+    def created_namespaces(self) -> list[str]:
+        """Every namespace slipway creates: the apps', Argo's and `namespaces:`, never Kubernetes' own."""
+        argo = {self.argo.namespace} if self.argo.enabled else set()
+        return sorted((self.app_namespaces | argo | set(self.namespaces)) - SYSTEM_NAMESPACES)
 
     @field_validator("cluster_name")
     @classmethod
@@ -126,6 +146,10 @@ class StackConfig(Model):
             pool_names = sorted(map(str, pools)) if isinstance(pools, dict) else []
             argo_ingress = _dict(argo.get("ingress")) if argo.get("enabled") is True else None
             issues += cross_app_checks(apps, str(cluster), pool_names, argo_ingress)
+            issues += plain_secret_issues(apps)
+            schema = {f.alias or n for n, f in cls.model_fields.items()}
+            issues += secret_reference_issues(apps, context, set(context.get("config_keys") or ()) - schema)
+        issues += namespace_issues(data)
         return issues  # fmt: skip
 
 
@@ -160,3 +184,54 @@ def _identity_checks(data: dict[str, Any]) -> list[Issue]:
             )
         ]
     return []
+
+
+def declared_namespaces(data: dict[str, Any]) -> set[str]:
+    """The namespaces the raw stack config declares: its apps', Argo's (when enabled),
+    `namespaces:` and Kubernetes' own."""
+    apps = _dict(data.get("apps"))
+    declared = {ns for name, app in apps.items() for ns in [_dict(app).get("namespace") or name] if isinstance(ns, str)}
+    argo = _dict(data.get("argo"))
+    if argo.get("enabled") is True and isinstance(argo.get("namespace", "argo"), str):
+        declared.add(argo.get("namespace", "argo"))
+    explicit = data.get("namespaces")
+    declared |= {ns for ns in explicit if isinstance(ns, str)} if isinstance(explicit, list) else set()
+    return declared | SYSTEM_NAMESPACES
+
+
+def namespace_issues(data: dict[str, Any]) -> list[Issue]:
+    """`namespaces:` entries are new, valid and listed once; principals are scoped to declared namespaces."""
+    issues = []
+    explicit = data.get("namespaces")
+    for i, ns in enumerate(explicit if isinstance(explicit, list) else []):
+        where = f"namespaces[{i}]"
+        if not isinstance(ns, str) or not DNS1123_LABEL.match(ns) or len(ns) > 63:
+            issues.append(Issue(where, ns, "is not a namespace name (a DNS-1123 label of at most 63 characters)",
+                                "use lowercase letters, digits and '-', e.g. payments"))  # fmt: skip
+        elif ns in SYSTEM_NAMESPACES:
+            issues.append(Issue(where, ns, "is created by Kubernetes itself, never by slipway",
+                                "remove it (principals may be scoped to it without declaring it)"))  # fmt: skip
+        elif ns.startswith("kube-"):
+            issues.append(Issue(where, ns, "starts with kube-, which Kubernetes reserves for its own namespaces",
+                                "choose a name without the kube- prefix"))  # fmt: skip
+        elif ns in explicit[:i]:
+            issues.append(Issue(where, ns, f"is listed twice (also namespaces[{explicit.index(ns)}])", "list it once"))
+    declared = declared_namespaces(data)
+    raw = _dict(data.get("access")).get("principals")
+    for i, p in enumerate(raw if isinstance(raw, list) else []):
+        scoped = _dict(p).get("namespaces")
+        for j, ns in enumerate(scoped if isinstance(scoped, list) else []):
+            if not isinstance(ns, str) or not DNS1123_LABEL.match(ns) or ns in declared:
+                continue  # an invalid name is the principal's own error
+            guess = difflib.get_close_matches(ns, sorted(declared), n=1)
+            hint = f"did you mean {guess[0]!r}? Correct it" if guess else "correct it"
+            issues.append(
+                Issue(
+                    f"access.principals[{i}].namespaces[{j}]",
+                    ns,
+                    "is not a namespace of this stack (no app, add-on or namespaces: entry declares it), so "
+                    "access to it would be access to nothing (or a namespace created by a typo)",
+                    f"{hint}, or declare it under slipway:namespaces",
+                )
+            )
+    return issues
