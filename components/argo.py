@@ -56,6 +56,14 @@ SERVER_SA = "argo-server"
 # Requests slipway gives Argo's pods (the chart sets none); the planner counts them.
 CONTROLLER_REQUESTS = {"cpu": "100m", "memory": "256Mi"}
 SERVER_REQUESTS = {"cpu": "50m", "memory": "128Mi"}
+# Every workflow pod runs Argo's executor as `init`, then as the `wait` sidecar beside `main`
+# (v4.0.6 workflowpod.go newExecContainer); unset, they request nothing. Upstream's example
+# requests and memory limit (docs/workflow-controller-configmap.yaml), without a CPU limit.
+EXECUTOR_REQUESTS = {"cpu": "100m", "memory": "64Mi"}
+EXECUTOR_MEMORY_LIMIT = "512Mi"
+# A workflow's `main` container without requests gets these (chart `mainContainer`): a
+# template's own requests win, so a pod's main asks for at most the largest of them.
+MAIN_REQUESTS = {"cpu": "100m", "memory": "128Mi"}
 NOBODY = 65534  # fsGroup that lets a non-root container read the projected IRSA token
 
 
@@ -118,9 +126,11 @@ def helm_values(
     server_role_arn: Any,
     bucket: Any,
     region: str,
+    parallelism: int,
     sso: ArgoSso | None = None,
 ) -> dict[str, Any]:
-    """The chart values slipway sets (every key exists in chart 1.0.18's values.yaml)."""
+    """The chart values slipway sets (every key exists in chart 1.0.18's values.yaml). `parallelism`
+    bounds the workflows running at once (unset, Argo runs all): the pool is sized for it."""
     placement = {"nodeSelector": node_selector, "tolerations": tolerations}
     values: dict[str, Any] = {
         "crds": {"install": True, "full": False, "keep": True},
@@ -128,6 +138,7 @@ def helm_values(
         "controller": {
             **placement,
             "workflowNamespaces": [namespace],
+            "parallelism": parallelism,
             "resources": {"requests": CONTROLLER_REQUESTS, "limits": {"memory": "512Mi"}},
             "workflowDefaults": {
                 "spec": {
@@ -150,6 +161,8 @@ def helm_values(
                 "annotations": irsa_annotations(server_role_arn),
             },
         },
+        "mainContainer": {"resources": {"requests": MAIN_REQUESTS}},
+        "executor": {"resources": {"requests": EXECUTOR_REQUESTS, "limits": {"memory": EXECUTOR_MEMORY_LIMIT}}},
         "useStaticCredentials": False,
         "artifactRepository": {
             "archiveLogs": True,
@@ -229,6 +242,7 @@ class ArgoWorkflows(pulumi.ComponentResource):
                 server_role_arn=server_role.role_arn,
                 bucket=bucket.bucket,
                 region=args.region,
+                parallelism=args.parallelism,
                 sso=args.sso,
             ),
             opts=pulumi.ResourceOptions(
@@ -359,6 +373,9 @@ __all__ = [
     "CHART_REPO",
     "CHART_VERSION",
     "CONTROLLER_REQUESTS",
+    "EXECUTOR_MEMORY_LIMIT",
+    "EXECUTOR_REQUESTS",
+    "MAIN_REQUESTS",
     "NOBODY",
     "SERVER_PORT",
     "SERVER_REQUESTS",

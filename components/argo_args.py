@@ -81,6 +81,9 @@ class ArgoWorkflowsArgs:
     artifact_expiry_days: int = 30
     """Artifacts (and archived logs) are deleted after this many days (1–3650)."""
     protect: bool = False
+    parallelism: int = 10
+    """Workflows running at once (the controller's `parallelism`; 1–1000): more wait as
+    Pending workflows. Size the pool for this many workflow pods."""
     workflow_templates: list[WorkflowTemplateSpec] = field(default_factory=list[WorkflowTemplateSpec])
     depends_on: Sequence[pulumi.Resource] = field(default_factory=list[pulumi.Resource])
     """Namespace, node groups and (with an Ingress) the Load Balancer Controller release."""
@@ -108,6 +111,7 @@ def argo_workflows_issues(a: ArgoWorkflowsArgs) -> list[Issue]:
     issues += _bucket_issues(a.bucket_name)
     issues += int_issues("artifact_expiry_days", a.artifact_expiry_days, minimum=1, maximum=3650)
     issues += bool_issues("protect", a.protect)
+    issues += int_issues("parallelism", a.parallelism, minimum=1, maximum=1000)
     issues += _templates_issues(a.workflow_templates)
     issues += resources_issues("depends_on", a.depends_on)
     issues += str_map_issues("tags", a.tags, example="{'team': 'platform'}")

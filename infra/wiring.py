@@ -97,7 +97,14 @@ def principals(cfg: StackConfig) -> list[Principal]:
 
 def placement(cfg: StackConfig, pool: str, only_if_dedicated: bool = False) -> dict:
     """nodeSelector and tolerations that put pods on `pool` (empty when the pool is just
-    the default one and `only_if_dedicated`)."""
+    the default one and `only_if_dedicated`).
+
+    Only for workloads the config places on `pool` explicitly: a tainted pool's
+    tolerations go to its tenants — the apps in its `dedicatedTo`, Argo when
+    `argo.nodePool` names it, the add-ons when it is the system pool. The guardrail
+    `slipway.program.guardrails.pools` refuses any other app on a tainted pool before
+    the program runs, so naming a pool never buys its tolerations.
+    """
     p = cfg.node_pools[pool]
     if only_if_dedicated and not (p.system or pool == "system"):
         return {"node_selector": {}, "tolerations": []}
@@ -148,6 +155,7 @@ def argo_args(cfg, cluster, namespaces, lbc, region, cluster_name, tags, prod) -
         bucket_name=a.artifacts.bucket_name,
         artifact_expiry_days=a.artifacts.expiry_days,
         protect=prod,
+        parallelism=a.parallelism,
         workflow_templates=[
             WorkflowTemplateSpec(
                 name=t.name,

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from slipway.components import argo_args
+from slipway.program.config.app_secrets import secret_key_issue
 from slipway.program.config.errors import Issue
 from slipway.program.config.model import (
     DNS1123_LABEL,
@@ -17,6 +18,7 @@ from slipway.program.config.model import (
     certificate_arn_issues,
     dns1123_name_issues,
     image_issues,
+    kubernetes_namespace,
     missing_certificate_issues,
     parse_quantity,
 )
@@ -128,7 +130,14 @@ class ArgoConfig(Model):
     enabled: bool = False
     namespace: str = "argo"
     node_pool: str | None = None
-    """Pool that runs the controller, server and every workflow pod (default: the system pool)."""
+    """Pool that runs the controller, server and every workflow pod (default: the system pool).
+    Naming a tainted pool places Argo there explicitly: it gets the pool's tolerations."""
+    parallelism: int = Field(argo_args.ArgoWorkflowsArgs.parallelism, ge=1, le=1000)
+    """Workflows running at once (the controller's `parallelism`; more wait as Pending).
+    Argo's own default is no limit; slipway sets this bound and sizes the pool for it:
+    `parallelism` workflow pods, each as large as the largest WorkflowTemplate's requests
+    plus Argo's executor. A workflow that runs several pods at once (a DAG or steps
+    fan-out) needs room declared with `nodePools.<pool>.pods`."""
     auth_mode: Literal["client", "sso"] = "client"
     """argo-server auth: `client` (Kubernetes bearer tokens) or `sso`. Never `server`."""
     ingress: ArgoIngressConfig = ArgoIngressConfig()
@@ -183,20 +192,14 @@ class ArgoConfig(Model):
                         "set redirectUrl: https://<argo host>/oauth2/callback, or ingress.host",
                     )
                 )
-            keys, secret_keys = context.get("config_keys"), context.get("secret_keys") or set()
+            # Each key must be set, as a secret: the same message as for an app's secrets
+            # (names the key, never a value written in its place).
             for field in ("clientIdKey", "clientSecretKey"):
                 ref = sso.get(field)
-                if keys is not None and isinstance(ref, str) and (ref not in keys or ref not in secret_keys):
-                    issues.append(
-                        Issue(
-                            f"sso.{field}",
-                            "(value hidden)",
-                            "names a config key that is not set as a secret",
-                            "run `pulumi config set --secret slipway:<key> <value>`",
-                        )
-                    )
+                issue = secret_key_issue(f"sso.{field}", ref, context) if isinstance(ref, str) else None
+                issues += [issue] if issue else []
         ns = data.get("namespace", "argo")
-        if isinstance(ns, str) and (not DNS1123_LABEL.match(ns) or ns in ("default", "kube-system")):
+        if isinstance(ns, str) and (not DNS1123_LABEL.match(ns) or kubernetes_namespace(ns)):
             issues.append(
                 Issue("namespace", ns, "is not a namespace Argo should own", "use a dedicated namespace such as argo")
             )

@@ -29,6 +29,9 @@ class Taint(Model):
     value: str = ""
     effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] = "NoSchedule"
 
+    def __str__(self) -> str:
+        return f"{self.key}={self.value}:{self.effect}" if self.value else f"{self.key}:{self.effect}"
+
 
 class PodsConfig(Model):
     """`slipway:nodePools.<name>.pods[]` — a workload the pool must hold (until the
@@ -110,6 +113,14 @@ class NodePoolConfig(Model):
     new proposal is shown by `slipway size` and applied by `slipway pin --replan`."""
     labels: dict[str, str] = {}
     taints: list[Taint] = []
+    """Node taints (`key=value:effect`). A tainted pool is dedicated: only what the config
+    places there explicitly gets its tolerations — the apps in `dedicatedTo`, its `pods`,
+    Argo when `argo.nodePool` names it, the cluster add-ons on the system pool."""
+    dedicated_to: list[str] = []
+    """Apps (keys of `slipway:apps`) that run on this tainted pool and tolerate its taints.
+    Each also names the pool (`apps.<app>.nodePool`), unless it is the default pool. An
+    app naming a tainted pool that does not list it is refused: naming a pool says where
+    an app runs, this list says who may."""
     metadata_hop_limit: int = Field(1, ge=1, le=2)
     """IMDSv2 hop limit. 1 keeps pods away from the node role's credentials; 2 only if a pod needs IMDS."""
     autoscaler: Literal["none", "external"] = "none"
@@ -217,6 +228,11 @@ class NodePoolConfig(Model):
                         "use your own prefix, e.g. slipway.dev/pool",
                     )
                 )
+        tenants = data.get("dedicatedTo")
+        if isinstance(tenants, list):
+            for i, n in enumerate(tenants):
+                if n in tenants[:i]:
+                    issues.append(Issue(f"dedicatedTo[{i}]", n, "is listed twice", "list each app once"))
         pods = data.get("pods")
         if isinstance(pods, list):
             names = [p.get("name") for p in pods if isinstance(p, dict)]
