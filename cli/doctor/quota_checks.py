@@ -7,10 +7,12 @@ from botocore.exceptions import ClientError
 from slipway.cli.aws_errors import error_code
 from slipway.cli.doctor._aws import _guarded, _tags, denied_action, stack_vpcs
 from slipway.cli.doctor.model import DoctorContext, Finding
+from slipway.program.guardrails.quotas import QUOTAS
 
-# Service Quotas codes: EC2-VPC Elastic IPs, and VPCs per Region; both default to 5.
-EIP_QUOTA = ("ec2", "L-0263D0A3", 5)
-VPC_QUOTA = ("vpc", "L-F678F1CE", 5)
+# (Service Quotas service code, quota code, AWS's default), from the one table of quota
+# facts that the config-time guardrails use too.
+EIP_QUOTA = (QUOTAS["eips"].service, QUOTAS["eips"].code, QUOTAS["eips"].default)
+VPC_QUOTA = (QUOTAS["vpcs"].service, QUOTAS["vpcs"].code, QUOTAS["vpcs"].default)
 
 
 def _why(exc: Exception) -> str:
