@@ -8,7 +8,9 @@
 
 The policy pack (`policies/`) adds slipway's own rules on top, and the stack's
 `slipway:deploy` is checked against its API endpoint: a deployer that cannot reach the
-API server would time out on every Kubernetes resource of `pulumi up`/`preview`.
+API server would time out on every Kubernetes resource of `pulumi up`/`preview`. The
+stack's config warnings (the guardrails' advice) are findings too (check `config`), so a
+pull-request comment shows them.
 """
 
 from __future__ import annotations
@@ -162,6 +164,21 @@ def policy_findings(result: RenderResult, config: dict[str, dict] | None = None)
     ]
 
 
+CONFIG_CHECK = "config"
+
+
+def config_findings(warnings: list[str]) -> list[Finding]:
+    """The stack's config warnings (`path: value problem — fix`) as advisory findings."""
+    findings = []
+    for warning in warnings:
+        where, sep, said = warning.partition(": ")
+        if not sep or " " in where:
+            where, said = "stack config", warning
+        problem, _, fix = said.partition(" — ")
+        findings.append(Finding(CONFIG_CHECK, "advisory", where, problem.strip(), fix.strip() or "-"))
+    return findings
+
+
 REACH_CHECK = "deployer-reaches-endpoint"
 
 
@@ -198,10 +215,11 @@ def run_checks(
     policy_config: dict | None = None,
     cfg: StackConfig | None = None,
 ) -> list[Finding]:
-    """All offline checks for one render: policy pack, Kubernetes schemas, IAM lint and,
-    given the stack's config, whether its deployer reaches the API server."""
+    """All offline checks for one render: the stack's config warnings, policy pack, Kubernetes
+    schemas, IAM lint and, given the stack's config, whether its deployer reaches the API server."""
     return (
-        policy_findings(result, policy_config)
+        config_findings(result.warnings)
+        + policy_findings(result, policy_config)
         + kubernetes_findings(result, kubernetes_version)
         + parliament_findings(result)
         + (deploy_findings(cfg) if cfg is not None else [])

@@ -15,7 +15,7 @@ import json
 
 import typer
 
-from slipway.cli.common import err, fail_config, out
+from slipway.cli.common import cannot_reach, err, fail_config, network_failure, out
 from slipway.cli.render import ROOT
 from slipway.program.config import ConfigError
 
@@ -77,13 +77,19 @@ def doctor(
         err.print(f"error: AWS rejected the credentials ({exc}) — log in again (`{login}`) or refresh the keys")
         raise typer.Exit(2) from None
     except BotoCoreError as exc:
-        err.print(f"error: AWS could not be reached: {exc} — check the network, the region and AWS_ENDPOINT_URL")
-        raise typer.Exit(1) from None
+        if network_failure(exc):
+            err.print(f"error: {cannot_reach(exc)}", highlight=False)
+            raise typer.Exit(1) from None
+        # Not the network: a missing region, a broken config file, … — botocore says which.
+        err.print(f"error: AWS SDK error ({type(exc).__name__}): {exc} — fix the stack's aws:region / "
+                  "aws:profile or your AWS config", highlight=False)  # fmt: skip
+        raise typer.Exit(2) from None
     code = run.exit_code(findings)
     phase = "live" if live else "unknown" if ctx.cluster_unreadable else "preflight"
     if as_json:
         print(json.dumps({"stack": stack, "region": ctx.region, "cluster": ctx.cluster_name, "phase": phase,
-                          "findings": [f.as_dict() for f in findings], "ok": code == 0}, indent=2))  # fmt: skip
+                          "findings": [f.as_dict() for f in findings], "ok": code == 0,
+                          "verdict": run.verdict(findings)}, indent=2))  # fmt: skip
         raise typer.Exit(code)
     title = {"live": "live", "preflight": "preflight (the cluster does not exist yet)",
              "unknown": f"cluster unknown (eks:DescribeCluster: {ctx.cluster_unreadable})"}[phase]  # fmt: skip

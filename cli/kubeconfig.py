@@ -93,6 +93,35 @@ def _not_found(name: str, region: str, stack: str, err: Console) -> None:
     )
 
 
+def needs(name: str, region: str, stack: str) -> str:
+    """What the kubeconfig is made of and how to get it without slipway reaching AWS."""
+    return (
+        f"the kubeconfig needs the cluster's API endpoint and CA certificate, which only eks:DescribeCluster "
+        f"on {name!r} in {region} returns, asked with the stack's credentials. Once AWS is reachable, run this "
+        f"again. Offline, if you can read the stack's Pulumi state (e.g. `pulumi login --local`): `pulumi stack "
+        f"output kubeconfig --show-secrets --stack {stack} > kubeconfig` holds both; kubectl itself still needs "
+        "the API server and AWS credentials for its token (aws eks get-token)"
+    )
+
+
+def _profile(session) -> str | None:
+    """The session's named profile; None for boto3's `default` (what `aws sso login` uses anyway)."""
+    name = getattr(session, "profile_name", None)
+    return None if name in (None, "default") else name
+
+
+def _aws_failed(e: Exception, name: str, region: str, stack: str, profile: str | None, err: Console) -> None:
+    """Print why a call to AWS failed: the network (and what the kubeconfig needs), the credentials, or else."""
+    from slipway.cli.common import cannot_reach, credentials_failure, log_in, network_failure
+
+    if network_failure(e):
+        err.print(f"error: {cannot_reach(e, f'EKS in {region}')}\n{needs(name, region, stack)}", highlight=False)
+    elif credentials_failure(e):
+        err.print(f"error: no usable AWS credentials ({e}) — {log_in(profile)}", highlight=False)
+    else:
+        err.print(f"error: could not ask EKS in {region} about {name!r}: {e}", highlight=False)
+
+
 def _describe_as_role(session, role_arn: str, name: str, region: str, stack: str, first: Exception, err: Console):
     """DescribeCluster as `role_arn` (assumed with `session`), after the session itself was denied."""
     import boto3
@@ -113,6 +142,9 @@ def _describe_as_role(session, role_arn: str, name: str, region: str, stack: str
         if isinstance(e, ClientError) and error_code(e) == "ResourceNotFoundException":
             _not_found(name, region, stack, err)
             raise typer.Exit(1) from None
+        if isinstance(e, BotoCoreError):
+            _aws_failed(e, name, region, stack, _profile(session), err)
+            raise typer.Exit(1) from None
         err.print(
             f"error: AWS refused eks:DescribeCluster on {name!r} in {region} with your credentials ({first}), "
             f"{second} ({e}) — check the identity with `slipway doctor {stack} --only identity`",
@@ -132,12 +164,17 @@ def describe_cluster(
     """
     from botocore.exceptions import BotoCoreError, ClientError
 
+    from slipway.cli.common import credentials_failure
+
     try:
         c = session.client("eks").describe_cluster(name=name)["cluster"]
     except ClientError as e:
         code = error_code(e)
         if code == "ResourceNotFoundException":
             _not_found(name, region, stack, err)
+            raise typer.Exit(1) from None
+        if credentials_failure(e):
+            _aws_failed(e, name, region, stack, _profile(session), err)
             raise typer.Exit(1) from None
         if role_arn and code in ACCESS_DENIED:
             c = _describe_as_role(session, role_arn, name, region, stack, e, err)
@@ -149,10 +186,7 @@ def describe_cluster(
             )
             raise typer.Exit(1) from None
     except BotoCoreError as e:
-        err.print(
-            f"error: could not reach EKS in {region}: {e} — log in (`aws sso login`) or export credentials",
-            highlight=False,
-        )
+        _aws_failed(e, name, region, stack, _profile(session), err)
         raise typer.Exit(1) from None
     info = ClusterInfo(
         name=name,
@@ -243,15 +277,11 @@ def kubeconfig_command(
         err.print(f"error: cannot write {path} ({e.strerror}) — fix its permissions or pass --out FILE")
         raise typer.Exit(2) from None
     updated = any(c.get("name") == ctx for c in (existing or {}).get("contexts") or [])
-    out.print(
-        f"{'updated' if updated else 'added'} context {ctx} (cluster {cluster.arn}) in {path}, now current",
-        highlight=False,
-    )
+    from slipway.cli.common import Wrap
+
+    out.print(Wrap(f"{'updated' if updated else 'added'} context {ctx} (cluster {cluster.arn}) in {path}, now current"))
     if note:
-        out.print(note, highlight=False)
+        out.print(Wrap(note))
     on_path = out_file is None or Path(os.path.realpath(path)) == Path(os.path.realpath(default_path()))
-    out.print(
-        "next: kubectl get nodes" if on_path else f"next: kubectl --kubeconfig {path} get nodes",
-        highlight=False,
-    )
+    out.print(Wrap("next: kubectl get nodes" if on_path else f"next: kubectl --kubeconfig {path} get nodes"))
     return path

@@ -208,11 +208,17 @@ def pin_command(
 ) -> None:
     """Pin the stack's availability zones and the instance type of each `auto` pool in its stack file.
 
-    Example: slipway pin dev --zones us-east-1a,us-east-1b
+    Asks AWS for the region's usable zones (or what a running cluster uses); --zones works offline.
+
+    Examples:
+      slipway pin dev
+      slipway pin dev --zones us-east-1a,us-east-1b
+      slipway pin prod --replan --dry-run
     """
-    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, ProfileNotFound
+    from botocore.exceptions import BotoCoreError, ClientError, ProfileNotFound
 
     from slipway.cli.aws_errors import error_code
+    from slipway.cli.common import Wrap, cannot_reach, credentials_failure, log_in, network_failure
     from slipway.cli.render import ROOT
 
     out, err = Console(), Console(stderr=True)
@@ -223,20 +229,32 @@ def pin_command(
         exc.stack = exc.stack or stack
         err.print(f"[bold red]error:[/] {exc}", highlight=False)
         raise typer.Exit(2) from None
-    except (NoCredentialsError, ProfileNotFound, BotoCoreError) as exc:
-        err.print(f"error: could not ask AWS about the stack ({exc}) — log in (aws sso login), or pin offline "
-                  "with --zones <az>,<az> (then nothing is compared with a running cluster)")  # fmt: skip
+    except (ProfileNotFound, BotoCoreError) as exc:
+        if network_failure(exc):
+            said = cannot_reach(exc)
+        elif isinstance(exc, ProfileNotFound):
+            said = f"{exc} — fix --profile, slipway:identity.profile or aws:profile"
+        elif credentials_failure(exc):
+            said = f"could not ask AWS about the stack ({exc}) — {log_in(profile)}"
+        else:
+            said = f"could not ask AWS about the stack ({exc})"
+        err.print(f"error: {said}; or pin offline with --zones <az>,<az> (then nothing is compared with a "
+                  "running cluster)", highlight=False)  # fmt: skip
         raise typer.Exit(2) from None
     except ClientError as exc:
+        if credentials_failure(exc):
+            err.print(f"error: AWS rejected the credentials ({error_code(exc)}) — {log_in(profile)}; or pin "
+                      "offline with --zones <az>,<az>", highlight=False)  # fmt: skip
+            raise typer.Exit(2) from None
         err.print(f"error: AWS refused {exc.operation_name} ({error_code(exc)}) — allow it to this identity "
                   "(`aws sts get-caller-identity`), or pin offline with --zones <az>,<az>")  # fmt: skip
         raise typer.Exit(2) from None
     table = Table(title=f"pins for {stack}", title_justify="left")
     for col in ("setting", "was", "now", "effect"):
-        table.add_column(col, overflow="fold")
+        table.add_column(col)
     for c in changes:
-        table.add_row(c.path, "—" if c.old is None else str(c.old), ", ".join(c.new) if isinstance(c.new, list)
-                      else str(c.new), c.note or "first pin")  # fmt: skip
+        now = ", ".join(c.new) if isinstance(c.new, list) else str(c.new)
+        table.add_row(Wrap(c.path), Wrap("—" if c.old is None else str(c.old)), Wrap(now), Wrap(c.note or "first pin"))
     if changes:
         out.print(table)
     if wanted:
@@ -244,4 +262,4 @@ def pin_command(
                   "default for the cluster version (run without --zones to pin them)")  # fmt: skip
     verb = "would write" if dry_run else "wrote"
     verdict = f"{verb} {len(changes)} pin(s) to stacks/Pulumi.{stack}.yaml" if changes else "nothing to pin"
-    out.print(f"verdict: {verdict}")
+    out.print(f"verdict: {verdict}", highlight=False)

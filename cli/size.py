@@ -1,6 +1,8 @@
-"""`slipway size <stack>`: each node pool's capacity plan — instance type, nodes, pods,
-CPU/memory use, $/month — beside what `auto` would choose today and the cheaper or
-roomier alternatives, as one table per pool or as JSON (`--json`).
+"""`slipway size <stack>`: each node pool's capacity plan — what it counted there (every
+workload, its pods and requests, and what put it on that pool), then instance type,
+nodes, pods, CPU/memory use, $/month — beside what `auto` would choose today and the
+cheaper or roomier alternatives, as tables per pool or as JSON (`--json`). A verdict
+line ends the report (a `verdict` key in JSON).
 
 Offline: the plan comes from the stack file and the shipped instance catalog.
 """
@@ -8,11 +10,12 @@ Offline: the plan comes from the stack file and the shipped instance catalog.
 from __future__ import annotations
 
 import json
+from typing import Any, NoReturn
 
 import typer
 from rich.table import Table
 
-from slipway.cli.common import fail_config, out
+from slipway.cli.common import Wrap, fail_config, out, print_warnings, verdict_line
 from slipway.cli.render import ROOT
 from slipway.program.config import ConfigError
 
@@ -21,23 +24,28 @@ def size(
     stack: str = typer.Argument(..., help="Stack whose node pools to size."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
-    """Show each node pool's plan: type, nodes, pods, CPU/memory use, $/month, and alternatives."""
-    from slipway.program.capacity import plan_cluster
+    """Show what each node pool runs and its plan: type, nodes, pods, CPU/memory use, $/month, alternatives."""
+    from slipway.program.capacity import counted_workloads, plan_cluster
     from slipway.program.stackfile import load_stack_file
 
     try:
         stackfile = load_stack_file(stack, ROOT)
-        cfg, plan = stackfile.plan()
+        checked = stackfile.checked()
+        cfg, plan = checked.cfg, checked.plan
         # What `auto` would choose today, pins aside: shown, applied only by `slipway pin --replan`.
         proposal = plan_cluster(cfg, stackfile.region, zones=cfg.network.availability_zones, ignore_pins=True)
     except ConfigError as exc:
-        fail_config(exc, stack)
+        refuse(exc, stack, as_json)
+    print_warnings(checked.warnings, stack)
     sizes = plan.sizes(cfg)
+    counted = counted_workloads(cfg)
     changes = {
         name: proposal.pools[name].plan
         for name, pool in cfg.node_pools.items()
         if pool.pinned_instance_type and proposal.pools[name].plan.instance_type.name != pool.pinned_instance_type
     }
+    total = sum(r.plan.monthly_usd for r in plan.pools.values())
+    verdict = size_verdict(stack, len(plan.pools), total, len(changes), len(checked.warnings))
     if as_json:
         doc = {
             "stack": stack,
@@ -49,17 +57,21 @@ def size(
                     "desiredSize": sizes[name][2],
                     "maxSize": sizes[name][3],
                     "pinned": cfg.node_pools[name].pinned_instance_type is not None or not cfg.node_pools[name].is_auto,
+                    "taints": [str(t) for t in cfg.node_pools[name].taints],
+                    "counted": counted_rows(counted[name], r),
                     "lowerBoundUsd": round(proposal.pools[name].lower_bound_usd, 2),
                     "proposal": proposal.pools[name].plan.as_dict(),
                     "alternatives": [a.as_dict() for a in proposal.pools[name].alternatives],
                 }
                 for name, r in plan.pools.items()
             },
-            "totalMonthlyUsd": round(sum(r.plan.monthly_usd for r in plan.pools.values()), 2),
+            "totalMonthlyUsd": round(total, 2),
+            "verdict": verdict,
         }
         print(json.dumps(doc, indent=2, sort_keys=True))
         return
     for name, r in plan.pools.items():
+        out.print(counted_table(name, counted[name], r, [str(t) for t in cfg.node_pools[name].taints]))
         out.print(pool_table(name, r, sizes[name], proposal.pools[name]))
         if name in changes:
             new = changes[name]
@@ -67,13 +79,74 @@ def size(
                 f"  auto now proposes {new.nodes} × {new.instance_type.name} (${new.monthly_usd:,.2f}/month): "
                 f"`slipway pin {stack} --replan` switches to it, replacing the node group (new nodes first)"
             )
-    total = sum(r.plan.monthly_usd for r in plan.pools.values())
     note = (
         ""
         if plan.catalog.region == stackfile.region
         else (f"; prices are {plan.catalog.region}'s — `slipway catalog refresh --region {stackfile.region}` for yours")
     )
     out.print(f"nodes: ${total:,.2f}/month on demand (prices of {plan.catalog.price_date}{note})")
+    out.print(verdict, soft_wrap=True)  # one line, whatever the width: scripts grep for it
+
+
+def size_verdict(stack: str, pools: int, total: float, changes: int, warnings: int) -> str:
+    """The report's last line: every pool holds what it counted (else there is no plan), at what cost,
+    and what still asks for a decision."""
+    held = "1 pool holds its pods" if pools == 1 else f"{pools} pools hold their pods"
+    detail = f"{held}; ${total:,.2f}/month"
+    if changes:
+        detail += (f"; auto proposes another type for {changes} pinned pool{'s' * (changes != 1)} "
+                   f"(`slipway pin {stack} --replan`)")  # fmt: skip
+    if warnings:
+        detail += f"; {warnings} config warning{'s' * (warnings != 1)} (stderr)"
+    return verdict_line(True, detail)
+
+
+def refuse(exc: ConfigError, stack: str, as_json: bool) -> NoReturn:
+    """The stack cannot be sized: its errors on stderr, exactly as `check` and `render` print
+    them (one validation path), and with --json a document holding them and a failing verdict."""
+    if as_json:
+        n = len(exc.messages)
+        verdict = verdict_line(False, f"not sized: {n} config error{'s' * (n != 1)} to fix first")
+        print(json.dumps({"stack": stack, "errors": exc.messages, "verdict": verdict}, indent=2, sort_keys=True))
+    fail_config(exc, stack)
+
+
+def counted_rows(counted: list, r) -> list[dict[str, Any]]:
+    """What a pool's plan counted: each workload (pods, requests, what it is, what put it
+    there), then the DaemonSets, one pod on every node."""
+    rows = [
+        {"workload": c.workload.name, "source": c.source, "placedBy": c.placed_by, "pods": c.workload.replicas,
+         "maxSurge": c.workload.max_surge, "cpuMillicores": c.workload.cpu_m, "memoryMiB": c.workload.memory_mib}
+        for c in counted
+    ]  # fmt: skip
+    rows += [
+        {"workload": d.name, "source": "DaemonSet", "placedBy": "every node", "pods": r.plan.nodes, "maxSurge": 0,
+         "cpuMillicores": d.cpu_m, "memoryMiB": d.memory_mib}
+        for d in r.demand.daemonsets
+    ]  # fmt: skip
+    return rows
+
+
+def counted_table(name: str, counted: list, r, taints: list[str]) -> Table:
+    """Who runs on a pool and what its plan counted for each: pods, requests per pod, and why it is there."""
+    title = f"pool {name} runs" + (f" (tainted {', '.join(taints)}: only these tolerate it)" if taints else "")
+    rows = counted_rows(counted, r)
+    table = Table(title=title, title_justify="left")
+    # Identifiers stay whole (the widest one sets the column); only the last column wraps.
+    table.add_column("workload", no_wrap=True, min_width=max(len(row["workload"]) for row in rows))
+    table.add_column("pods", justify="right", no_wrap=True)
+    table.add_column("CPU/pod", justify="right", no_wrap=True)
+    table.add_column("mem/pod", justify="right", no_wrap=True)
+    table.add_column("counted as", ratio=1)
+    for row in rows:
+        per_node = row["source"] == "DaemonSet"
+        pods = "1/node" if per_node else str(row["pods"]) + (f" (+{row['maxSurge']})" if row["maxSurge"] else "")
+        why = row["source"] if per_node else f"{row['source']}, {row['placedBy']}"
+        table.add_row(row["workload"], pods, f"{row['cpuMillicores']}m", f"{row['memoryMiB']}Mi", Wrap(why),
+                      style="dim" if per_node else None)  # fmt: skip
+    if any(row["maxSurge"] for row in rows):
+        table.caption = "(+n): extra pods during a rolling update"
+    return table
 
 
 def pool_table(name: str, r, sized: tuple, proposal) -> Table:
@@ -87,7 +160,7 @@ def pool_table(name: str, r, sized: tuple, proposal) -> Table:
 
     def row(label: str, plan, style: str | None = None) -> None:
         table.add_row(
-            label,
+            Wrap(label),
             str(plan.nodes),
             str(plan.pods_used - plan.nodes * plan.daemonset_pods_per_node),
             f"{plan.cpu_used_m / 1000:.2f} / {plan.cpu_alloc_m / 1000:.2f} vCPU ({plan.cpu_utilization:.0%})",

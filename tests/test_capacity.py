@@ -375,6 +375,8 @@ def test_size_table():
     assert proc.returncode == 0, proc.stderr
     assert "pool general:" in proc.stdout and "(chosen)" in proc.stdout and "lower bound" in proc.stdout
     assert "$/month" in proc.stdout
+    assert "pool general runs" in proc.stdout  # what the plan counted, before the plan
+    assert proc.stdout.splitlines()[-1].startswith("verdict: PASS — 1 pool holds its pods; $")
 
 
 def test_catalog_refresh_rejects_a_bad_region():

@@ -82,6 +82,7 @@ def test_doctor_reports_each_seeded_mistake_with_its_fix(endpoint):
     assert proc.returncode == 1, proc.stderr
     report = json.loads(proc.stdout)
     assert report["cluster"] == CLUSTER and report["ok"] is False
+    assert report["verdict"].startswith("verdict: FAIL — ") and "check(s) failed" in report["verdict"]
     fails = {(f["check"], f["subject"]): f for f in report["findings"] if f["status"] == "fail"}
 
     # 1. the untagged public subnet ("couldn't auto-discover subnets" for internet-facing ALBs)

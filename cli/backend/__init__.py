@@ -31,8 +31,9 @@ from urllib.parse import quote
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-from slipway.cli.backend.errors import BackendError, _refused
+from slipway.cli.backend.errors import BackendError, _refused, aws_failure
 from slipway.cli.backend.settings import (
     ABORT_MULTIPART_DAYS,
     LIFECYCLE_ID,
@@ -61,6 +62,7 @@ from slipway.cli.backend.steps import (
     ensure_versioning,
     verify_kms_key,
 )
+from slipway.cli.common import Command, Group, Wrap, verdict_line
 
 __all__ = [
     "ABORT_MULTIPART_DAYS",
@@ -94,6 +96,7 @@ __all__ = [
     "tls_only_statement",
     "verify_kms_key",
     "_refused",
+    "aws_failure",
 ]
 
 
@@ -119,7 +122,12 @@ def secrets_hint(region: str, kms_key_id: str | None = None) -> str:
 
 # ------------------------------------------------------------------ CLI
 
-backend_app = typer.Typer(help="The S3 bucket that holds Pulumi state (self-managed backend).", no_args_is_help=True)
+backend_app = typer.Typer(
+    help="The S3 bucket that holds Pulumi state (self-managed backend).\n\n"
+    "Example: slipway backend init --bucket acme-pulumi-state --region us-east-1",
+    no_args_is_help=True,
+    cls=Group,
+)
 out = Console()
 err = Console(stderr=True)
 
@@ -148,7 +156,7 @@ def _clients(profile: str | None, region: str | None) -> tuple[Any, Any, Any, st
     return (*clients, region)
 
 
-@backend_app.command("init")
+@backend_app.command("init", cls=Command)
 def init(
     bucket: Annotated[str, typer.Option("--bucket", help="Bucket to create (globally unique S3 name).")],
     region: Annotated[
@@ -166,7 +174,14 @@ def init(
         ),
     ] = None,
 ) -> None:
-    """Create the S3 bucket for `pulumi login s3://…`: versioned, SSE-KMS, private, TLS-only. Safe to re-run."""
+    """Create the S3 bucket for `pulumi login s3://…`: versioned, SSE-KMS, private, TLS-only. Safe to re-run.
+
+    Prints the `pulumi login` command for the bucket.
+
+    Examples:
+      slipway backend init --bucket acme-pulumi-state --region us-east-1
+      slipway backend init --bucket acme-pulumi-state --profile admin --kms-key-id alias/pulumi-state
+    """
     from botocore.exceptions import BotoCoreError, ClientError
 
     if problem := bucket_name_problem(bucket):
@@ -185,16 +200,19 @@ def init(
     except BackendError as exc:
         _fail(str(exc), exc.exit_code)
     except (BotoCoreError, ClientError) as exc:
-        _fail(f"AWS refused the request: {exc} — check your credentials (aws sts get-caller-identity)", 1)
+        failure = aws_failure(exc, profile)
+        _fail(str(failure), failure.exit_code)
 
     table = Table(title=f"state bucket s3://{bucket} ({region})", title_justify="left")
     for col in ("setting", "status", "detail"):
-        table.add_column(col, overflow="fold")
+        table.add_column(col)
     for step in steps:
-        table.add_row(step.setting, f"[{_STYLE.get(step.status, '')}]{step.status}[/]", step.detail)
+        table.add_row(Wrap(step.setting), Text(step.status, style=_STYLE.get(step.status, "")), Wrap(step.detail))
     out.print(table)
     for step in steps:
         if step.warning:
             err.print(f"[yellow]warning:[/] {step.warning}", highlight=False, soft_wrap=True)
     out.print(login_command(bucket, region, profile), markup=False, highlight=False, soft_wrap=True)
     out.print(secrets_hint(region, kms_key_id), markup=False, highlight=False, soft_wrap=True)
+    changed = sum(1 for step in steps if step.status != "already set")
+    out.print(verdict_line(True, f"s3://{bucket} is ready ({changed} setting(s) changed)"), highlight=False)

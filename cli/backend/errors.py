@@ -2,7 +2,7 @@
 
 An AccessDenied names the IAM action the credentials lack (S3 API and IAM action
 names differ); other S3 error codes get their message and, where slipway knows one,
-the fix.
+the fix. A call that never reached AWS is a network failure, not a refusal (`aws_failure`).
 """
 
 from __future__ import annotations
@@ -57,6 +57,18 @@ def _refusal_fix(code: str, bucket: str) -> str | None:
             "to use aws/s3"
         )
     return None
+
+
+def aws_failure(exc: Any, profile: str | None = None) -> BackendError:
+    """A BackendError for a call that did not get an answer from S3: the network (exit 1), the
+    credentials (exit 2: log in), or an S3 refusal."""
+    from slipway.cli.common import cannot_reach, credentials_failure, log_in, network_failure
+
+    if network_failure(exc):
+        return BackendError(cannot_reach(exc))
+    if credentials_failure(exc):
+        return BackendError(f"no usable AWS credentials ({exc}) — {log_in(profile)}", exit_code=2)
+    return BackendError(f"AWS refused the request: {exc} — check your credentials (aws sts get-caller-identity)")
 
 
 def _refused(exc: Any, bucket: str) -> BackendError:

@@ -9,6 +9,7 @@ from pathlib import Path
 from botocore.exceptions import ClientError
 
 from slipway.cli.aws_errors import error_code, error_message
+from slipway.cli.common import BAD_CREDENTIALS
 from slipway.cli.doctor.model import DoctorContext, Finding
 
 Check = Callable[[DoctorContext], list[Finding]]
@@ -49,9 +50,6 @@ def build_context(stack: str, root: Path, profile: str | None = None) -> DoctorC
     )
 
 
-# Error codes that mean the credentials themselves are bad: every check would fail the same way.
-BAD_CREDENTIALS = {"ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId", "UnrecognizedClientException",
-                   "SignatureDoesNotMatch", "AuthFailure", "InvalidAccessKeyId", "RequestExpired"}  # fmt: skip
 ORDER = {"fail": 0, "warn": 1, "pass": 2, "skip": 3}
 
 
@@ -97,21 +95,42 @@ def exit_code(findings: list[Finding]) -> int:
 
 
 def table(findings: list[Finding], title: str):
+    """The findings as a terminal table; subjects (ids, ARNs, names) wrap only at their separators."""
     from rich.table import Table
+    from rich.text import Text
+
+    from slipway.cli.common import Wrap
 
     t = Table(title=title, show_lines=False, expand=False)
     t.add_column("check", style="bold")
     t.add_column("status")
-    t.add_column("subject", overflow="fold")
-    t.add_column("found", overflow="fold")
-    t.add_column("fix", overflow="fold")
+    t.add_column("subject")
+    t.add_column("found · fix", ratio=1)
     last = None
     for f in findings:
-        t.add_row(f.check if f.check != last else "", f"[{STYLES[f.status]}]{f.status}[/]", f.subject, f.detail, f.fix)
+        said = Text(f.detail) + (Text(f"\nfix: {f.fix}", style="dim") if f.fix else Text())
+        t.add_row(
+            Wrap(f.check) if f.check != last else "",
+            Text(f.status, style=STYLES[f.status]),
+            Wrap(f.subject),
+            Wrap(said),
+        )
         last = f.check
     return t
 
 
+def verdict(findings: list[Finding]) -> str:
+    """`verdict: FAIL — 2 check(s) failed` or `verdict: PASS — …`: the report's last line."""
+    from slipway.cli.common import verdict_line
+
+    failed = sum(1 for f in findings if f.status == "fail")
+    warned = sum(1 for f in findings if f.status == "warn")
+    if failed:
+        return verdict_line(False, f"{failed} check(s) failed" + (f", {warned} warning(s)" if warned else ""))
+    return verdict_line(True, "no check failed" + (f"; {warned} warning(s) to read" if warned else ""))
+
+
 def summary(findings: list[Finding]) -> str:
+    """The counts per status (rich markup), then the verdict line that ends the report."""
     counts = {s: sum(1 for f in findings if f.status == s) for s in STYLES}
-    return " · ".join(f"[{STYLES[s]}]{n} {s}[/]" for s, n in counts.items())
+    return " · ".join(f"[{STYLES[s]}]{n} {s}[/]" for s, n in counts.items()) + f"\n{verdict(findings)}"

@@ -63,8 +63,21 @@ def plan_command(
         "or `none` (a fresh stack).",
     ),
     fmt: str = typer.Option("table", "--format", help="table | markdown | json"),
+    as_json: bool = typer.Option(False, "--json", help="Same as --format json."),
 ) -> None:
-    """What `pulumi up` would do, offline: hazards first, then each change, the order and the time."""
+    """What `pulumi up` would do, offline: hazards first, then each change, the order and the time.
+
+    Exit 1 when the plan deletes or replaces a protected resource.
+
+    Examples:
+      slipway plan dev --base origin/main
+      slipway plan prod --base build/prod --format markdown
+      slipway plan dev --base none --json
+    """
+    if as_json and fmt not in ("table", "json"):
+        err.print(f"error: --json and --format {fmt} both given — drop one of them")
+        raise typer.Exit(2)
+    fmt = "json" if as_json else fmt
     if fmt not in FORMATS:
         err.print(f"error: --format {fmt!r} is not supported — use table, markdown or json")
         raise typer.Exit(2)

@@ -13,6 +13,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from slipway.cli.common import Wrap
 from slipway.cli.plan.hazards import Hazard, hazards
 from slipway.cli.plan.model import CREATE, DELETE, REPLACE, SAME, UPDATE, Plan, ResourceChange, label
 from slipway.cli.plan.order import Schedule, schedule
@@ -126,7 +127,7 @@ class Report:
             table.add_column("hazard", style="red", max_width=16)
             table.add_column("resource: what happens", ratio=1)
             for h in self.hazards:
-                table.add_row(h.title, _headed(h.resource, [h.detail]))
+                table.add_row(Wrap(h.title), Wrap(_headed(h.resource, [h.detail])))
             parts.append(table)
         parts.append(Text(self.summary()))
         changed = [c for c in self.plan.changes if c.action != SAME]
@@ -136,15 +137,16 @@ class Report:
             table.add_column("resource: why, changed inputs", ratio=1)
             style = {CREATE: "green", UPDATE: "yellow", REPLACE: "magenta", DELETE: "red"}
             for c in sorted(changed, key=lambda c: (c.action, c.urn)):
-                table.add_row(Text(c.action, style=style[c.action]), _headed(label(c), self.details(c)))
+                table.add_row(Text(c.action, style=style[c.action]), Wrap(_headed(label(c), self.details(c))))
             parts.append(table)
-            parts += [Text(line) for line in self.order_lines()]
-        parts += [Text(f"warning: {w}", style="yellow") for w in self.plan.warnings]
+            parts += [Wrap(line) for line in self.order_lines()]
+        parts += [Wrap(f"warning: {w}", style="yellow") for w in self.plan.warnings]
         parts.append(Text(self.verdict, style="bold red" if self.exit_code else "bold"))
         return Group(*parts)
 
     def markdown(self, limit: int = MARKDOWN_LIMIT) -> str:
-        """A pull-request comment: summary, hazards, then the details collapsed; under `limit` characters."""
+        """A pull-request comment: verdict, summary, hazards, then the details collapsed, and the
+        verdict again as its last line (where a reader of a long comment ends up); under `limit`."""
         head = [
             f"### slipway plan `{self.stack}`",
             "",
@@ -171,6 +173,8 @@ class Report:
             (f"Order and time ({minutes(self.schedule.total)})", [], order),
         ]
         text = "\n".join(head)
+        last = f"\n**{self.verdict}**\n"
+        limit -= len(last)
         for title, header, lines in sections:
             if not lines:
                 continue
@@ -184,7 +188,7 @@ class Report:
                     break
                 body += line + "\n"
             text += opening + body + closing
-        return text
+        return text + last
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON report."""
