@@ -184,7 +184,8 @@ def test_unknown_access_level():
 
 
 def test_cluster_admin_cannot_be_namespaced():
-    (msg,) = errors({"access": {"principals": [{"arn": ADMIN, "access": "cluster-admin", "namespaces": ["apps"]}]}})
+    principal = {"arn": ADMIN, "access": "cluster-admin", "namespaces": ["apps"]}
+    (msg,) = errors({"namespaces": ["apps"], "access": {"principals": [principal]}})
     assert msg.startswith('access.principals[0].namespaces: ["apps"] cannot scope cluster-admin to namespaces')
 
 
@@ -369,4 +370,20 @@ def test_argo_sso_groups_must_be_a_mapping():
     ]
     assert argo_sso_errors(group={"platform-admins": "admin"}) == [
         "argo.sso.group: unknown key — remove it (did you mean 'groups'?)"
+    ]
+
+
+def test_argo_sso_keys_name_the_missing_or_plain_config_key():
+    """The same message as for an app's secrets: the key is named (a name is not a secret)."""
+    assert argo_sso_errors(clientSecretKey="argoSecrit") == [
+        "argo.sso.clientSecretKey: 'argoSecrit' names slipway:argoSecrit, which is not set — "
+        "run `pulumi config set --secret slipway:argoSecrit <value>`"
+    ]
+    values = {"argo": ARGO_SSO, "argoId": "id", "argoSecret": "hunter2"}
+    with pytest.raises(ConfigError) as exc:
+        parse_config_values(values, region=REGION, stack="t", secret_keys=["slipway:argoId"])
+    assert exc.value.messages == [
+        "argo.sso.clientSecretKey: 'argoSecret' names slipway:argoSecret, which is stored in plain text — re-set "
+        "it with `pulumi config set --secret slipway:argoSecret <value>` (and rotate it: it is in your "
+        "repository's history)"
     ]

@@ -131,8 +131,12 @@ def probe_checks(data: dict) -> list[Issue]:
     issues = []
     for kind, probe in _dict(data.get("probes")).items():
         probe = _dict(probe)
-        handlers = [h for h in ("httpGet", "tcpSocket", "exec") if h in probe]
-        if len(handlers) != 1:
+        # `httpGet:` with nothing under it (null) is no handler: YAML reads an empty key as null.
+        handlers = [h for h in ("httpGet", "tcpSocket", "exec") if probe.get(h) is not None]
+        if not handlers:
+            issues.append(Issue(f"probes.{kind}", sorted(probe), "has no handler (httpGet, tcpSocket or exec with "
+                                "its settings)", "add one, e.g. httpGet: {path: /healthz, port: http}"))  # fmt: skip
+        elif len(handlers) > 1:
             issues.append(Issue(f"probes.{kind}", sorted(probe), "needs exactly one of httpGet, tcpSocket, exec",
                                 "keep one handler"))  # fmt: skip
         http = _dict(probe.get("httpGet"))

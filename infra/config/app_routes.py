@@ -8,6 +8,7 @@ from __future__ import annotations
 from slipway.components.app_rules import APP_NAME, DNS1123_LABEL, MAX_APP_NAME, MAX_CRON_JOB_NAME
 from slipway.components.app_spec import DEFAULT_SSL_POLICY, IngressSpec, default_alb_group
 from slipway.program.config.errors import Issue
+from slipway.program.config.model import kubernetes_namespace
 from slipway.program.config.schema import _dict
 
 ARGO = "argo.ingress"  # argo-server's Ingress as a member of an ALB group
@@ -58,7 +59,7 @@ def cross_app_checks(
                 Issue(f"apps.{name}.nodePool", pool, "is not a pool in nodePools", f"use one of {', '.join(pools)}")
             )
         ns = app.get("namespace", name)
-        if isinstance(ns, str) and (not DNS1123_LABEL.fullmatch(ns) or ns in ("default", "kube-system")):
+        if isinstance(ns, str) and (not DNS1123_LABEL.fullmatch(ns) or kubernetes_namespace(ns)):
             issues.append(
                 Issue(
                     f"apps.{name}.namespace",
@@ -87,8 +88,10 @@ def _route(name: str, ingress: dict, cluster: str, groups: dict, routes: dict, w
     scheme = ingress.get("scheme", IngressSpec.scheme)
     group = ingress.get("group") or default_alb_group(cluster, scheme)
     groups.setdefault(group, []).append((name, ingress))
-    for host in ingress.get("hosts") or ["*"]:
-        for path in ingress.get("paths") or list(IngressSpec.paths):
+    # Raw data: a mistyped hosts/paths (not a list) is the schema's to report; route it as the default.
+    hosts, paths = ingress.get("hosts"), ingress.get("paths")
+    for host in hosts if isinstance(hosts, list) and hosts else ["*"]:
+        for path in paths if isinstance(paths, list) and paths else list(IngressSpec.paths):
             key = (group, str(host), str(path))
             if key in routes:
                 issues.append(

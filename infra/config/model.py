@@ -68,7 +68,8 @@ class Model(BaseModel):
     @model_validator(mode="wrap")
     @classmethod
     def _run_raw_checks(cls, data: Any, handler: Any, info: Any) -> Any:
-        issues = []
+        issues: list[Issue] = []
+        broken: Exception | None = None
         if isinstance(data, dict):
             # Python callers may use field names; raw checks read the YAML's camelCase keys.
             raw = {
@@ -77,13 +78,23 @@ class Model(BaseModel):
                 if n in data
                 for v in [data[n]]
             }
-            issues = cls.raw_checks({**data, **raw}, info.context or {})
+            try:
+                issues = cls.raw_checks({**data, **raw}, info.context or {})
+            except (TypeError, AttributeError, KeyError, IndexError, ValueError) as crash:
+                # Raw checks read YAML as written and a value of the wrong type can trip one;
+                # the schema then reports that value (field, value, fix). A crash on input the
+                # schema accepts is a bug, never swallowed: it is raised below.
+                issues, broken = [], crash
+            else:
+                broken = None
         try:
             result = handler(data)
         except ValidationError as exc:
             if issues:
                 raise merged(exc, issues, data) from None
             raise
+        if broken is not None:
+            raise broken
         if issues:
             raise problems(issues)
         return result
@@ -118,3 +129,11 @@ def image_issues(where: str, image: Any) -> list[Issue]:
         return [Issue(where, image, "has no tag or the tag `latest`, so what runs changes without a deploy",
                       "pin a version tag or a digest, e.g. python:3.12.7-slim")]  # fmt: skip
     return []
+
+
+def kubernetes_namespace(ns: str) -> bool:
+    """Is `ns` Kubernetes' own (default, kube-system, kube-public, kube-node-lease) or under its
+    reserved `kube-` prefix: never a namespace slipway creates or runs apps and add-ons in."""
+    from slipway.components.namespaces import SYSTEM_NAMESPACES
+
+    return ns in SYSTEM_NAMESPACES or ns.startswith("kube-")
