@@ -45,7 +45,9 @@ def size(
         if pool.pinned_instance_type and proposal.pools[name].plan.instance_type.name != pool.pinned_instance_type
     }
     total = sum(r.plan.monthly_usd for r in plan.pools.values())
-    verdict = size_verdict(stack, len(plan.pools), total, len(changes), len(checked.warnings))
+    peaks = plan.peaks(cfg)
+    peak_total = sum(p.peak_usd for p in peaks.values())
+    verdict = size_verdict(stack, len(plan.pools), total, len(changes), len(checked.warnings), peak_total)
     if as_json:
         doc = {
             "stack": stack,
@@ -62,10 +64,14 @@ def size(
                     "lowerBoundUsd": round(proposal.pools[name].lower_bound_usd, 2),
                     "proposal": proposal.pools[name].plan.as_dict(),
                     "alternatives": [a.as_dict() for a in proposal.pools[name].alternatives],
+                    "peak": peak_dict(peaks[name]),
                 }
                 for name, r in plan.pools.items()
             },
             "totalMonthlyUsd": round(total, 2),
+            "autoscaling": cfg.autoscaling.provider,
+            "floorMonthlyUsd": round(total, 2),
+            "ceilingMonthlyUsd": round(peak_total, 2),
             "verdict": verdict,
         }
         print(json.dumps(doc, indent=2, sort_keys=True))
@@ -84,15 +90,17 @@ def size(
         if plan.catalog.region == stackfile.region
         else (f"; prices are {plan.catalog.region}'s — `slipway catalog refresh --region {stackfile.region}` for yours")
     )
-    out.print(f"nodes: ${total:,.2f}/month on demand (prices of {plan.catalog.price_date}{note})")
+    out.print(peak_table(peaks, cfg.autoscaling.provider))
+    out.print(f"nodes: ${total:,.2f}/month on demand at the floor (steady state), ${peak_total:,.2f}/month at the "
+              f"ceiling (every HPA at its maximum; prices of {plan.catalog.price_date}{note})")  # fmt: skip
     out.print(verdict, soft_wrap=True)  # one line, whatever the width: scripts grep for it
 
 
-def size_verdict(stack: str, pools: int, total: float, changes: int, warnings: int) -> str:
+def size_verdict(stack: str, pools: int, total: float, changes: int, warnings: int, peak: float) -> str:
     """The report's last line: every pool holds what it counted (else there is no plan), at what cost,
     and what still asks for a decision."""
     held = "1 pool holds its pods" if pools == 1 else f"{pools} pools hold their pods"
-    detail = f"{held}; ${total:,.2f}/month"
+    detail = f"{held}; ${total:,.2f}/month" + (f" (${peak:,.2f} at peak)" if round(peak, 2) != round(total, 2) else "")
     if changes:
         detail += (f"; auto proposes another type for {changes} pinned pool{'s' * (changes != 1)} "
                    f"(`slipway pin {stack} --replan`)")  # fmt: skip
@@ -182,4 +190,35 @@ def pool_table(name: str, r, sized: tuple, proposal) -> Table:
             f"plan ÷ lower bound = {p.monthly_usd / bound:.2f}× (bound: requests at the cheapest $/vCPU and $/GiB; "
             "CPU/memory include DaemonSets)"
         )
+    return table
+
+
+def peak_dict(p) -> dict[str, Any]:
+    """A pool at peak, for --json."""
+    return {
+        "autoscaled": p.autoscaled,
+        "ceilingNodes": p.ceiling,
+        "nodes": p.peak.nodes if p.peak else None,
+        "monthlyUsd": round(p.peak_usd, 2),
+        "holds": p.holds,
+        "hpas": [{"app": a, "minReplicas": lo, "maxReplicas": hi} for a, lo, hi in p.growth],
+    }
+
+
+def peak_table(peaks: dict, provider: str) -> Table:
+    """Steady state and peak per pool: nodes and $/month with every HPA at minReplicas, then at
+    maxReplicas (surge included), and the ceiling the autoscaler may grow the pool to."""
+    table = Table(title=f"steady state and peak (autoscaling: {provider})", title_justify="left")
+    table.add_column("pool", no_wrap=True)
+    table.add_column("HPAs", min_width=12)
+    for col in ("steady", "peak", "ceiling"):
+        table.add_column(col, justify="right", no_wrap=True)
+    for name, p in peaks.items():
+        t = p.steady.instance_type.name
+        hpas = ", ".join(f"{a} {lo}→{hi}" for a, lo, hi in p.growth) or "–"
+        peak = f"{p.peak.nodes}×{t}" if p.peak else "none fits"
+        ceiling = f"{p.ceiling}" + ("" if p.autoscaled else " fixed")
+        table.add_row(name, Wrap(hpas), f"{p.steady.nodes}×{t}\n${p.steady.monthly_usd:,.0f}/mo",
+                      f"{peak}\n${p.peak_usd:,.0f}/mo", ceiling,
+                      style=None if p.holds or not p.growth else "red")  # fmt: skip
     return table

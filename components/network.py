@@ -111,6 +111,11 @@ class NetworkArgs:
     """Interface endpoints (ecr.api, ecr.dkr, sts, logs, …) for nodes without internet egress."""
     tags: dict[str, str] = field(default_factory=dict[str, str])
     """Extra tags on every resource (Name tags are added per resource)."""
+    karpenter_discovery: str | None = None
+    """Tag the private subnets `karpenter.sh/discovery: <this>` (the cluster name), so that
+    Karpenter's EC2NodeClass `subnetSelectorTerms` launch its nodes there and only there
+    (karpenter-provider-aws getting-started: subnets and the node security group carry it).
+    A tag: added or removed in place."""
 
 
 def network_issues(args: NetworkArgs) -> list[Issue]:
@@ -161,6 +166,7 @@ class Network(pulumi.ComponentResource):
         self._args = args
         self.cluster_names = sorted({*args.cluster_names, *([args.cluster_name] if args.cluster_name else [])})
         self._child = pulumi.ResourceOptions(parent=self)
+        self._karpenter_tag = {"karpenter.sh/discovery": args.karpenter_discovery} if args.karpenter_discovery else {}
         self.egress = []
         self._public_subnets: dict[str, aws.ec2.Subnet] = {}  # filled by _create_public_tier
         cidrs = subnet_cidrs(args.cidr, args.availability_zones)
@@ -271,7 +277,10 @@ class Network(pulumi.ComponentResource):
                 availability_zone=az,
                 cidr_block=cidr,
                 map_public_ip_on_launch=False,
-                tags=self._tags(f"{self._name}-private-{az}", discovery_tags(self.cluster_names, "private")),
+                tags=self._tags(
+                    f"{self._name}-private-{az}",
+                    {**discovery_tags(self.cluster_names, "private"), **self._karpenter_tag},
+                ),
                 opts=self._child,
             )
             # One route table per AZ even with a single NAT: switching to per-az

@@ -10,7 +10,8 @@ resource is registered.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from slipway.components.capacity.catalog import Catalog, InstanceType, load_catalog
 from slipway.components.capacity.planner import (
@@ -26,6 +27,9 @@ from slipway.components.capacity.planner import (
 )
 from slipway.components.capacity.quantity import cpu_millicores, memory_mib
 from slipway.program.config import AppConfig, ConfigError, NodePoolConfig, StackConfig
+
+if TYPE_CHECKING:
+    from slipway.program.autoscaling import Peak
 
 SEARCH_LIMIT = 200  # nodes; beyond this a pool is certainly misconfigured
 
@@ -259,9 +263,22 @@ class ClusterPlan:
 
     pools: dict[str, PoolResult]
     catalog: Catalog
+    _peaks: dict[str, Peak] | None = field(default=None, init=False, repr=False)
+
+    def peaks(self, cfg: StackConfig) -> dict[str, Peak]:
+        """Each pool at peak (every HPA at maxReplicas) and its ceiling (`slipway.program.autoscaling`)."""
+        from slipway.program.autoscaling import peaks
+
+        if self._peaks is None:
+            self._peaks = peaks(cfg, self)
+        return self._peaks
 
     def sizes(self, cfg: StackConfig) -> dict[str, tuple[list[str], int, int, int]]:
-        """Per pool: (instance types, min, desired, max) for the node group."""
+        """Per pool: (instance types, min, desired, max) for the node group.
+
+        Under the Cluster Autoscaler the group grows from the steady plan (min, desired)
+        to the pool's ceiling (max), which holds every HPA at its maximum. Under Karpenter
+        the group stays at the steady plan; the peak is the NodePool's to add."""
         out = {}
         for name, result in self.pools.items():
             pool, plan = cfg.node_pools[name], result.plan
@@ -269,6 +286,8 @@ class ClusterPlan:
             desired = pool.desired_size if pool.desired_size is not None else plan.nodes
             low = pool.min_size if pool.min_size is not None else plan.nodes
             high = pool.max_size if pool.max_size is not None else max(plan.max_nodes, desired)
+            if cfg.autoscaled(name) and cfg.autoscaling.provider == "cluster-autoscaler":
+                high = max(self.peaks(cfg)[name].ceiling, desired)
             out[name] = (types, min(low, desired), desired, high)
         return out
 

@@ -82,7 +82,9 @@ def node_pool_args(cfg: StackConfig, plan: ClusterPlan) -> dict[str, NodePoolArg
             taints=[t.model_dump() for t in p.taints],
             metadata_hop_limit=p.metadata_hop_limit,
             version=p.version,
-            external_autoscaler=p.autoscaler == "external",
+            # The Cluster Autoscaler (or an external one) owns desiredSize after creation.
+            external_autoscaler=p.autoscaler == "external"
+            or (cfg.autoscaled(name) and cfg.autoscaling.provider == "cluster-autoscaler"),
         )
         for name, p in cfg.node_pools.items()
     }

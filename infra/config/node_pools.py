@@ -123,9 +123,11 @@ class NodePoolConfig(Model):
     an app runs, this list says who may."""
     metadata_hop_limit: int = Field(1, ge=1, le=2)
     """IMDSv2 hop limit. 1 keeps pods away from the node role's credentials; 2 only if a pod needs IMDS."""
-    autoscaler: Literal["none", "external"] = "none"
-    """`external`: a Cluster Autoscaler (or similar) owns the node count after creation, and
-    `pulumi up` leaves desiredSize alone. `none`: every `pulumi up` applies the plan."""
+    autoscaler: Literal["auto", "none", "external"] = "auto"
+    """`auto`: the stack's `slipway:autoscaling.provider` adds nodes to this pool at peak
+    (with `none` there, the pool is fixed). `none`: fixed at the plan, whatever the
+    provider; every `pulumi up` applies the plan. `external`: an autoscaler slipway does
+    not install owns the node count after creation, and `pulumi up` leaves desiredSize alone."""
 
     @property
     def is_auto(self) -> bool:

@@ -14,6 +14,7 @@ from slipway.program.config.addons import LoadBalancerControllerConfig, MetricsS
 from slipway.program.config.app_secrets import plain_secret_issues, secret_reference_issues
 from slipway.program.config.apps import AppConfig, app_namespace, cross_app_checks
 from slipway.program.config.argo import ArgoConfig
+from slipway.program.config.autoscaling import AutoscalingConfig
 from slipway.program.config.cluster import DEFAULT_KUBERNETES_VERSION, ClusterConfig
 from slipway.program.config.errors import Issue, invalid
 from slipway.program.config.lifecycle import DeployConfig, deploy_issues, node_version_issues
@@ -61,6 +62,12 @@ class StackConfig(Model):
     `baseline` enforced, `restricted` warned and audited (what runs there is not known)."""
     deploy: DeployConfig | None = None
     """Who runs `pulumi up` and from where (checked against the API endpoint)."""
+    autoscaling: AutoscalingConfig = AutoscalingConfig()
+    """Node autoscaling: Karpenter, Cluster Autoscaler or none (see infra/config/autoscaling.py)."""
+
+    def autoscaled(self, pool: str) -> bool:
+        """Does an autoscaler add nodes to `pool` (the stack's provider, unless the pool opts out)?"""
+        return self.autoscaling.provider != "none" and self.node_pools[pool].autoscaler == "auto"
 
     @property
     def wants_metrics_server(self) -> bool:

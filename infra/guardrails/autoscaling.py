@@ -1,0 +1,52 @@
+"""The planner and the autoscaler agree: each pool's ceiling holds every HPA at its
+`maxReplicas` with rolling-update surge (`slipway.program.autoscaling`).
+
+With an autoscaler a ceiling that cannot hold the peak is an error (the pods it cannot
+place would stay Pending at the first traffic peak); without one, a peak beyond the
+fixed plan is a warning (the HPA would scale to replicas no node can take).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from slipway.program.guardrails import Finding, Site, guardrail
+
+if TYPE_CHECKING:
+    from slipway.program.capacity import ClusterPlan
+    from slipway.program.config import StackConfig
+
+
+@guardrail
+def peak_fits(cfg: StackConfig, plan: ClusterPlan, site: Site) -> list[Finding]:
+    from slipway.program.autoscaling import peaks, pending
+
+    out = []
+    for name, peak in peaks(cfg, plan).items():
+        if not peak.growth or peak.holds:
+            continue
+        waiting = {app: n for app, n in pending(cfg, peak).items() if n > 0}
+        apps = ", ".join(f"{n} of {app}'s {high}" for app, _, high in peak.growth if (n := waiting.get(app)))
+        t = peak.steady.instance_type.name
+        need = f"{peak.peak.nodes} × {t}" if peak.peak else f"more than {peak.ceiling} × {t}"
+        first = next((app for app, _, _ in peak.growth if app in waiting), peak.growth[0][0])
+        high = next(h for a, _, h in peak.growth if a == first)
+        if peak.autoscaled:
+            provider = cfg.autoscaling.provider
+            out.append(Finding(
+                "error", f"apps.{first}.autoscaling.maxReplicas", high,
+                f"with every HPA of pool {name} at its maximum needs {need} (surge included), but the pool's "
+                f"ceiling is {peak.ceiling} nodes ({provider}): {apps or 'some'} pods would stay Pending",
+                f"raise nodePools.{name}.maxSize to {peak.peak.nodes if peak.peak else 'more'} (or remove it: "
+                f"slipway then sizes the ceiling for the peak), or lower maxReplicas",
+            ))  # fmt: skip
+        else:
+            why = ("slipway:autoscaling.provider is none" if cfg.autoscaling.provider == "none"
+                   else f"nodePools.{name}.autoscaler is {cfg.node_pools[name].autoscaler}")  # fmt: skip
+            out.append(Finding(
+                "warning", f"apps.{first}.autoscaling.maxReplicas", high,
+                f"with every HPA of pool {name} at its maximum needs {need}, but the pool is fixed at "
+                f"{peak.ceiling} nodes ({why}): {apps or 'some'} pods would stay Pending at peak",
+                "set slipway:autoscaling.provider: karpenter (or cluster-autoscaler), or lower maxReplicas",
+            ))  # fmt: skip
+    return out

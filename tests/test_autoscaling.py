@@ -1,0 +1,134 @@
+"""Issue 15: the planner and the autoscaler agree.
+
+Each pool is planned for the steady state (every HPA at minReplicas) and for the peak
+(every HPA at maxReplicas, surge included) on its own instance type; the pool's ceiling
+(node group maxSize under the Cluster Autoscaler, the NodePool limits under Karpenter)
+must hold the peak, or the config is refused naming the app and the pods that would
+stay Pending. Without an autoscaler the same gap is a warning.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from slipway.cli.render import ROOT
+from slipway.program.config import ConfigError, parse_config_values
+from slipway.program.stackfile import load_stack_file
+from slipway.program.validate import validate
+from slipway.program.wiring import node_pool_args
+
+from tests.helpers import project_copy, slipway_cli
+
+
+def prod_values(**changes) -> dict:
+    """prod's stack file as the engine hands it over, with `slipway:` keys changed."""
+    stack = load_stack_file("prod", ROOT)
+    values = dict(stack.values)
+    for key, value in changes.items():
+        values[f"slipway:{key}"] = value
+    return values
+
+
+def prod_pools(**general) -> dict:
+    pools = json.loads(json.dumps(load_stack_file("prod", ROOT).values["slipway:nodePools"]))
+    pools["general"].update(general)
+    for key in [k for k, v in general.items() if v is None]:
+        del pools["general"][key]
+    return pools
+
+
+def checked(values: dict):
+    return validate(values, stack="prod", root=None, secret_keys=load_stack_file("prod", ROOT).secret_keys)
+
+
+def test_without_an_autoscaler_an_hpa_beyond_the_plan_is_warned():
+    v = checked(prod_values())
+    assert v.cfg.autoscaling.provider == "none"
+    (warning,) = [w for w in v.warnings if "maxReplicas" in w]
+    assert warning.startswith(
+        "apps.api.autoscaling.maxReplicas: 20 with every HPA of pool general at its maximum needs 14 × m6a.large, "
+        "but the pool is fixed at 5 nodes (slipway:autoscaling.provider is none): "
+    )
+    assert "of api's 20" in warning and "of web's 12" in warning
+    assert warning.endswith(
+        "— set slipway:autoscaling.provider: karpenter (or cluster-autoscaler), or lower maxReplicas"
+    )
+
+
+def test_a_ceiling_below_the_peak_is_an_error_naming_the_app_and_the_pending_pods():
+    values = prod_values(autoscaling={"provider": "cluster-autoscaler"})  # prod's general pool has maxSize: 12
+    with pytest.raises(ConfigError) as exc:
+        checked(values)
+    (message,) = [m for m in exc.value.messages if "maxReplicas" in m]
+    assert message.startswith(
+        "apps.api.autoscaling.maxReplicas: 20 with every HPA of pool general at its maximum needs 14 × m6a.large "
+        "(surge included), but the pool's ceiling is 12 nodes (cluster-autoscaler): "
+    )
+    pending = message.split("cluster-autoscaler): ", 1)[1].split(" pods would stay Pending")[0]
+    assert "of api's 20" in pending or "of web's 12" in pending
+    assert message.endswith("— raise nodePools.general.maxSize to 14 (or remove it: slipway then sizes the ceiling "
+                            "for the peak), or lower maxReplicas")  # fmt: skip
+
+
+def test_the_cluster_autoscaler_grows_node_groups_from_the_steady_plan_to_the_peak():
+    values = prod_values(autoscaling={"provider": "cluster-autoscaler"}, nodePools=prod_pools(maxSize=None))
+    v = checked(values)
+    assert not [w for w in v.warnings if "maxReplicas" in w]
+    types, low, desired, high = v.plan.sizes(v.cfg)["general"]
+    assert (types, low, desired, high) == (["m6a.large"], 5, 5, 14)
+    args = node_pool_args(v.cfg, v.plan)
+    assert args["general"].external_autoscaler  # desiredSize is the autoscaler's (ignore_scaling_changes)
+    assert args["general"].max_size == 14 and args["general"].min_size == 5
+    # Pools without HPAs keep headroom for bursts: 1.5 × their steady count.
+    assert v.plan.sizes(v.cfg)["argo"][3] == 5 and args["argo"].external_autoscaler
+
+
+def test_a_pool_that_opts_out_stays_fixed_and_is_warned():
+    pools = prod_pools(maxSize=None, autoscaler="none")
+    v = checked(prod_values(autoscaling={"provider": "cluster-autoscaler"}, nodePools=pools))
+    (warning,) = [w for w in v.warnings if "maxReplicas" in w]
+    assert "fixed at 5 nodes (nodePools.general.autoscaler is none)" in warning
+    assert not node_pool_args(v.cfg, v.plan)["general"].external_autoscaler
+
+
+def test_under_karpenter_the_node_groups_stay_at_the_steady_plan():
+    v = checked(prod_values(autoscaling={"provider": "karpenter"}, nodePools=prod_pools(maxSize=None)))
+    peaks = v.plan.peaks(v.cfg)
+    assert (peaks["general"].steady.nodes, peaks["general"].peak.nodes, peaks["general"].ceiling) == (5, 14, 14)
+    assert v.plan.sizes(v.cfg)["general"][2] == 5
+    assert not node_pool_args(v.cfg, v.plan)["general"].external_autoscaler
+
+
+@pytest.mark.parametrize(
+    ("autoscaling", "expected"),
+    [
+        ({"provider": "cluster-autoscaler", "karpenter": {"capacityTypes": ["spot"]}},
+         "autoscaling.karpenter: {\"capacityTypes\": [\"spot\"]} is set but provider is 'cluster-autoscaler', so it "
+         "would be ignored — set "
+         "provider: karpenter, or remove karpenter"),
+        ({"provider": "karpenter", "karpenter": {"expireAfter": "30 days"}},
+         "autoscaling.karpenter.expireAfter: '30 days' is not a duration — write it like 30s, 5m or 720h (or Never)"),
+        ({"provider": "karpenter", "karpenter": {"instanceCategories": ["m", "q"]}},
+         "autoscaling.karpenter.instanceCategories[1]: 'q' is not an EC2 instance category"),
+        ({"provider": "autoscaler"}, "autoscaling.provider: 'autoscaler' is not allowed"),
+    ],
+)  # fmt: skip
+def test_autoscaling_mistakes_name_field_value_and_fix(autoscaling, expected):
+    with pytest.raises(ConfigError) as exc:
+        parse_config_values({"autoscaling": autoscaling}, region="us-east-1")
+    assert any(m.startswith(expected) for m in exc.value.messages), exc.value.messages
+
+
+def test_size_reports_the_floor_and_the_ceiling(tmp_path):
+    root = project_copy(tmp_path, stack="prod")
+    proc = slipway_cli("size", "prod", "--json", root=root)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    general = doc["pools"]["general"]["peak"]
+    assert general["nodes"] == 14 and general["hpas"][0] == {"app": "api", "minReplicas": 3, "maxReplicas": 20}
+    assert doc["floorMonthlyUsd"] == doc["totalMonthlyUsd"] < doc["ceilingMonthlyUsd"]
+    per_node = doc["pools"]["general"]["monthlyUsd"] / doc["pools"]["general"]["nodes"]
+    assert doc["ceilingMonthlyUsd"] == pytest.approx(doc["floorMonthlyUsd"] + 9 * per_node, abs=0.05)
+    assert "at peak" in doc["verdict"]
