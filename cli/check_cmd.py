@@ -21,7 +21,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from slipway.cli.common import Wrap, err, out, print_render_summary, render_or_exit, verdict_line
+from slipway.cli.common import Wrap, err, fail_config, out, print_render_summary, render_or_exit, verdict_line
 from slipway.cli.render import ROOT
 
 FORMATS = ("table", "markdown", "json")
@@ -57,6 +57,8 @@ def check(
     from slipway.policies.rules import stack_policy_config
     from slipway.program.stackfile import load_stack_file
 
+    if fmt != "table":
+        refused_report(stack, fmt)  # machine and PR-comment output even when the config is refused
     # The config warnings are findings here (check `config`): not printed twice.
     result = render_or_exit(stack, out_dir, quiet=True, warn=False)
     cfg = load_stack_file(stack, ROOT).parse()
@@ -134,3 +136,22 @@ def markdown(stack: str, findings, resources: int | None = None) -> str:
     if not findings:
         lines.append("| – | – | – | no findings | – |")
     return "\n".join(lines + [t for t in tail if t is not None])
+
+
+def refused_report(stack: str, fmt: str) -> None:
+    """With --format markdown/json, a refused config still yields a report (its errors as
+    mandatory `config` findings, and the verdict), then exit 2: `>> $GITHUB_STEP_SUMMARY`
+    and PR comments never come out empty."""
+    from slipway.cli.checks import config_findings
+    from slipway.program.config import ConfigError
+    from slipway.program.stackfile import load_stack_file
+
+    try:
+        load_stack_file(stack, ROOT).checked(require_pins=True)
+    except ConfigError as exc:
+        findings = config_findings(exc.messages, severity="mandatory")
+        if fmt == "json":
+            print(json.dumps([f.as_dict() for f in findings], indent=2))
+        else:
+            print(markdown(stack, findings))
+        fail_config(exc, stack)

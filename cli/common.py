@@ -43,7 +43,13 @@ err = Console(stderr=True)
 def fail_config(exc: ConfigError, stack: str) -> NoReturn:
     """Print the config errors of `stack` (unless `exc` names another) and exit 2."""
     exc.stack = exc.stack or stack
-    err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+    head, *lines = str(exc).splitlines()
+    err.print(f"[bold red]error:[/] {head}", markup=True, highlight=False)
+    for line in lines:  # identifiers (ARNs, paths) wrap only at their separators
+        err.print(Wrap(line))
+    n = len(exc.messages)
+    err.print(verdict_line(False, f"{n} config error{'s' * (n != 1)} in stack {exc.stack!r} to fix first"),
+              highlight=False, soft_wrap=True)  # fmt: skip
     raise typer.Exit(2)
 
 
@@ -62,7 +68,7 @@ def summary_table(result: RenderResult) -> Table:
 def print_warnings(warnings: list[str], stack: str) -> None:
     """A stack's config warnings, on stderr (they never change the exit code)."""
     for w in warnings:
-        err.print(f"[bold yellow]warning:[/] stack {stack!r}: {w}", markup=True, highlight=False)
+        err.print(Wrap(Text.assemble(("warning:", "bold yellow"), f" stack {stack!r}: {w}")))
 
 
 def render_or_exit(stack: str, out_dir: Path | None, quiet: bool = False, warn: bool = True) -> RenderResult:

@@ -15,7 +15,7 @@ import json
 
 import typer
 
-from slipway.cli.common import cannot_reach, err, fail_config, network_failure, out
+from slipway.cli.common import cannot_reach, err, fail_config, network_failure, out, verdict_line
 from slipway.cli.render import ROOT
 from slipway.program.config import ConfigError
 
@@ -78,7 +78,12 @@ def doctor(
         raise typer.Exit(2) from None
     except BotoCoreError as exc:
         if network_failure(exc):
-            err.print(f"error: {cannot_reach(exc)}", highlight=False)
+            said = cannot_reach(exc)
+            verdict = verdict_line(False, "AWS could not be reached: nothing was checked")
+            if as_json:
+                print(json.dumps({"stack": stack, "error": said, "findings": [], "ok": False, "verdict": verdict}))
+            err.print(f"error: {said}", highlight=False)
+            err.print(verdict, highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
         # Not the network: a missing region, a broken config file, … — botocore says which.
         err.print(f"error: AWS SDK error ({type(exc).__name__}): {exc} — fix the stack's aws:region / "

@@ -79,6 +79,13 @@ def render(
             f"stacks here: {', '.join(stack_names(ROOT)) or '(none)'}"
         )
         raise typer.Exit(2)
+    # `--mermaid false`: typer takes `false` for a stack name; say what happened instead.
+    flag = next((n for n in names if n.lower() in ("true", "false", "yes", "no", "on", "off", "1", "0")
+                 and n not in stack_names(ROOT)), None)  # fmt: skip
+    if flag:
+        err.print(f"error: {flag!r} is not a stack: flags take no value — write --mermaid, not --mermaid {flag}",
+                  highlight=False)  # fmt: skip
+        raise typer.Exit(2)
     if len(names) == 1:
         result = render_or_exit(names[0], out_dir)
         mmd = result.out_dir / "components.mmd"

@@ -203,18 +203,46 @@ def load_stack_file(name: str, root: Path) -> StackFile:
         doc = read_yaml(path, name) or {}
     except yaml.YAMLError as e:
         raise ConfigError([f"{path.name}: is not valid YAML ({e}) — fix the indentation or quoting"], name) from None
+    if not isinstance(doc, dict):
+        raise ConfigError([f"{path.name}: is a YAML {type(doc).__name__}, not a stack file — write a mapping with a "
+                           "`config:` key (see stacks/Pulumi.dev.yaml)"], name)  # fmt: skip
     raw = doc.get("config") or {}
     if not isinstance(raw, dict):
         raise ConfigError([f"{path.name}: `config` must be a mapping of keys to values"], name)
     values: dict[str, Any] = {}
     secrets: list[str] = []
+    problems: list[str] = []
     for key, value in raw.items():
-        full = key if ":" in key else f"{NAMESPACE}:{key}"
+        full = config_key(str(key))
+        if full is None:
+            # Pulumi's stack-file reader refuses such a key (sdk/go/common/resource/config/key.go
+            # ParseKey: "configuration keys should be of the form `<namespace>:<name>`"), so
+            # `pulumi up` would fail where the offline render would silently guess.
+            problems.append(f"{path.name}: key {key!r} has no namespace, and Pulumi only reads "
+                            f"`<namespace>:<name>` keys — write it as `{NAMESPACE}:{key}` (or `aws:{key}` for the AWS "
+                            "provider)")  # fmt: skip
+            continue
+        if full in values:
+            problems.append(f"{path.name}: {full} is set twice (as {key!r} too) and one would silently win — keep one")
+            continue
         if _has_secure(value):
             secrets.append(full)
             value = _placeholder(value, full)
         values[full] = value
+    if problems:
+        raise ConfigError(problems, name)
     return StackFile(name=name, path=path, values=values, secret_keys=sorted(secrets), root=root)
+
+
+def config_key(key: str) -> str | None:
+    """`namespace:name` as Pulumi reads a stack file's key (`ns:config:name` is the old form of
+    `ns:name`); None for a key Pulumi refuses."""
+    parts = key.split(":")
+    if len(parts) == 2 and all(parts):
+        return key
+    if len(parts) == 3 and parts[1] == "config" and parts[0] and parts[2]:
+        return f"{parts[0]}:{parts[2]}"
+    return None
 
 
 @dataclass(frozen=True)

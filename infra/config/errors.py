@@ -107,6 +107,8 @@ def _allowed_fields(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
             if not args:
                 return []
             current = args[-1]
+    if in_mapping:  # loc ends at a mapping's own key (a pool's or an app's name): any key is allowed
+        return []
     return [f.alias or n for n, f in current.model_fields.items()]
 
 
