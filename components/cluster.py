@@ -328,8 +328,20 @@ class EksCluster(pulumi.ComponentResource):
             ),
         )
 
+    def _cluster_security_group_id(self) -> pulumi.Output[str] | None:
+        """The security group EKS created for the cluster, when a pool needs it (`ssh`).
+
+        pulumi-eks's `cluster_security_group_id` is its own API-endpoint group, not this
+        one (it returns EKS's only with `skipDefaultSecurityGroups`), and its `eks_cluster`
+        is a resource reference; so it is read back by name, after the cluster exists.
+        """
+        if not any(p.ssh is not None for p in self._args.node_pools.values()):
+            return None
+        return aws.eks.get_cluster_output(name=self.cluster_name).vpc_config.cluster_security_group_id
+
     def _create_node_groups(self) -> list[pulumi.Resource]:
         subnets = [v for _, v in sorted(self._args.private_subnet_ids.items())]
+        cluster_sg = self._cluster_security_group_id()
         return [
             create_node_pool(
                 self,
@@ -345,6 +357,8 @@ class EksCluster(pulumi.ComponentResource):
                     tags=self._args.tags,
                     instance_tags=self._args.instance_tags,
                     depends_on=self._args.node_dependencies,
+                    vpc_id=self._args.vpc_id,
+                    cluster_security_group_id=cluster_sg,
                 ),
             )
             for pool, p in sorted(self._args.node_pools.items())

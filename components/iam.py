@@ -11,6 +11,10 @@ NODE_MANAGED_POLICIES = {
     "worker": "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
     "cni": "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
     "ecr": "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
+    # Shell on nodes through SSM Session Manager instead of SSH (components/node_access.py):
+    # the managed policy the EKS user guide's node examples attach for the SSM agent
+    # (amazon-eks-user-guide latest/ug/nodes/launch-node-bottlerocket.adoc, launch-node-ubuntu.adoc).
+    "ssm": "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
 }
 
 

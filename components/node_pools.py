@@ -27,6 +27,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_eks as eks
 
+from slipway.components.node_access import NodeSsh, create_ssh_security_group, node_ssh_issues
 from slipway.components.validation import (
     Issue,
     choice_issues,
@@ -71,6 +72,9 @@ class NodePoolArgs:
     external_autoscaler: bool = False
     """An autoscaler owns desiredSize after creation: ignore drift there (pulumi/pulumi-eks#321).
     Without one, each `pulumi up` applies the planned size."""
+    ssh: NodeSsh | None = None
+    """SSH with a key pair, from named security groups only. None (the default): no key, no
+    port 22; shell access through SSM Session Manager (components/node_access.py)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -85,6 +89,11 @@ class NodePoolContext:
     tags: dict[str, str]
     instance_tags: dict[str, str]
     depends_on: Sequence[pulumi.Resource] = ()
+    vpc_id: pulumi.Input[str] | None = None
+    """The cluster's VPC: where a pool's SSH security group is created (pools with `ssh`)."""
+    cluster_security_group_id: pulumi.Input[str] | None = None
+    """The EKS-created cluster security group. EKS attaches it to nodes only when the launch
+    template names no security group; a pool with `ssh` names its own, so it lists this too."""
 
 
 INSTANCE_TYPE = re.compile(r"[a-z][a-z0-9-]*\.[a-z0-9]+")
@@ -129,6 +138,7 @@ def node_pool_issues(p: NodePoolArgs) -> list[Issue]:
     issues += str_map_issues("labels", p.labels, example="{'slipway.dev/role': 'argo'}")
     issues += _taint_issues(p.taints)
     issues += int_issues("metadata_hop_limit", p.metadata_hop_limit, minimum=1, maximum=64)
+    issues += node_ssh_issues(p.ssh)
     if p.version is not None:
         issues += pattern_issues(
             "version",
@@ -181,8 +191,19 @@ def create_node_pool(
     parent: pulumi.Resource, name: str, pool: str, p: NodePoolArgs, ctx: NodePoolContext
 ) -> eks.ManagedNodeGroup:
     """The launch template and managed node group of one pool, children of `parent`."""
-    require_valid(f"node pool {pool!r}", node_pool_issues(p))
+    issues = node_pool_issues(p)
+    if getattr(p, "ssh", None) is not None and (ctx.vpc_id is None or ctx.cluster_security_group_id is None):
+        issues.append(Issue("ssh", p.ssh, "needs the cluster's VPC and security group",
+                            "pass NodePoolContext(vpc_id=..., cluster_security_group_id=...)"))  # fmt: skip
+    require_valid(f"node pool {pool!r}", issues)
     child = pulumi.ResourceOptions(parent=parent)
+    ssh_groups: list[pulumi.Input[str]] | None = None
+    if p.ssh is not None and ctx.vpc_id is not None and ctx.cluster_security_group_id is not None:
+        group = create_ssh_security_group(
+            parent, name, pool, p.ssh, cluster_name=ctx.cluster_name, vpc_id=ctx.vpc_id, tags=ctx.tags
+        )
+        # Named security groups replace EKS's cluster security group: list it again, first.
+        ssh_groups = [ctx.cluster_security_group_id, group.id]
     # Our own launch template: IMDSv2 with hop limit 1 and an encrypted gp3 volume.
     # (With a launch template EKS rejects `diskSize` on the group.)
     lt = aws.ec2.LaunchTemplate(
@@ -204,6 +225,9 @@ def create_node_pool(
                 resource_type="instance", tags={**ctx.instance_tags, "Name": f"{ctx.cluster_name}-{pool}"}
             )
         ],
+        # Only with `ssh`: otherwise no key pair, and EKS attaches its cluster security group.
+        key_name=p.ssh.key_name if p.ssh is not None else None,
+        vpc_security_group_ids=ssh_groups,
         update_default_version=True,
         tags=ctx.tags,  # the template's own tags: updated in place, no new version
         opts=child,

@@ -1,4 +1,4 @@
-"""Cluster guardrails: API endpoint, secrets encryption, logs, authentication, nodes, KMS.
+"""Cluster guardrails: API endpoint, secrets encryption, logs, authentication, nodes, KMS, SSH.
 
 Each check covers both shapes a rule can see: pulumi-eks's component inputs
 (`eks:index:Cluster`, offline) and its child resources (`aws:eks/cluster:Cluster`,
@@ -138,3 +138,65 @@ def check_launch_template_public_ip(type_: str, props: Props, config: Mapping, o
         if str(nic.get("associatePublicIpAddress", "")).lower() == "true":
             yield Violation("a node launch template gives nodes public IP addresses",
                             "remove associatePublicIpAddress; nodes belong in private subnets")  # fmt: skip
+
+
+# ------------------------------------------------------------------ SSH from the internet
+
+SECURITY_GROUP_RULES = frozenset({
+    "aws:ec2/securityGroup:SecurityGroup",  # inline `ingress` blocks
+    "aws:ec2/securityGroupRule:SecurityGroupRule",  # type ingress
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+})  # fmt: skip
+SSH_PORT = 22
+
+
+def _admits_ssh(protocol: Any, from_port: Any, to_port: Any) -> bool:
+    """Does a rule with this protocol and port range admit tcp/22? Protocol -1 (or "all")
+    is every protocol and every port, whatever the ports say (EC2 AuthorizeSecurityGroupIngress)."""
+    proto = str(protocol).lower() if protocol is not None else ""
+    if proto in ("-1", "all"):
+        return True
+    if proto not in ("tcp", "6"):
+        return False
+    if not isinstance(from_port, int | float) or not isinstance(to_port, int | float):
+        return False
+    return from_port <= SSH_PORT <= to_port
+
+
+def _world(cidrs: Iterable[Any]) -> list[str]:
+    """The CIDRs among `cidrs` that are the whole address space (0.0.0.0/0, ::/0, 0.0.0.0/0 written otherwise)."""
+    found = []
+    for cidr in cidrs:
+        try:
+            if ipaddress.ip_network(str(cidr), strict=False).prefixlen == 0:
+                found.append(str(cidr))
+        except ValueError:
+            continue
+    return found
+
+
+def _ingress_openings(type_: str, props: Props) -> list[tuple[str, ...]]:
+    """The world-open CIDRs of every ingress permission admitting tcp/22, per permission."""
+    if type_ == "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule":
+        if not _admits_ssh(props.get("ipProtocol"), props.get("fromPort"), props.get("toPort")):
+            return []
+        return [tuple(_world([c for c in (props.get("cidrIpv4"), props.get("cidrIpv6")) if c is not None]))]
+    if type_ == "aws:ec2/securityGroupRule:SecurityGroupRule":
+        permissions: list[Mapping[str, Any]] = [props] if props.get("type") == "ingress" else []
+    else:
+        permissions = mappings(props.get("ingress"))
+    return [
+        tuple(_world([*as_list(p.get("cidrBlocks")), *as_list(p.get("ipv6CidrBlocks"))]))
+        for p in permissions
+        if _admits_ssh(p.get("protocol"), p.get("fromPort"), p.get("toPort"))
+    ]
+
+
+def check_ssh_not_open(type_: str, props: Props, config: Mapping, options: Mapping) -> Iterable[Violation]:
+    for world in _ingress_openings(type_, props):
+        if world:
+            yield Violation(
+                f"SSH (tcp/22) is open to {', '.join(world)}: every host on the internet can try the nodes' sshd",
+                "allow SSH only from a bastion's security group (nodePools.<pool>.ssh.sourceSecurityGroupIds), "
+                "or use SSM: aws ssm start-session --target <instance-id>",
+            )

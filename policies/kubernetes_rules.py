@@ -22,6 +22,8 @@ CLUSTER_SCOPED_KINDS = frozenset({
     "Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "StorageClass",
     "PersistentVolume", "PriorityClass", "IngressClass", "ValidatingWebhookConfiguration",
     "MutatingWebhookConfiguration", "APIService", "Node", "CSIDriver", "RuntimeClass",
+    # Karpenter's (scope: Cluster in karpenter.sh_nodepools.yaml / karpenter.k8s.aws_ec2nodeclasses.yaml)
+    "NodePool", "NodeClaim", "EC2NodeClass",
 })  # fmt: skip
 # Namespaces where EKS and chart-installed system components live (their manifests are not ours).
 SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease"})

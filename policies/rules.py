@@ -44,6 +44,9 @@ RULES: list[Rule] = [
          "mandatory", c.LAUNCH_TEMPLATE, c.check_imds),
     Rule("nodes-imds-hop-limit", "Node IMDS hop limit is 1 so pods cannot reach node credentials.",
          "advisory", c.LAUNCH_TEMPLATE, c.check_imds_hop, {"maxHopLimit": 1}),
+    # Mandatory in prod through its config (`enforcementLevel`, see stack_policy_config).
+    Rule("ssh-not-open-to-internet", "No security group admits SSH (tcp/22) from 0.0.0.0/0 or ::/0.",
+         "advisory", c.SECURITY_GROUP_RULES, c.check_ssh_not_open),
     # IAM
     Rule("irsa-trust-exact", "IRSA roles trust exactly one ServiceAccount and the STS audience.",
          "mandatory", i.ROLE, i.check_irsa_trust),
@@ -85,7 +88,10 @@ ALL = {r.name: r for r in [*RULES, *STACK_RULES]}
 
 
 def stack_policy_config(environment: str, prefix_delegation: bool = False) -> dict[str, dict[str, Any]]:
-    """The policy configuration for a stack: prod turns on the data-safety and HA rules.
+    """The policy configuration for a stack: prod turns on the data-safety and HA rules,
+    and makes SSH from the internet mandatory to fix (advisory elsewhere). `enforcementLevel`
+    overrides a policy's level (Pulumi: "A configured enforcement level for a specific policy
+    will override the policy's existing enforcement level"); `slipway check` reads it too.
 
     `pulumi preview --policy-pack policies --policy-pack-config policies/config/<env>.json`
     passes the same values to a real preview.
@@ -96,6 +102,7 @@ def stack_policy_config(environment: str, prefix_delegation: bool = False) -> di
         "ha-replicas-and-pdb": {"requireHighAvailability": prod},
         "ecr-hardened": {"requireKms": prod},
         "node-pool-max-pods": {"daemonsets": 2, "prefixDelegation": prefix_delegation},
+        "ssh-not-open-to-internet": {"enforcementLevel": "mandatory" if prod else "advisory"},
     }
 
 

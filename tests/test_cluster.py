@@ -107,6 +107,7 @@ def test_node_role_trust_and_managed_policies(mocked):
         "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
         "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
         "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
+        "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",  # shell through SSM, not SSH
     }
     assert attached == set(NODE_MANAGED_POLICIES.values())
 

@@ -88,6 +88,9 @@ def legacy_ingress(scheme: str, **annotations) -> dict:
 TLS = {"alb.ingress.kubernetes.io/certificate-arn": "arn:aws:acm:us-east-1:123456789012:certificate/x",
        "alb.ingress.kubernetes.io/ssl-redirect": "443"}  # fmt: skip
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+# SSH from a VPN range; HTTPS from anywhere (what an internet-facing ALB's group admits).
+SSH_RULE_OK = {"ipProtocol": "tcp", "fromPort": 22, "toPort": 22, "cidrIpv4": "10.0.0.0/16"}
+SG_OK = {"ingress": [{"protocol": "tcp", "fromPort": 443, "toPort": 443, "cidrBlocks": ["0.0.0.0/0"]}]}
 
 # (rule, type, compliant props, violating props, fragment of the message, config, options ok/bad)
 CASES = [
@@ -162,6 +165,15 @@ CASES = [
     ("ecr-hardened", "aws:ecr/repository:Repository",
      {"imageTagMutability": "IMMUTABLE", "imageScanningConfiguration": {"scanOnPush": True}},
      {"imageTagMutability": "MUTABLE", "imageScanningConfiguration": {"scanOnPush": True}}, "mutable"),
+    ("ssh-not-open-to-internet", "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", SSH_RULE_OK,
+     {**SSH_RULE_OK, "cidrIpv4": "0.0.0.0/0"}, "SSH (tcp/22) is open to 0.0.0.0/0"),
+    ("ssh-not-open-to-internet", "aws:ec2/securityGroup:SecurityGroup", SG_OK,
+     {"ingress": [{"protocol": "tcp", "fromPort": 0, "toPort": 65535, "cidrBlocks": ["10.0.0.0/8"],
+                   "ipv6CidrBlocks": ["::/0"]}]}, "open to ::/0"),
+    ("ssh-not-open-to-internet", "aws:ec2/securityGroupRule:SecurityGroupRule",
+     {"type": "ingress", "protocol": "-1", "fromPort": 0, "toPort": 0, "cidrBlocks": ["10.0.0.0/8"]},
+     {"type": "ingress", "protocol": "-1", "fromPort": 0, "toPort": 0, "cidrBlocks": ["0.0.0.0/0"]},
+     "open to 0.0.0.0/0"),
 ]  # fmt: skip
 
 

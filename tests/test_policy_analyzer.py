@@ -79,8 +79,11 @@ class Analyzer:
         """What the CLI sends for `--policy-pack-config <file>`: every policy, its level and properties."""
         request = analyzer_pb2.ConfigureAnalyzerRequest()
         for name, rule in ALL.items():
-            request.policyConfig[name].enforcementLevel = LEVEL[rule.enforcement]
-            request.policyConfig[name].properties.update(config.get(name, {}))
+            # The CLI sends a policy's configured `enforcementLevel` as its level, not a property.
+            properties = dict(config.get(name, {}))
+            level = properties.pop("enforcementLevel", rule.enforcement)
+            request.policyConfig[name].enforcementLevel = LEVEL[level]
+            request.policyConfig[name].properties.update(properties)
         self.call("Configure", request, empty_pb2.Empty)
 
     def analyze(self, type_: str, props: dict, name: str = "x", protect: bool = False) -> list:
@@ -304,3 +307,14 @@ def test_stack_rule_ha_in_prod(analyzer):
     unknown = (DEPLOYMENT, {**deployment(), "spec": UNKNOWN}, "api")
     (d,) = of(analyzer.analyze_stack([unknown, PDB]), "ha-replicas-and-pdb")
     assert cant_run(d) and "value at .spec can't be known" in d.message
+
+
+def test_ssh_from_the_internet_is_mandatory_in_prod_advisory_elsewhere(analyzer):
+    """The level comes from `policies/config/<env>.json` (`enforcementLevel`), as the CLI sends it."""
+    rule = ("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+            {"ipProtocol": "tcp", "fromPort": 22, "toPort": 22, "cidrIpv4": "0.0.0.0/0", "arn": UNKNOWN})  # fmt: skip
+    for env, level in (("dev", ADVISORY), ("staging", ADVISORY), ("prod", MANDATORY)):
+        analyzer.configure(json.loads((ROOT / "policies" / "config" / f"{env}.json").read_text()))
+        (d,) = of(analyzer.analyze(*rule), "ssh-not-open-to-internet")
+        assert not cant_run(d) and d.enforcementLevel == level, (env, d)
+        assert "SSH (tcp/22) is open to 0.0.0.0/0" in d.message

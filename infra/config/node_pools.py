@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Any, Literal
 
 from pydantic import Field
 
-from slipway.components import node_pools
+from slipway.components import node_access, node_pools
 from slipway.components.capacity.quantity import cpu_millicores, memory_mib
 from slipway.program.config.errors import Issue
 from slipway.program.config.model import Model, _dict, anchored, dns1123_name_issues, parse_quantity, quantity_example
@@ -20,6 +21,7 @@ AmiType = Literal[
 ]
 
 INSTANCE_TYPE = anchored(node_pools.INSTANCE_TYPE)
+SECURITY_GROUP_ID = anchored(node_access.SECURITY_GROUP_ID)
 
 
 class Taint(Model):
@@ -64,6 +66,47 @@ class PodsConfig(Model):
     @property
     def memory_mib(self) -> int:
         return memory_mib(self.memory)
+
+
+class NodeSshConfig(Model):
+    """`slipway:nodePools.<name>.ssh` — SSH with a key pair, only from named sources.
+
+    Without it a pool's nodes have no key pair and no port 22 open: shell access goes
+    through SSM Session Manager (`aws ssm start-session --target <instance-id>`).
+    """
+
+    key_name: str
+    """An existing EC2 key pair in the stack's region."""
+    source_security_group_ids: list[str]
+    """Security groups SSH may come from (a bastion's, a VPN endpoint's); at least one."""
+    source_cidrs: list[str] = []
+    """Extra source ranges; never 0.0.0.0/0 or ::/0."""
+
+    @classmethod
+    def raw_checks(cls, data: dict[str, Any], context: dict[str, Any]) -> list[Issue]:
+        issues = []
+        groups = data.get("sourceSecurityGroupIds")
+        if groups is None or groups == []:
+            issues.append(Issue("sourceSecurityGroupIds", groups, "is empty: SSH needs a named source",
+                                "list the bastion's security group, e.g. [sg-0123456789abcdef0], "
+                                "or remove ssh and use aws ssm start-session"))  # fmt: skip
+        elif isinstance(groups, list):
+            for i, sg in enumerate(groups):
+                if not isinstance(sg, str) or not SECURITY_GROUP_ID.match(sg):
+                    issues.append(Issue(f"sourceSecurityGroupIds[{i}]", sg, "is not a security group id",
+                                        "write one like sg-0123456789abcdef0"))  # fmt: skip
+        cidrs = data.get("sourceCidrs")
+        for i, cidr in enumerate(cidrs if isinstance(cidrs, list) else []):
+            try:
+                net = ipaddress.ip_network(str(cidr), strict=True)
+            except ValueError:
+                issues.append(Issue(f"sourceCidrs[{i}]", cidr, "is not a CIDR block", "write one like 10.0.0.0/16"))
+                continue
+            if net.prefixlen == 0:
+                issues.append(Issue(f"sourceCidrs[{i}]", cidr, "opens SSH to the whole internet",
+                                    "name the bastion's security group in sourceSecurityGroupIds (or a VPN "
+                                    "range), or use aws ssm start-session --target <instance-id>"))  # fmt: skip
+        return issues
 
 
 class NodePoolConfig(Model):
@@ -128,6 +171,10 @@ class NodePoolConfig(Model):
     (with `none` there, the pool is fixed). `none`: fixed at the plan, whatever the
     provider; every `pulumi up` applies the plan. `external`: an autoscaler slipway does
     not install owns the node count after creation, and `pulumi up` leaves desiredSize alone."""
+
+    ssh: NodeSshConfig | None = None
+    """SSH to this pool's nodes with a key pair, from named sources only. Default: none
+    (no key pair, no port 22); shell access through SSM Session Manager."""
 
     @property
     def is_auto(self) -> bool:
