@@ -1,8 +1,11 @@
 """Offline checks over a render: real validators on what the program would deploy.
 
 * `kubernetes-validate --strict`: every Kubernetes object against the upstream
-  OpenAPI schema of the cluster's Kubernetes version (unknown fields are errors;
-  custom resources have no upstream schema and are reported as skipped).
+  OpenAPI schema of the cluster's Kubernetes version (unknown fields are errors).
+  Custom resources have no upstream schema: those whose CRD slipway ships (Karpenter's
+  NodePool and EC2NodeClass, components/data/crds/) are validated against its
+  openAPIV3Schema, unknown fields included (CEL rules are not evaluated); the others
+  are reported as skipped.
 * `parliament`: every IAM *identity* policy (trust policies are skipped: parliament
   reports UNKNOWN_FEDERATION_SOURCE for any OIDC principal, which says nothing).
 
@@ -34,6 +37,12 @@ def _is_upstream_lbc_policy(document: object) -> bool:
     return document == iam_policy()
 
 
+def _is_upstream_karpenter_policy(document: object) -> bool:
+    from slipway.components.karpenter_iam import upstream_policy_name
+
+    return upstream_policy_name(document) is not None
+
+
 # parliament findings accepted for specific documents, with the reason. A suppression
 # applies only when its matcher recognises the document, so an edited copy of the
 # upstream policy is linted in full.
@@ -49,6 +58,17 @@ PARLIAMENT_SUPPRESSIONS: list[tuple[str, object, dict[str, str]]] = [
             "elasticloadbalancing:DescribeCapacityReservation); they exist in IAM",
             "UNKNOWN_CONDITION_FOR_ACTION": "upstream's tag-based condition keys on elasticloadbalancing actions "
             "that parliament's database does not list",
+        },
+    ),
+    (
+        "Karpenter controller policies (upstream v1.14.1 CloudFormation, unchanged)",
+        _is_upstream_karpenter_policy,
+        {
+            "RESOURCE_MISMATCH": "upstream splits ec2:RunInstances/CreateFleet over statements by resource "
+            "type (each with its own tag conditions), and ssm:GetParameter on AWS's public parameters has no "
+            "account; parliament judges each statement alone",
+            "RESOURCE_STAR": "arc-zonal-shift:GetManagedResource is scoped by the "
+            "arc-zonal-shift:ResourceIdentifier condition (the cluster's ARN), as upstream writes it",
         },
     ),
 ]
@@ -99,6 +119,19 @@ def kubernetes_findings(result: RenderResult, version: str) -> list[Finding]:
         try:
             kubernetes_validate.validate(manifest, version, strict=True)
         except kubernetes_validate.SchemaNotFoundError:
+            errors = custom_resource_errors(manifest)
+            if errors is not None:
+                findings += [
+                    Finding(
+                        "crd-schema",
+                        "mandatory",
+                        path,
+                        error,
+                        "fix the field to match the CRD of the pinned chart (components/data/crds/)",
+                    )
+                    for error in errors
+                ]
+                continue
             findings.append(
                 Finding(
                     "kubernetes-validate",
@@ -121,6 +154,24 @@ def kubernetes_findings(result: RenderResult, version: str) -> list[Finding]:
                 )
             )
     return findings
+
+
+def custom_resource_errors(manifest: dict) -> list[str] | None:
+    """A custom resource's errors against the CRD slipway ships for its kind (unknown fields
+    included, as `kubectl apply --validate=strict` would refuse them), or None when slipway
+    ships no CRD for it. Needs jsonschema (kubernetes-validate's own dependency)."""
+    import jsonschema
+
+    from slipway.components.crds import crd_schema
+
+    schema = crd_schema(str(manifest.get("apiVersion")), str(manifest.get("kind")))
+    if schema is None:
+        return None
+    validator = jsonschema.Draft7Validator(schema)
+    return [
+        f"{'.'.join(str(p) for p in e.absolute_path) or '(top level)'}: {e.message}"
+        for e in sorted(validator.iter_errors(manifest), key=lambda e: list(map(str, e.absolute_path)))
+    ]
 
 
 def parliament_findings(result: RenderResult) -> list[Finding]:
@@ -158,8 +209,10 @@ def policy_findings(result: RenderResult, config: dict[str, dict] | None = None)
     resources = [
         Resource(r.urn, r.type, r.inputs if isinstance(r.inputs, dict) else {}, dict(r.options)) for r in result.records
     ]
+    # A stack's config may override a rule's level, as `--policy-pack-config` does in a preview.
+    levels = {name: c["enforcementLevel"] for name, c in (config or {}).items() if "enforcementLevel" in c}
     return [
-        Finding(f"policy:{rule.name}", rule.enforcement, urn.split("::")[-1], v.message, v.fix)
+        Finding(f"policy:{rule.name}", levels.get(rule.name, rule.enforcement), urn.split("::")[-1], v.message, v.fix)
         for rule, urn, v in evaluate(resources, config)
     ]
 
@@ -167,15 +220,16 @@ def policy_findings(result: RenderResult, config: dict[str, dict] | None = None)
 CONFIG_CHECK = "config"
 
 
-def config_findings(warnings: list[str]) -> list[Finding]:
-    """The stack's config warnings (`path: value problem — fix`) as advisory findings."""
+def config_findings(warnings: list[str], severity: str = "advisory") -> list[Finding]:
+    """The stack's config warnings (`path: value problem — fix`) as advisory findings (its
+    errors, with `severity="mandatory"`, when the stack is refused)."""
     findings = []
     for warning in warnings:
         where, sep, said = warning.partition(": ")
         if not sep or " " in where:
             where, said = "stack config", warning
         problem, _, fix = said.partition(" — ")
-        findings.append(Finding(CONFIG_CHECK, "advisory", where, problem.strip(), fix.strip() or "-"))
+        findings.append(Finding(CONFIG_CHECK, severity, where, problem.strip(), fix.strip() or "-"))
     return findings
 
 

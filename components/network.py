@@ -215,12 +215,17 @@ class Network(pulumi.ComponentResource):
             tags=self._tags(f"{self._name}-public"),
             opts=self._child,
         )
-        aws.ec2.Route(
-            f"{self._name}-public-default",
-            route_table_id=rt.id,
-            destination_cidr_block="0.0.0.0/0",
-            gateway_id=igw.id,
-            opts=self._child,
+        # Part of `egress`: a NAT gateway reaches the internet through this route, so what
+        # needs egress (nodes at boot; on `pulumi destroy`, the controllers that delete ALBs
+        # and terminate Karpenter's instances through AWS's APIs) must keep it until the end.
+        self.egress.append(
+            aws.ec2.Route(
+                f"{self._name}-public-default",
+                route_table_id=rt.id,
+                destination_cidr_block="0.0.0.0/0",
+                gateway_id=igw.id,
+                opts=self._child,
+            )
         )
         for az, cidr in cidrs.items():
             # Public IPs are given only to what is placed here on purpose (NAT gateways

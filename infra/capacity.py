@@ -97,6 +97,20 @@ def addon_counted(cfg: StackConfig) -> dict[str, list[Counted]]:
             Workload("aws-load-balancer-controller", cfg.load_balancer_controller.replicas,
                      cpu_millicores(lbc.REQUESTS["cpu"]), memory_mib(lbc.REQUESTS["memory"]), max_surge=1),
             "add-on", why))  # fmt: skip
+    if cfg.autoscaling.provider == "cluster-autoscaler":
+        from slipway.components import cluster_autoscaler as ca
+
+        out[system].append(Counted(
+            Workload("cluster-autoscaler", 1, cpu_millicores(ca.REQUESTS["cpu"]), memory_mib(ca.REQUESTS["memory"]),
+                     max_surge=1, spread=False),
+            "add-on", why))  # fmt: skip
+    if cfg.autoscaling.provider == "karpenter":
+        from slipway.components import karpenter_manifests as karpenter
+
+        out[system].append(Counted(
+            Workload("karpenter", 2, cpu_millicores(karpenter.REQUESTS["cpu"]),
+                     memory_mib(karpenter.REQUESTS["memory"]), max_surge=1),
+            "add-on", why))  # fmt: skip
     if cfg.wants_metrics_server:
         out[system].append(Counted(
             Workload("metrics-server", metrics.REPLICAS, cpu_millicores(metrics.REQUESTS["cpu"]),

@@ -22,6 +22,7 @@ from slipway.components.network import Network, NetworkArgs
 from slipway.components.registry import Registry, RegistryArgs
 from slipway.components.spec import Placement
 from slipway.components.validation import ArgsError
+from slipway.program.autoscalers import install_autoscaler
 from slipway.program.capacity import app_pool, system_pool
 from slipway.program.config import (
     ConfigError,
@@ -64,6 +65,7 @@ def main() -> None:
             region=region,
             nat_strategy=cfg.network.nat_strategy,
             interface_endpoints=list(cfg.network.interface_endpoints),
+            karpenter_discovery=cluster_name if cfg.autoscaling.provider == "karpenter" else None,
             tags=tags,
         ),
     )
@@ -158,6 +160,10 @@ def main() -> None:
                 depends_on=cluster.node_groups,
             ),
         )
+    # Node autoscaling: apps that autoscale wait until it can add nodes for their peak.
+    autoscaler = install_autoscaler(
+        cfg, cluster, plan, region=region, cluster_name=cluster_name, tags=tags, egress=list(network.egress)
+    )
     argo = None
     if cfg.argo.enabled:
         argo = ArgoWorkflows("argo", argo_args(cfg, cluster, namespaces, lbc, region, cluster_name, tags, prod))
@@ -178,7 +184,11 @@ def main() -> None:
                 k8s_provider=cluster.provider,
                 oidc_provider_arn=cluster.oidc_provider_arn,
                 oidc_issuer=cluster.oidc_issuer,
-                after=[namespaces.resources[app_namespace(name, app)], *cluster.node_groups],
+                after=[
+                    namespaces.resources[app_namespace(name, app)],
+                    *cluster.node_groups,
+                    *(autoscaler if app.autoscaling is not None else []),
+                ],
                 load_balancer=[lbc.release] if lbc else [],
                 tags=tags,
             ),
@@ -204,6 +214,7 @@ def main() -> None:
         pulumi.export("loadBalancerControllerRoleArn", lbc.role_arn)
     if argo:
         pulumi.export("argoArtifactBucket", argo.bucket_name)
+    pulumi.export("autoscaling", cfg.autoscaling.provider)
     pulumi.export(
         "ingressHosts",
         {

@@ -9,6 +9,7 @@ from slipway.components.access import Principal
 from slipway.components.argo import ArgoWorkflowsArgs, Parameter, WorkflowTemplateSpec, server_ingress
 from slipway.components.argo_sso import ArgoSso, SsoRoleBinding
 from slipway.components.cluster import POOL_LABEL, NodePoolArgs
+from slipway.components.node_access import NodeSsh
 from slipway.program.capacity import ClusterPlan, argo_pool
 from slipway.program.config import (
     StackConfig,
@@ -85,6 +86,13 @@ def node_pool_args(cfg: StackConfig, plan: ClusterPlan) -> dict[str, NodePoolArg
             # The Cluster Autoscaler (or an external one) owns desiredSize after creation.
             external_autoscaler=p.autoscaler == "external"
             or (cfg.autoscaled(name) and cfg.autoscaling.provider == "cluster-autoscaler"),
+            ssh=NodeSsh(
+                key_name=p.ssh.key_name,
+                source_security_group_ids=list(p.ssh.source_security_group_ids),
+                source_cidrs=list(p.ssh.source_cidrs),
+            )
+            if p.ssh
+            else None,
         )
         for name, p in cfg.node_pools.items()
     }

@@ -263,6 +263,16 @@ class SlipwayMocks(pulumi.runtime.Mocks):
             )
         elif t == "aws:eks/accessPolicyAssociation:AccessPolicyAssociation":
             rid = f"{inputs.get('clusterName')}#{inputs.get('principalArn')}#{inputs.get('policyArn')}"
+        elif t == "aws:sqs/queue:Queue":
+            queue = self._physical_name(args)
+            rid = f"https://sqs.{self.region}.amazonaws.com/{self.account}/{queue}"
+            out.update(name=queue, arn=self._arn("sqs", queue), url=rid)
+        elif t == "aws:cloudwatch/eventRule:EventRule":
+            rule = self._physical_name(args)
+            rid = rule
+            out.update(name=rule, arn=self._arn("events", f"rule/{rule}"))
+        elif t == "aws:ec2/tag:Tag":
+            rid = f"{inputs.get('resourceId')},{inputs.get('key')}"
         elif t == "eks:index:Cluster":
             out.update(self._eks_cluster(name, inputs))
             rid = f"{name}-component"
@@ -341,6 +351,27 @@ class SlipwayMocks(pulumi.runtime.Mocks):
             }.get(addon, "v1.0.0-eksbuild.1")
             return {"addonName": addon, "kubernetesVersion": k8s_version, "version": version,
                     "id": f"{addon}-{k8s_version}", "mostRecent": bool(given.get("mostRecent"))}  # fmt: skip
+        if tok == "aws:eks/getCluster:getCluster":
+            # `aws eks describe-cluster`, the part slipway reads: the security group EKS
+            # created for the cluster (distinct from pulumi-eks's own clusterSecurityGroupId).
+            name = str(given.get("name"))
+            return {
+                "name": name,
+                "id": name,
+                "arn": f"arn:aws:eks:{self.region}:{self.account}:cluster/{name}",
+                "endpoint": eks_endpoint(name, self.region),
+                "status": "ACTIVE",
+                "vpcConfig": {
+                    "clusterSecurityGroupId": f"sg-{_hex('eks-cluster-sg', name)}",
+                    "controlPlaneEgressMode": "AWS_MANAGED",
+                    "endpointPrivateAccess": True,
+                    "endpointPublicAccess": False,
+                    "publicAccessCidrs": [],
+                    "securityGroupIds": [],
+                    "subnetIds": [],
+                    "vpcId": "",
+                },
+            }
         if tok == "aws:index/getCallerIdentity:getCallerIdentity":
             return {
                 "accountId": self.account,

@@ -46,6 +46,8 @@ BUILTIN_GROUPS = {
 CRD_CHARTS = {
     "argoproj.io": "argo-workflows",
     "elbv2.k8s.aws": "aws-load-balancer-controller",
+    "karpenter.sh": "oci://public.ecr.aws/karpenter/karpenter-crd",
+    "karpenter.k8s.aws": "oci://public.ecr.aws/karpenter/karpenter-crd",
 }
 LBC_CHART = "aws-load-balancer-controller"
 

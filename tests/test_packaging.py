@@ -128,6 +128,8 @@ def test_every_package_data_pattern_matches_a_file():
         "testing/py.typed",
         "components/data/instances.json",
         "components/data/aws-load-balancer-controller-v3.5.0-iam_policy.json",
+        "components/data/crds/karpenter.sh_nodepools.yaml",
+        "components/data/crds/karpenter.k8s.aws_ec2nodeclasses.yaml",
         "policies/PulumiPolicy.yaml",
         "policies/config/dev.json",
         "policies/config/staging.json",

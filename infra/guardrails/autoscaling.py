@@ -18,6 +18,24 @@ if TYPE_CHECKING:
 
 
 @guardrail
+def karpenter_needs_access_entries(cfg: StackConfig, plan: ClusterPlan, site: Site) -> list[Finding]:
+    """Karpenter's nodes join through an EKS access entry of type EC2_LINUX, which a cluster
+    in CONFIG_MAP mode refuses (EKS access entries need API or API_AND_CONFIG_MAP)."""
+    if cfg.autoscaling.provider != "karpenter" or cfg.cluster.authentication_mode != "CONFIG_MAP":
+        return []
+    return [
+        Finding(
+            "error",
+            "autoscaling.provider",
+            "karpenter",
+            "needs EKS access entries (its nodes join through one of type EC2_LINUX), but "
+            "cluster.authenticationMode is CONFIG_MAP",
+            "set cluster.authenticationMode: API_AND_CONFIG_MAP (or API), or provider: cluster-autoscaler",
+        )
+    ]
+
+
+@guardrail
 def peak_fits(cfg: StackConfig, plan: ClusterPlan, site: Site) -> list[Finding]:
     from slipway.program.autoscaling import peaks, pending
 
