@@ -44,7 +44,7 @@ def checked(values: dict):
 
 
 def test_without_an_autoscaler_an_hpa_beyond_the_plan_is_warned():
-    v = checked(prod_values())
+    v = checked(prod_values(autoscaling={"provider": "none"}))
     assert v.cfg.autoscaling.provider == "none"
     (warning,) = [w for w in v.warnings if "maxReplicas" in w]
     assert warning.startswith(
@@ -58,7 +58,7 @@ def test_without_an_autoscaler_an_hpa_beyond_the_plan_is_warned():
 
 
 def test_a_ceiling_below_the_peak_is_an_error_naming_the_app_and_the_pending_pods():
-    values = prod_values(autoscaling={"provider": "cluster-autoscaler"})  # prod's general pool has maxSize: 12
+    values = prod_values(autoscaling={"provider": "cluster-autoscaler"}, nodePools=prod_pools(maxSize=12))
     with pytest.raises(ConfigError) as exc:
         checked(values)
     (message,) = [m for m in exc.value.messages if "maxReplicas" in m]
@@ -132,3 +132,86 @@ def test_size_reports_the_floor_and_the_ceiling(tmp_path):
     per_node = doc["pools"]["general"]["monthlyUsd"] / doc["pools"]["general"]["nodes"]
     assert doc["ceilingMonthlyUsd"] == pytest.approx(doc["floorMonthlyUsd"] + 9 * per_node, abs=0.05)
     assert "at peak" in doc["verdict"]
+
+
+# ------------------------------------------------------------------ ordering, on the rendered graphs
+
+NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
+
+
+def _deployment(t, hpa):
+    """The Deployment an HPA scales."""
+    target = hpa.inputs["spec"]["scaleTargetRef"]["name"]
+    (d,) = [r for r in t.find("kubernetes:apps/v1:Deployment") if r.inputs["metadata"]["name"] == target]
+    return d
+
+
+def _autoscaling_apps(t):
+    return [r for r in t.find("kubernetes:autoscaling/v2:HorizontalPodAutoscaler")]
+
+
+def test_apps_that_autoscale_wait_for_the_autoscaler(dev, prod):
+    """`pulumi up` creates an app with an HPA only once nodes can be added for its peak."""
+    from slipway.testing import Template
+
+    for result, waited in ((prod, "karpenter"), (dev, "cluster-autoscaler")):
+        t = Template(result.records)
+        releases = [r for r in t.find("kubernetes:helm.sh/v3:Release") if r.inputs["name"] == waited]
+        assert len(releases) == 1, waited
+        hpas = _autoscaling_apps(t)
+        assert hpas or result is dev
+        for hpa in hpas:
+            deployment = _deployment(t, hpa)
+            assert releases[0].urn in t.ancestors(deployment), f"{deployment.name} does not wait for {waited}"
+        if result is prod:
+            pools = t.find(NODE_POOL)
+            assert {p.inputs["metadata"]["name"] for p in pools} == {"argo", "general", "system"}
+            for hpa in hpas:
+                assert {p.urn for p in pools} <= t.ancestors(_deployment(t, hpa))
+
+
+def test_karpenter_nodes_go_before_the_network_on_destroy(prod):
+    """`pulumi destroy` deletes in reverse dependency order, and pulumi-kubernetes waits until a
+    deleted NodePool is gone — which Karpenter allows only after terminating its instances
+    (NodeClaims are owned by the NodePool with blockOwnerDeletion and carry the termination
+    finalizer). So every NodePool must depend on the NAT routes, subnets and VPC, and on the node
+    groups and the controller that drains them: it is then deleted first, and no instance it
+    launched is left holding an ENI in a subnet Pulumi is deleting."""
+    from slipway.testing import Template
+
+    t = Template(prod.records)
+    pools = t.find(NODE_POOL)
+    assert pools
+    must_outlive = [
+        *t.find("aws:ec2/vpc:Vpc"), *t.find("aws:ec2/subnet:Subnet"), *t.find("aws:ec2/natGateway:NatGateway"),
+        *t.find("aws:ec2/route:Route"), *t.find("eks:index:ManagedNodeGroup"),
+        *[r for r in t.find("kubernetes:helm.sh/v3:Release") if r.inputs["name"] == "karpenter"],
+    ]  # fmt: skip
+    private = [s for s in t.find("aws:ec2/subnet:Subnet") if "private" in s.name]
+    assert private and all(s.inputs["tags"]["karpenter.sh/discovery"] == "slipway-prod" for s in private)
+    for pool in pools:
+        ancestors = t.ancestors(pool)
+        missing = [r.urn for r in must_outlive if r.urn not in ancestors]
+        assert not missing, f"{pool.name} would outlive {missing[:3]} on destroy"
+
+
+def test_karpenter_limits_are_the_room_between_the_steady_plan_and_the_ceiling(prod):
+    from slipway.testing import Template
+
+    t = Template(prod.records)
+    (general,) = [p for p in t.find(NODE_POOL) if p.inputs["metadata"]["name"] == "general"]
+    # 14 − 5 m6a.large (2 vCPU, 8 GiB) between the steady state and the peak.
+    assert general.inputs["spec"]["limits"] == {"cpu": "18000m", "memory": "73728Mi"}
+    labels = general.inputs["spec"]["template"]["metadata"]["labels"]
+    assert labels["slipway.dev/pool"] == "general"
+
+
+def test_karpenter_on_a_config_map_cluster_is_refused():
+    cluster = {**load_stack_file("prod", ROOT).values["slipway:cluster"], "authenticationMode": "CONFIG_MAP"}
+    with pytest.raises(ConfigError) as exc:
+        checked(prod_values(cluster=cluster))
+    assert (
+        "autoscaling.provider: 'karpenter' needs EKS access entries (its nodes join through one of type "
+        "EC2_LINUX), but cluster.authenticationMode is CONFIG_MAP — set cluster.authenticationMode: "
+        "API_AND_CONFIG_MAP (or API), or provider: cluster-autoscaler" in exc.value.messages
+    )

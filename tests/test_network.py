@@ -167,3 +167,4 @@ def test_egress_lists_what_nodes_need(mocked):
     for az in AZS3:
         assert f"net-private-{az}-default" in egress and f"net-nat-{az}" in egress and f"net-private-{az}" in egress
     assert "net-s3" in egress and "net-sts" in egress
+    assert "net-public-default" in egress  # NAT reaches the internet through it (kept until the end on destroy)

@@ -43,8 +43,11 @@ def test_prod_is_highly_available_and_protected(prod):
 
 # AWS types rendered without a `tags` input today. A type that loses its tags, or a new
 # AWS type rendered without them, fails the test below until it is listed here.
+# Karpenter's (prod only): the tag on EKS's security group, the queue's policy, the rules' targets.
+KARPENTER_UNTAGGED = {"aws:ec2/tag:Tag", "aws:sqs/queuePolicy:QueuePolicy", "aws:cloudwatch/eventTarget:EventTarget"}
 UNTAGGED_TYPES = frozenset({
     "aws:ec2/route:Route", "aws:ec2/routeTableAssociation:RouteTableAssociation",
+    *KARPENTER_UNTAGGED,
     "aws:ecr/lifecyclePolicy:LifecyclePolicy",
     "aws:eks/accessPolicyAssociation:AccessPolicyAssociation", "aws:iam/rolePolicy:RolePolicy",
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment", "aws:kms/alias:Alias",
@@ -59,7 +62,10 @@ UNTAGGED_TYPES = frozenset({
 def test_every_resource_carries_the_stack_tags(stack, request):
     records = [r for r in request.getfixturevalue(stack).records if r.custom and r.type.startswith("aws:")]
     tagged_types = {r.type for r in records if "tags" in r.inputs}
-    assert {r.type for r in records} - tagged_types == UNTAGGED_TYPES
+    # Only types known to take no tags go untagged (Karpenter's exist in prod only).
+    untagged = {r.type for r in records} - tagged_types
+    assert untagged <= UNTAGGED_TYPES, untagged - UNTAGGED_TYPES
+    assert UNTAGGED_TYPES - untagged <= (KARPENTER_UNTAGGED if stack == "dev" else set())
     for r in records:
         if r.type in tagged_types:
             assert "tags" in r.inputs, r.urn  # every resource of a type that takes tags
@@ -85,7 +91,9 @@ def test_prod_is_created_by_ci_and_maps_everyone_else(prod):
 def test_aws_auth_modes_render_and_validate(tmp_path, mode):
     stack = load_stack_file("prod", ROOT)
     cluster = dict(stack.values["slipway:cluster"], authenticationMode=mode)
-    stack.values = stack.values | {"slipway:cluster": cluster}
+    # Karpenter's nodes join through an access entry, which CONFIG_MAP refuses (a config error).
+    autoscaling = {"provider": "cluster-autoscaler" if mode == "CONFIG_MAP" else "karpenter"}
+    stack.values = stack.values | {"slipway:cluster": cluster, "slipway:autoscaling": autoscaling}
     stack.validate()
     result = write_render(stack, run_program(stack), tmp_path / mode)
     (eks,) = result.by_type("eks:index:Cluster")
@@ -116,7 +124,10 @@ def test_aws_auth_modes_render_and_validate(tmp_path, mode):
         assert ns[rb.inputs["metadata"]["namespace"]] in rb.dependencies
     assert [f for f in kubernetes_findings(result, "1.34") if f.severity != "info"] == []
     entries = result.by_type("aws:eks/accessEntry:AccessEntry")
-    assert len(entries) == (3 if mode == "API_AND_CONFIG_MAP" else 0)
+    # API_AND_CONFIG_MAP: the three principals, and Karpenter's node role (type EC2_LINUX).
+    assert sorted(e.inputs.get("type", "STANDARD") for e in entries) == (
+        ["EC2_LINUX", "STANDARD", "STANDARD", "STANDARD"] if mode == "API_AND_CONFIG_MAP" else []
+    )
 
 
 @pytest.mark.parametrize("stack", shipped_stacks())
