@@ -52,6 +52,8 @@ DEFAULT_OUT = REPO / "cli" / "plan" / "data" / "replacement_facts.json"
 # What to read: Pulumi type token -> (Terraform resource, file in terraform-provider-aws).
 # --------------------------------------------------------------------------------------------
 AWS_TYPES: dict[str, tuple[str, str]] = {
+    "aws:cloudwatch/eventRule:EventRule": ("aws_cloudwatch_event_rule", "internal/service/events/rule.go"),
+    "aws:cloudwatch/eventTarget:EventTarget": ("aws_cloudwatch_event_target", "internal/service/events/target.go"),
     "aws:ec2/eip:Eip": ("aws_eip", "internal/service/ec2/ec2_eip.go"),
     "aws:ec2/internetGateway:InternetGateway": ("aws_internet_gateway", "internal/service/ec2/vpc_internet_gateway.go"),
     "aws:ec2/launchTemplate:LaunchTemplate": ("aws_launch_template", "internal/service/ec2/ec2_launch_template.go"),
@@ -63,6 +65,10 @@ AWS_TYPES: dict[str, tuple[str, str]] = {
         "internal/service/ec2/vpc_route_table_association.go",
     ),
     "aws:ec2/securityGroup:SecurityGroup": ("aws_security_group", "internal/service/ec2/vpc_security_group.go"),
+    # The code index holds no internal/service/ec2 file for aws_ec2_tag (ec2_tag.go upstream): its
+    # newest stored version is the pre-move aws/ file (same schema: resource_id and key ForceNew,
+    # value updated in place).
+    "aws:ec2/tag:Tag": ("aws_ec2_tag", "aws/resource_aws_ec2_tag.go"),
     "aws:ec2/securityGroupRule:SecurityGroupRule": (
         "aws_security_group_rule",
         "internal/service/ec2/vpc_security_group_rule.go",
@@ -115,6 +121,8 @@ AWS_TYPES: dict[str, tuple[str, str]] = {
         "aws_s3_bucket_server_side_encryption_configuration",
         "internal/service/s3/bucket_server_side_encryption_configuration.go",
     ),
+    "aws:sqs/queue:Queue": ("aws_sqs_queue", "internal/service/sqs/queue.go"),
+    "aws:sqs/queuePolicy:QueuePolicy": ("aws_sqs_queue_policy", "internal/service/sqs/queue_policy.go"),
 }
 
 # Conditional replacements the Go cannot state as data (a plan-time function decides). Each one
@@ -148,6 +156,9 @@ K8S_TYPES: list[str] = [
     "kubernetes:core/v1:Secret",
     "kubernetes:core/v1:Service",
     "kubernetes:core/v1:ServiceAccount",
+    # Karpenter's custom resources: no forceNew entry upstream, so only metadata.name/namespace.
+    "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass",
+    "kubernetes:karpenter.sh/v1:NodePool",
     "kubernetes:networking.k8s.io/v1:Ingress",
     "kubernetes:policy/v1:PodDisruptionBudget",
     "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole",
