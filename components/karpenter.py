@@ -145,7 +145,9 @@ class Karpenter(pulumi.ComponentResource):
                 principal_arn=role.arn,
                 type="EC2_LINUX",
                 tags=dict(a.tags),
-                opts=keyed(self),
+                # After the cluster exists (CreateAccessEntry on a cluster still being created
+                # fails): the node groups in `depends_on` wait for the whole Cluster component.
+                opts=keyed(self, depends_on=list(a.depends_on)),
             )
         )
         return role, ready

@@ -62,6 +62,7 @@ BUDGET_NODES = re.compile(r"((100|[0-9]{1,2})%|[0-9]+)")  # disruption.budgets[]
 AL2023_ALIAS = re.compile(r"al2023@v\d{8}")
 INSTANCE_FAMILY = re.compile(r"[a-z][a-z0-9]*(-flex)?")  # m6i, c7g, m7i-flex
 INSTANCE_CATEGORY = re.compile(r"[a-z]+")  # c, m, r, inf, trn
+INSTANCE_TYPE = re.compile(r"[a-z][a-z0-9-]*\.[a-z0-9]+")  # m6i.large, m7i-flex.xlarge
 # Label domains the NodePool CRD refuses in template labels (its CEL rules).
 RESTRICTED_LABELS = ("karpenter.sh/", "karpenter.k8s.aws/", "kubernetes.io/hostname")
 
@@ -97,6 +98,15 @@ class KarpenterPool:
     """At most this many (or this share) of the pool's nodes disrupted at once (CRD default)."""
     expire_after: str = "720h"
     """Nodes are replaced after 30 days (CRD default): patched AMIs, no long-lived nodes."""
+    instance_types: Sequence[str] = ()
+    """When given, only these types (`node.kubernetes.io/instance-type In`), instead of
+    families/categories: e.g. the types of the same shape as the pool's planned one, so that
+    the limits (its CPU and memory × the nodes to add) buy the capacity the plan counted."""
+    max_pods: int | None = None
+    """kubelet `maxPods` on these nodes (None: Karpenter's ENI-derived default). Set it when the
+    pool's plan counts more pods per node (prefix delegation: 110)."""
+    metadata_hop_limit: int = 1
+    """IMDSv2 hop limit, as the pool's node group (1: pods cannot reach the node's credentials)."""
     disk_size_gib: int = 20
     """Root volume (gp3, encrypted), GiB; 20 is Karpenter's own AL2023 default (DefaultEBS)."""
 
@@ -155,6 +165,10 @@ def pool_issues(p: Any) -> list[Issue]:
     if not p.instance_families and isinstance(p.instance_categories, Sequence) and not p.instance_categories:
         fix = "list instance_families, or categories such as ['c', 'm', 'r']"
         issues.append(Issue("instance_categories", [], "is empty and so are instance_families", fix))
+    issues += _names_issues("instance_types", p.instance_types, INSTANCE_TYPE, "an instance type", "m6i.large")
+    if p.max_pods is not None:
+        issues += int_issues("max_pods", p.max_pods, minimum=1, maximum=250)
+    issues += int_issues("metadata_hop_limit", p.metadata_hop_limit, minimum=1, maximum=2)
     issues += int_issues("cpu_limit_millicores", p.cpu_limit_millicores, minimum=1)
     issues += int_issues("memory_limit_mib", p.memory_limit_mib, minimum=1)
     issues += choice_issues(

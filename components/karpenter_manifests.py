@@ -64,7 +64,7 @@ def node_class_spec(
 ) -> dict[str, Any]:
     """An EC2NodeClass's spec: the managed node groups' security baseline."""
     discovery = [{"tags": {DISCOVERY_TAG: cluster_name}}]
-    return {
+    spec: dict[str, Any] = {
         "role": role_name,
         "amiSelectorTerms": [{"alias": ami_alias}],
         # Only the subnets the Network tags: the private ones (nodes never get public IPs).
@@ -74,7 +74,7 @@ def node_class_spec(
         "metadataOptions": {
             "httpEndpoint": "enabled",
             "httpProtocolIPv6": "disabled",
-            "httpPutResponseHopLimit": 1,  # pods cannot reach the node role's credentials
+            "httpPutResponseHopLimit": pool.metadata_hop_limit,  # 1: pods cannot reach the node's credentials
             "httpTokens": "required",
         },
         "blockDeviceMappings": [
@@ -91,6 +91,9 @@ def node_class_spec(
         ],
         "tags": {**instance_tags, "slipway/pool": pool.name},
     }
+    if pool.max_pods is not None:
+        spec["kubelet"] = {"maxPods": pool.max_pods}  # the pods per node the plan counted
+    return spec
 
 
 def requirements(pool: KarpenterPool) -> list[dict[str, Any]]:
@@ -100,7 +103,9 @@ def requirements(pool: KarpenterPool) -> list[dict[str, Any]]:
         {"key": "kubernetes.io/arch", "operator": "In", "values": list(pool.architectures)},
         {"key": "karpenter.sh/capacity-type", "operator": "In", "values": list(pool.capacity_types)},
     ]
-    if pool.instance_families:
+    if pool.instance_types:
+        found.append({"key": "node.kubernetes.io/instance-type", "operator": "In", "values": list(pool.instance_types)})
+    elif pool.instance_families:
         found.append(
             {"key": "karpenter.k8s.aws/instance-family", "operator": "In", "values": list(pool.instance_families)}
         )

@@ -27,6 +27,31 @@ from slipway.program.config import StackConfig
 from slipway.program.wiring import instance_tags, placement
 
 
+def same_shape(cfg: StackConfig, plan: ClusterPlan, name: str) -> list[str]:
+    """The types Karpenter may launch for pool `name`: its planned type and the others of the
+    same vCPUs, memory and architecture that hold at least as many pods (within the pool's
+    families, burstable only where the pool allows it). The peak was planned on that shape,
+    and the limits are that shape × the nodes to add: any of these buys what the plan counted
+    (a type of another shape could exhaust the memory limit with fewer pods placed)."""
+    pool, t = cfg.node_pools[name], plan.pools[name].plan.instance_type
+    pd = cfg.cluster.prefix_delegation
+    burstable = pool.allow_burstable if pool.allow_burstable is not None else not cfg.is_production
+    fits = [
+        c.name
+        for c in plan.catalog.priced()
+        if (c.vcpu, c.memory_mib, c.architecture) == (t.vcpu, t.memory_mib, t.architecture)
+        and c.max_pods(pd) >= t.max_pods(pd)
+        and (not pool.families or c.family in pool.families or c.name == t.name)
+        and (burstable or not c.burstable or c.name == t.name)
+    ]
+    return sorted(set(fits) | {t.name})
+
+
+def extended(cfg: StackConfig, name: str) -> bool:
+    """Is pool `name` extended by a Karpenter NodePool (autoscaled, on an AL2023 AMI)?"""
+    return cfg.autoscaled(name) and cfg.node_pools[name].ami_type.startswith("AL2023")
+
+
 def karpenter_pools(cfg: StackConfig, plan: ClusterPlan) -> list[KarpenterPool]:
     """The NodePools that extend the autoscaled pools up to their ceilings."""
     k = cfg.autoscaling.karpenter
@@ -34,7 +59,7 @@ def karpenter_pools(cfg: StackConfig, plan: ClusterPlan) -> list[KarpenterPool]:
     for name, peak in sorted(plan.peaks(cfg).items()):
         pool = cfg.node_pools[name]
         extra = peak.ceiling - peak.steady.nodes
-        if not cfg.autoscaled(name) or extra <= 0:
+        if not extended(cfg, name) or extra <= 0:
             continue
         t = peak.steady.instance_type
         out.append(
@@ -45,9 +70,15 @@ def karpenter_pools(cfg: StackConfig, plan: ClusterPlan) -> list[KarpenterPool]:
                 architectures=["arm64" if "ARM_64" in pool.ami_type else "amd64"],
                 cpu_limit_millicores=extra * t.vcpu * 1000,
                 memory_limit_mib=extra * t.memory_mib,
+                instance_types=tuple(same_shape(cfg, plan, name)),
                 instance_families=tuple(pool.families or ()),
                 instance_categories=tuple(k.instance_categories),
-                capacity_types=tuple(k.capacity_types),
+                # A SPOT pool grows on spot; an on-demand one as autoscaling.karpenter says.
+                capacity_types=("spot",) if pool.capacity_type == "SPOT" else tuple(k.capacity_types),
+                # The pods per node the plan counted (prefix delegation: 110; else the ENI limit,
+                # which is Karpenter's own default).
+                max_pods=t.max_pods(True) if cfg.cluster.prefix_delegation else None,
+                metadata_hop_limit=pool.metadata_hop_limit,
                 consolidation_policy=k.consolidation_policy,
                 consolidate_after=k.consolidate_after,
                 disruption_budget_nodes=k.disruption_budget,

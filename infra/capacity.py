@@ -111,6 +111,13 @@ def addon_counted(cfg: StackConfig) -> dict[str, list[Counted]]:
             Workload("karpenter", 2, cpu_millicores(karpenter.REQUESTS["cpu"]),
                      memory_mib(karpenter.REQUESTS["memory"]), max_surge=1),
             "add-on", why))  # fmt: skip
+    if cfg.wants_argo_rollouts:
+        from slipway.components import argo_rollouts as rollouts
+
+        out[system].append(Counted(
+            Workload("argo-rollouts", 2, cpu_millicores(rollouts.REQUESTS["cpu"]),
+                     memory_mib(rollouts.REQUESTS["memory"]), max_surge=1),
+            "add-on", why))  # fmt: skip
     if cfg.wants_metrics_server:
         out[system].append(Counted(
             Workload("metrics-server", metrics.REPLICAS, cpu_millicores(metrics.REQUESTS["cpu"]),
@@ -140,9 +147,15 @@ def app_pool(cfg: StackConfig, app: AppConfig) -> str:
 
 
 def surge(app: AppConfig, replicas: int) -> int:
-    """Extra pods a rolling update adds (maxSurge as a number or a percentage, rounded up)."""
+    """Extra pods a rollout adds: maxSurge for a rolling update (a number or a percentage,
+    rounded up); a whole second set for canary and blueGreen. Blue/green brings the new
+    version up in full before the switch; a canary through the ALB keeps the stable pods at
+    100% while the canary's grow to ceil(weight × replicas), and the last weight is 100
+    (argoproj/argo-rollouts@v1.9.0 docs/features/canary/index.md "Dynamic Stable Scale")."""
     if app.strategy.type == "Recreate":
         return 0
+    if app.strategy.progressive:
+        return replicas
     value = app.strategy.max_surge
     if isinstance(value, str) and value.endswith("%"):
         return math.ceil(replicas * int(value[:-1]) / 100)
@@ -290,8 +303,9 @@ class ClusterPlan:
     def sizes(self, cfg: StackConfig) -> dict[str, tuple[list[str], int, int, int]]:
         """Per pool: (instance types, min, desired, max) for the node group.
 
-        Under the Cluster Autoscaler the group grows from the steady plan (min, desired)
-        to the pool's ceiling (max), which holds every HPA at its maximum. Under Karpenter
+        Under the Cluster Autoscaler the group is created at the steady plan (desired) and
+        grows to the pool's ceiling (max), which holds every HPA at its maximum; it may shrink
+        to one node per AZ (min) when pods fit on fewer. Under Karpenter
         the group stays at the steady plan; the peak is the NodePool's to add."""
         out = {}
         for name, result in self.pools.items():
@@ -302,6 +316,11 @@ class ClusterPlan:
             high = pool.max_size if pool.max_size is not None else max(plan.max_nodes, desired)
             if cfg.autoscaled(name) and cfg.autoscaling.provider == "cluster-autoscaler":
                 high = max(self.peaks(cfg)[name].ceiling, desired)
+                # The autoscaler owns the count between the bounds: a minSize that followed the
+                # plan would, once raised above the group's live desiredSize, make EKS refuse the
+                # update ("Minimum capacity can't be greater than desired size"). One node per AZ.
+                if pool.min_size is None:
+                    low = cfg.network.az_count
             out[name] = (types, min(low, desired), desired, high)
         return out
 

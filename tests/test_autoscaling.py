@@ -48,7 +48,7 @@ def test_without_an_autoscaler_an_hpa_beyond_the_plan_is_warned():
     assert v.cfg.autoscaling.provider == "none"
     (warning,) = [w for w in v.warnings if "maxReplicas" in w]
     assert warning.startswith(
-        "apps.api.autoscaling.maxReplicas: 20 with every HPA of pool general at its maximum needs 14 × m6a.large, "
+        "apps.api.autoscaling.maxReplicas: 20 with every HPA of pool general at its maximum needs 15 × m6a.large, "
         "but the pool is fixed at 5 nodes (slipway:autoscaling.provider is none): "
     )
     assert "of api's 20" in warning and "of web's 12" in warning
@@ -63,12 +63,12 @@ def test_a_ceiling_below_the_peak_is_an_error_naming_the_app_and_the_pending_pod
         checked(values)
     (message,) = [m for m in exc.value.messages if "maxReplicas" in m]
     assert message.startswith(
-        "apps.api.autoscaling.maxReplicas: 20 with every HPA of pool general at its maximum needs 14 × m6a.large "
+        "apps.api.autoscaling.maxReplicas: 20 with every HPA of pool general at its maximum needs 15 × m6a.large "
         "(surge included), but the pool's ceiling is 12 nodes (cluster-autoscaler): "
     )
     pending = message.split("cluster-autoscaler): ", 1)[1].split(" pods would stay Pending")[0]
     assert "of api's 20" in pending or "of web's 12" in pending
-    assert message.endswith("— raise nodePools.general.maxSize to 14 (or remove it: slipway then sizes the ceiling "
+    assert message.endswith("— raise nodePools.general.maxSize to 15 (or remove it: slipway then sizes the ceiling "
                             "for the peak), or lower maxReplicas")  # fmt: skip
 
 
@@ -77,10 +77,10 @@ def test_the_cluster_autoscaler_grows_node_groups_from_the_steady_plan_to_the_pe
     v = checked(values)
     assert not [w for w in v.warnings if "maxReplicas" in w]
     types, low, desired, high = v.plan.sizes(v.cfg)["general"]
-    assert (types, low, desired, high) == (["m6a.large"], 5, 5, 14)
+    assert (types, low, desired, high) == (["m6a.large"], 3, 5, 15)  # min: one node per AZ (3)
     args = node_pool_args(v.cfg, v.plan)
     assert args["general"].external_autoscaler  # desiredSize is the autoscaler's (ignore_scaling_changes)
-    assert args["general"].max_size == 14 and args["general"].min_size == 5
+    assert args["general"].max_size == 15 and args["general"].min_size == 3
     # Pools without HPAs keep headroom for bursts: 1.5 × their steady count.
     assert v.plan.sizes(v.cfg)["argo"][3] == 5 and args["argo"].external_autoscaler
 
@@ -96,7 +96,8 @@ def test_a_pool_that_opts_out_stays_fixed_and_is_warned():
 def test_under_karpenter_the_node_groups_stay_at_the_steady_plan():
     v = checked(prod_values(autoscaling={"provider": "karpenter"}, nodePools=prod_pools(maxSize=None)))
     peaks = v.plan.peaks(v.cfg)
-    assert (peaks["general"].steady.nodes, peaks["general"].peak.nodes, peaks["general"].ceiling) == (5, 14, 14)
+    # api is a canary: its peak counts a second set of pods (a full canary at weight 100).
+    assert (peaks["general"].steady.nodes, peaks["general"].peak.nodes, peaks["general"].ceiling) == (5, 15, 15)
     assert v.plan.sizes(v.cfg)["general"][2] == 5
     assert not node_pool_args(v.cfg, v.plan)["general"].external_autoscaler
 
@@ -127,10 +128,10 @@ def test_size_reports_the_floor_and_the_ceiling(tmp_path):
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
     general = doc["pools"]["general"]["peak"]
-    assert general["nodes"] == 14 and general["hpas"][0] == {"app": "api", "minReplicas": 3, "maxReplicas": 20}
+    assert general["nodes"] == 15 and general["hpas"][0] == {"app": "api", "minReplicas": 3, "maxReplicas": 20}
     assert doc["floorMonthlyUsd"] == doc["totalMonthlyUsd"] < doc["ceilingMonthlyUsd"]
     per_node = doc["pools"]["general"]["monthlyUsd"] / doc["pools"]["general"]["nodes"]
-    assert doc["ceilingMonthlyUsd"] == pytest.approx(doc["floorMonthlyUsd"] + 9 * per_node, abs=0.05)
+    assert doc["ceilingMonthlyUsd"] == pytest.approx(doc["floorMonthlyUsd"] + 10 * per_node, abs=0.05)
     assert "at peak" in doc["verdict"]
 
 
@@ -140,9 +141,10 @@ NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
 
 
 def _deployment(t, hpa):
-    """The Deployment an HPA scales."""
+    """The Deployment (or Argo Rollout) an HPA scales."""
     target = hpa.inputs["spec"]["scaleTargetRef"]["name"]
-    (d,) = [r for r in t.find("kubernetes:apps/v1:Deployment") if r.inputs["metadata"]["name"] == target]
+    kinds = ("kubernetes:apps/v1:Deployment", "kubernetes:argoproj.io/v1alpha1:Rollout")
+    (d,) = [r for k in kinds for r in t.find(k) if r.inputs["metadata"]["name"] == target]
     return d
 
 
@@ -200,8 +202,13 @@ def test_karpenter_limits_are_the_room_between_the_steady_plan_and_the_ceiling(p
 
     t = Template(prod.records)
     (general,) = [p for p in t.find(NODE_POOL) if p.inputs["metadata"]["name"] == "general"]
-    # 14 − 5 m6a.large (2 vCPU, 8 GiB) between the steady state and the peak.
-    assert general.inputs["spec"]["limits"] == {"cpu": "18000m", "memory": "73728Mi"}
+    # 15 − 5 m6a.large (2 vCPU, 8 GiB) between the steady state and the peak.
+    assert general.inputs["spec"]["limits"] == {"cpu": "20000m", "memory": "81920Mi"}
+    # Only types of the planned shape (2 vCPU, 8 GiB, ≥ its pods per node) within the pool's
+    # families: the limits then buy the capacity the peak plan counted.
+    (types,) = [r["values"] for r in general.inputs["spec"]["template"]["spec"]["requirements"]
+                if r["key"] == "node.kubernetes.io/instance-type"]  # fmt: skip
+    assert types == ["m6a.large", "m6i.large", "m7i.large"]
     labels = general.inputs["spec"]["template"]["metadata"]["labels"]
     assert labels["slipway.dev/pool"] == "general"
 
@@ -215,3 +222,33 @@ def test_karpenter_on_a_config_map_cluster_is_refused():
         "EC2_LINUX), but cluster.authenticationMode is CONFIG_MAP — set cluster.authenticationMode: "
         "API_AND_CONFIG_MAP (or API), or provider: cluster-autoscaler" in exc.value.messages
     )
+
+
+def test_karpenter_without_room_to_add_nodes_is_refused():
+    pools = prod_pools()
+    for pool in pools.values():
+        pool["autoscaler"] = "none"
+    with pytest.raises(ConfigError) as exc:
+        checked(prod_values(nodePools=pools))
+    assert (
+        "autoscaling.provider: 'karpenter' has no pool to extend: every autoscaled pool's ceiling (maxSize) "
+        "equals its steady plan, so Karpenter could add no node — remove maxSize from the pools (slipway then "
+        "sizes the ceiling for the peak) or raise it, or use provider: none" in exc.value.messages
+    )
+
+
+def test_the_price_expander_is_refused_with_why():
+    with pytest.raises(ConfigError) as exc:
+        parse_config_values({"autoscaling": {"provider": "cluster-autoscaler", "clusterAutoscaler":
+                                             {"expander": "price"}}}, region="us-east-1")  # fmt: skip
+    assert any(m.startswith("autoscaling.clusterAutoscaler.expander: 'price' has no price model on AWS")
+               for m in exc.value.messages), exc.value.messages  # fmt: skip
+
+
+def test_karpenter_node_access_waits_for_the_cluster(prod):
+    """CreateAccessEntry fails on a cluster still being created: the entry must wait for it."""
+    from slipway.testing import Template
+
+    t = Template(prod.records)
+    (entry,) = [e for e in t.find("aws:eks/accessEntry:AccessEntry") if e.inputs.get("type") == "EC2_LINUX"]
+    assert t.one("eks:index:Cluster").urn in t.ancestors(entry)

@@ -375,6 +375,22 @@ def test_pulumi_up_passes_the_stacks_max_parallel():
         assert proc.stdout == f"{deploy_settings(stack).max_parallel}\n"
 
 
+def test_every_pulumi_up_and_preview_refreshes_first():
+    """An autoscaler owns the node groups' desiredSize; Pulumi ignores it (ignoreChanges) but sends
+    the value from state with any scaling change, so state must hold the live value: refresh."""
+    up = load("pulumi-up.yml")["jobs"]["up"]
+    step = next(s for s in up["steps"] if str(s.get("uses", "")).startswith("pulumi/actions@"))
+    assert step["with"]["refresh"] is True
+    preview = next(
+        s for s in load("pull-request.yml")["jobs"]["preview"]["steps"]
+        if str(s.get("uses", "")).startswith("pulumi/actions@")
+    )  # fmt: skip
+    assert preview["with"]["command"] == "preview" and preview["with"]["refresh"] is True
+    lines = [x for job in gitlab_jobs().values() for x in job.get("script", []) if "pulumi up" in x or
+             x.lstrip("- ").startswith("pulumi preview")]  # fmt: skip
+    assert len(lines) == 3 and all("--refresh" in x for x in lines), lines
+
+
 def test_deploy_grants_the_called_workflow_its_oidc_token():
     """A called workflow cannot exceed its caller's permissions (GitHub rejects the run)."""
     up = load("pulumi-up.yml")["jobs"]["up"]

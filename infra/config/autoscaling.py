@@ -64,8 +64,18 @@ class KarpenterConfig(Model):
 class ClusterAutoscalerConfig(Model):
     """`slipway:autoscaling.clusterAutoscaler`."""
 
-    expander: Literal["least-waste", "price"] = "least-waste"
-    """Which node group grows when several could: the one leaving the least idle CPU/memory."""
+    # `price` is listed so that it gets its own message (why), not "not allowed".
+    expander: Literal["least-waste", "least-nodes", "most-pods", "random", "price"] = "least-waste"
+    """Which node group grows when several could: `least-waste` leaves the least idle CPU and
+    memory. (`price` is not offered: on AWS the autoscaler has no price model and exits at start,
+    kubernetes/autoscaler cluster-autoscaler/expander/factory/expander_factory.go.)"""
+
+    @classmethod
+    def raw_checks(cls, data: dict[str, Any], context: dict[str, Any]) -> list[Issue]:
+        if data.get("expander") == "price":
+            return [Issue("expander", "price", "has no price model on AWS (the Cluster Autoscaler exits at start with "
+                          "it)", "use least-waste (the default), least-nodes, most-pods or random")]  # fmt: skip
+        return []
 
 
 class AutoscalingConfig(Model):

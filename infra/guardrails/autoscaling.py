@@ -36,6 +36,30 @@ def karpenter_needs_access_entries(cfg: StackConfig, plan: ClusterPlan, site: Si
 
 
 @guardrail
+def karpenter_has_room(cfg: StackConfig, plan: ClusterPlan, site: Site) -> list[Finding]:
+    """Karpenter extends AL2023 pools with room above their steady plan; say when it has none."""
+    if cfg.autoscaling.provider != "karpenter":
+        return []
+    from slipway.program.autoscalers import extended
+
+    out = []
+    peaks = plan.peaks(cfg)
+    for name in sorted(cfg.node_pools):
+        if cfg.autoscaled(name) and not extended(cfg, name):
+            out.append(Finding("warning", f"nodePools.{name}.amiType", cfg.node_pools[name].ami_type,
+                               "is not AL2023, and slipway's Karpenter NodePools launch AL2023 nodes only, so "
+                               "nothing adds nodes to this pool",
+                               f"use an AL2023 amiType, or set nodePools.{name}.autoscaler: none"))  # fmt: skip
+    if not any(extended(cfg, n) and peaks[n].ceiling > peaks[n].steady.nodes for n in peaks):
+        out.append(Finding("error", "autoscaling.provider", "karpenter",
+                           "has no pool to extend: every autoscaled pool's ceiling (maxSize) equals its steady "
+                           "plan, so Karpenter could add no node",
+                           "remove maxSize from the pools (slipway then sizes the ceiling for the peak) or raise "
+                           "it, or use provider: none"))  # fmt: skip
+    return out
+
+
+@guardrail
 def peak_fits(cfg: StackConfig, plan: ClusterPlan, site: Site) -> list[Finding]:
     from slipway.program.autoscaling import peaks, pending
 
