@@ -1,13 +1,21 @@
-"""`App`: one application — Deployment, Service, Ingress (ALB), HPA, PDB, CronJobs, a
-pre-deploy migration Job, its ConfigMap and Secret, and optionally an IRSA role.
+"""`App`: one application — Deployment (or an Argo Rollouts `Rollout`), Service, Ingress
+(ALB), HPA, PDB, CronJobs, a pre-deploy migration Job, its ConfigMap and Secret, and
+optionally an IRSA role.
 
 What the app is comes in as an `AppSpec` (components/app_spec.py); every manifest is a
-pure function of it (components/app_manifests.py, app_jobs.py, app_ingress.py — tests
-call them without Pulumi). The component checks its inputs (app_validation.py), then
+pure function of it (components/app_manifests.py, app_jobs.py, app_ingress.py,
+app_rollout.py — tests call them without Pulumi). The component checks its inputs (app_validation.py), then
 registers the manifests in the order a rollout needs:
 
     namespace → ConfigMap/Secret → migration Job (new image tag) → Deployment → HPA/PDB
     Load Balancer Controller → Service (LoadBalancer) / Ingress
+
+With a canary or blueGreen strategy the Deployment is a `Rollout` (and an
+`AnalysisTemplate`), created after the Argo Rollouts controller (`rollout_controller`,
+which installs their CRDs), and the Ingress after the Rollout: the controller then
+writes the ALB action annotation as soon as the Ingress exists. An app that switches
+from a Deployment keeps serving: Pulumi creates the Rollout before it deletes the
+Deployment, and the Service `<app>` selects both.
 
 Over time (pulumi-kubernetes `provider/pkg/provider/diff.go` lists what forces
 replacement; a named object is replaced delete-first):
@@ -47,9 +55,20 @@ from slipway.components.app_manifests import (
     selector_labels,
     service,
 )
+from slipway.components.app_rollout import (
+    ROLLOUTS_API,
+    analysis_template,
+    canary_ingress,
+    preview_ingress,
+    rollout,
+    rollout_services,
+)
 from slipway.components.app_spec import (
+    AnalysisSpec,
     AppSpec,
     AutoscalingSpec,
+    BlueGreenSpec,
+    CanarySpec,
     CronJobSpec,
     DisruptionBudgetSpec,
     Exec,
@@ -57,12 +76,15 @@ from slipway.components.app_spec import (
     Image,
     IngressSpec,
     MigrationSpec,
+    Pause,
     Port,
     Probe,
     Probes,
     Resources,
+    RunAnalysis,
     ServiceAccountSpec,
     ServiceSpec,
+    SetWeight,
     Strategy,
     TcpSocket,
 )
@@ -94,6 +116,10 @@ class AppArgs:
     load_balancer: Sequence[pulumi.Resource] = ()
     """The Load Balancer Controller release: Ingress/NLB Services after it, deleted before
     it (the controller removes the ALB/NLB it made)."""
+    rollout_controller: Sequence[pulumi.Resource] = ()
+    """The Argo Rollouts controller release (it installs the Rollout and AnalysisTemplate
+    CRDs): with a canary or blueGreen strategy, those are created after it and deleted
+    before it. Empty: the caller installed it some other way."""
     tags: dict[str, str] = field(default_factory=dict[str, str])
     """AWS tags on what the app creates in AWS (its workload role)."""
 
@@ -119,10 +145,13 @@ class App(pulumi.ComponentResource):
             service_account = name
             first.append(self._create_workload_role(self._spec.service_account))
         rollout_after = [*first, *self._create_migration(first, service_account)]
-        dep = self._create_deployment(rollout_after, service_account, checksums)
+        if self._spec.progressive:
+            dep = self._create_rollout(rollout_after, service_account, checksums)
+        else:
+            dep = self._create_deployment(rollout_after, service_account, checksums)
         self._create_cron_jobs(first, service_account)
         self._create_scaling(first, dep)
-        group = self._create_exposure(first)
+        group = self._create_exposure(first, dep)
 
         self.deployment_name = name
         self.namespace = args.namespace
@@ -233,6 +262,46 @@ class App(pulumi.ComponentResource):
             ),
         )
 
+    def _create_rollout(
+        self, rollout_after: list[pulumi.Resource], service_account: str | None, checksums: dict[str, Any]
+    ) -> pulumi.Resource:
+        """The AnalysisTemplate (if any) and the Rollout, after the controller that installs their CRDs."""
+        name, a = self._name, self._args
+        after = [*rollout_after, *a.rollout_controller]
+        template = analysis_template(name, a.namespace, self._spec, part_of=a.part_of)
+        if template is not None:
+            after.append(
+                k8s.apiextensions.CustomResource(
+                    f"{name}-analysis",
+                    api_version=ROLLOUTS_API,
+                    kind="AnalysisTemplate",
+                    **_fields(template),
+                    opts=self._after([*a.after, *a.rollout_controller]),
+                )
+            )
+        manifest = rollout(
+            name,
+            a.namespace,
+            self._spec,
+            part_of=a.part_of,
+            service_account=service_account,
+            checksums=checksums,
+            service_port=self._spec.service.port if self._spec.service else 80,
+        )
+        return k8s.apiextensions.CustomResource(
+            f"{name}-rollout",
+            api_version=ROLLOUTS_API,
+            kind="Rollout",
+            **_fields(manifest),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                provider=a.k8s_provider,
+                depends_on=after,
+                # The HorizontalPodAutoscaler owns replicas once it exists (through /scale).
+                ignore_changes=["spec.replicas"] if self._spec.autoscaling else None,
+            ),
+        )
+
     def _create_cron_jobs(self, first: list[pulumi.Resource], service_account: str | None) -> None:
         a = self._args
         for manifest in cron_jobs(
@@ -249,8 +318,8 @@ class App(pulumi.ComponentResource):
         if pdb:
             k8s.policy.v1.PodDisruptionBudget(f"{name}-pdb", **_fields(pdb), opts=self._after(first))
 
-    def _create_exposure(self, first: list[pulumi.Resource]) -> str | None:
-        """The Service and the Ingress; returns the Ingress's ALB group."""
+    def _create_exposure(self, first: list[pulumi.Resource], workload: pulumi.Resource) -> str | None:
+        """The Service (and those a Rollout steers) and the Ingress; returns the Ingress's ALB group."""
         name, spec, a = self._name, self._spec, self._args
         svc_manifest = service(name, a.namespace, spec, part_of=a.part_of)
         # Load balancers belong to the controller: created after it, deleted before it.
@@ -259,14 +328,25 @@ class App(pulumi.ComponentResource):
         svc = None
         if svc_manifest:
             svc = k8s.core.v1.Service(f"{name}-service", **_fields(svc_manifest), opts=self._after(lb_after))
+            for extra in rollout_services(name, spec, svc_manifest):
+                # Not before the Rollout: Pulumi waits for a Service's endpoints, which its pods give.
+                k8s.core.v1.Service(f"{extra['metadata']['name']}-service", **_fields(extra), opts=self._after(first))
         group = ingress_group(spec, a.cluster_name)
         ing = None
         if group and svc_manifest:  # an ingress implies ports, so a Service (app_validation)
             ing = ingress(name, a.namespace, spec, part_of=a.part_of, group=group, svc=svc_manifest)
         if ing:
-            k8s.networking.v1.Ingress(
-                f"{name}-ingress", **_fields(ing), opts=self._after([*lb_after, *([svc] if svc else [])])
-            )
+            after = [*lb_after, *([svc] if svc else [])]
+            if spec.progressive:
+                # After the Rollout: its controller writes the canary's action annotation
+                # (or finds the active Service) as soon as the Ingress exists.
+                after.append(workload)
+            preview = preview_ingress(name, spec, ing)
+            if spec.strategy.type == "canary":
+                ing = canary_ingress(ing, name)
+            k8s.networking.v1.Ingress(f"{name}-ingress", **_fields(ing), opts=self._after(after))
+            if preview:
+                k8s.networking.v1.Ingress(f"{name}-preview-ingress", **_fields(preview), opts=self._after(after))
         return group
 
 
@@ -276,10 +356,13 @@ def _fields(manifest: dict[str, Any]) -> dict[str, Any]:
 
 
 __all__ = [
+    "AnalysisSpec",
     "App",
     "AppArgs",
     "AppSpec",
     "AutoscalingSpec",
+    "BlueGreenSpec",
+    "CanarySpec",
     "CronJobSpec",
     "DisruptionBudgetSpec",
     "Exec",
@@ -287,13 +370,16 @@ __all__ = [
     "Image",
     "IngressSpec",
     "MigrationSpec",
+    "Pause",
     "Placement",
     "Port",
     "Probe",
     "Probes",
     "Resources",
+    "RunAnalysis",
     "ServiceAccountSpec",
     "ServiceSpec",
+    "SetWeight",
     "Strategy",
     "TcpSocket",
     "Toleration",

@@ -254,6 +254,15 @@ def service(app: str, namespace: str, spec: AppSpec, *, part_of: str) -> dict[st
     return {"apiVersion": "v1", "kind": "Service", "metadata": meta, "spec": out}
 
 
+def workload_ref(app: str, spec: AppSpec) -> dict[str, str]:
+    """What runs the app's pods: its Deployment, or its Argo `Rollout` with a progressive
+    strategy (which serves the /scale subresource an HPA needs:
+    argoproj/argo-rollouts@v1.9.0 docs/features/hpa-support.md)."""
+    if spec.progressive:
+        return {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "name": app}
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "name": app}
+
+
 def autoscaler(app: str, namespace: str, spec: AppSpec, *, part_of: str) -> dict[str, Any] | None:
     """The HorizontalPodAutoscaler (None without autoscaling)."""
     a = spec.autoscaling
@@ -269,7 +278,7 @@ def autoscaler(app: str, namespace: str, spec: AppSpec, *, part_of: str) -> dict
         "kind": "HorizontalPodAutoscaler",
         "metadata": {"name": app, "namespace": namespace, "labels": labels(app, spec.image.tag, part_of)},
         "spec": {
-            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": app},
+            "scaleTargetRef": workload_ref(app, spec),
             "minReplicas": a.min_replicas,
             "maxReplicas": a.max_replicas,
             "metrics": metrics,
@@ -329,4 +338,5 @@ __all__ = [
     "selector_labels",
     "service",
     "volumes",
+    "workload_ref",
 ]

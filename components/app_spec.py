@@ -16,6 +16,15 @@ from typing import Any, Literal
 
 import pulumi
 
+from slipway.components.app_rollout_spec import (
+    AnalysisSpec,
+    BlueGreenSpec,
+    CanarySpec,
+    CanaryStep,
+    Pause,
+    RunAnalysis,
+    SetWeight,
+)
 from slipway.components.spec import Placement
 
 # The ALB listeners' TLS policy unless an app sets its own; argo-server's Ingress uses it
@@ -128,10 +137,13 @@ class Resources:
 
 @dataclass(frozen=True, kw_only=True)
 class Strategy:
-    """How the Deployment rolls out a new version."""
+    """How a new version rolls out: by the Deployment (RollingUpdate, Recreate), or by an
+    Argo Rollouts `Rollout` (canary, blueGreen; components/app_rollout_spec.py)."""
 
-    type: Literal["RollingUpdate", "Recreate"] = "RollingUpdate"
-    """Default RollingUpdate: new pods come up before old ones go. Recreate stops all first."""
+    type: Literal["RollingUpdate", "Recreate", "canary", "blueGreen"] = "RollingUpdate"
+    """Default RollingUpdate: new pods come up before old ones go. Recreate stops all first.
+    canary: traffic moves through the ALB step by step (needs an ingress). blueGreen: the
+    new version comes up in full, then the Service switches to it."""
     max_surge: str | int = "25%"
     """Extra pods during a rollout, a count or "N%". Default 25%, Kubernetes's own."""
     max_unavailable: str | int = 0
@@ -142,6 +154,17 @@ class Strategy:
     progress_deadline_seconds: int = 600
     """Seconds without progress before the rollout is reported failed (Kubernetes's
     default 600); must exceed min_ready_seconds."""
+    canary: CanarySpec | None = None
+    """The canary's steps; None with type canary: CanarySpec's defaults."""
+    blue_green: BlueGreenSpec | None = None
+    """Blue/green settings; None with type blueGreen: BlueGreenSpec's defaults."""
+    analysis: AnalysisSpec | None = None
+    """With canary or blueGreen: an analysis whose failure aborts the rollout; None: none."""
+
+    @property
+    def progressive(self) -> bool:
+        """Rolled out by Argo Rollouts (a `Rollout`), not by a Deployment."""
+        return self.type in ("canary", "blueGreen")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -304,6 +327,11 @@ class AppSpec:
     """A Job run before each rollout of a new tag; None (the default): none."""
 
     @property
+    def progressive(self) -> bool:
+        """Rolled out by Argo Rollouts: a `Rollout` instead of a Deployment."""
+        return isinstance(self.strategy, Strategy) and self.strategy.progressive
+
+    @property
     def steady_replicas(self) -> int:
         """The Deployment's replicas: at least the autoscaler's minimum when there is one."""
         return max(self.replicas, self.autoscaling.min_replicas) if self.autoscaling else self.replicas
@@ -311,8 +339,12 @@ class AppSpec:
 
 __all__ = [
     "DEFAULT_SSL_POLICY",
+    "AnalysisSpec",
     "AppSpec",
     "AutoscalingSpec",
+    "BlueGreenSpec",
+    "CanarySpec",
+    "CanaryStep",
     "CronJobSpec",
     "DisruptionBudgetSpec",
     "Exec",
@@ -320,12 +352,15 @@ __all__ = [
     "Image",
     "IngressSpec",
     "MigrationSpec",
+    "Pause",
     "Port",
     "Probe",
     "Probes",
     "Resources",
+    "RunAnalysis",
     "ServiceAccountSpec",
     "ServiceSpec",
+    "SetWeight",
     "Strategy",
     "TcpSocket",
     "default_alb_group",

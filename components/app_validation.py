@@ -4,7 +4,8 @@ Every rule reports `<field path>: <bad value> <problem> — <fix>` (components/v
 and all of them run, so one error lists every mistake, including the rules that compare
 fields (ports named by probes and the Service, requests under limits, autoscaling
 bounds). Here: the name, image, ports, resources, probes and settings; the rollout rules
-are in app_validation_rollout.py, the exposure ones in app_validation_exposure.py.
+are in app_validation_rollout.py (canary/blueGreen: app_validation_progressive.py), the
+exposure ones in app_validation_exposure.py.
 
 The stack-config schema (slipway.program.config.app_checks) applies the same rules to
 the stack file, with its camelCase paths, before any of this runs; these catch what a
@@ -29,6 +30,7 @@ from slipway.components.app_rules import (
 )
 from slipway.components.app_spec import AppSpec, Exec, HttpGet, Image, Port, Probe, Probes, Resources, TcpSocket
 from slipway.components.app_validation_exposure import ingress_issues, service_account_issues, service_issues
+from slipway.components.app_validation_progressive import progressive_issues
 from slipway.components.app_validation_rollout import autoscaling_issues, budget_issues, job_issues, strategy_issues
 from slipway.components.capacity.quantity import cpu_millicores, memory_mib
 from slipway.components.spec import placement_issues
@@ -105,6 +107,7 @@ def app_spec_issues(spec: AppSpec) -> list[Issue]:
         *_env_issues(spec),
         *under("placement", placement_issues(spec.placement)),
         *strategy_issues(spec.strategy),
+        *progressive_issues(spec),
         *service_issues(spec),
         *ingress_issues(spec),
         *autoscaling_issues(spec),

@@ -23,7 +23,9 @@ def strategy_issues(s: Any) -> list[Issue]:
     """The rollout strategy: counts or percentages, never both 0, deadlines Kubernetes accepts."""
     if not isinstance(s, Strategy):
         return type_issues("strategy", s, Strategy, "pass Strategy(...)")
-    issues = choice_issues("strategy.type", s.type, ("RollingUpdate", "Recreate"), "a rollout strategy")
+    issues = choice_issues(
+        "strategy.type", s.type, ("RollingUpdate", "Recreate", "canary", "blueGreen"), "a rollout strategy"
+    )
     issues += int_issues("strategy.min_ready_seconds", s.min_ready_seconds, minimum=0)
     issues += int_issues("strategy.progress_deadline_seconds", s.progress_deadline_seconds, minimum=1)
     if not issues and s.progress_deadline_seconds <= s.min_ready_seconds:
@@ -35,7 +37,7 @@ def strategy_issues(s: Any) -> list[Issue]:
                 "raise progress_deadline_seconds",
             )
         )
-    if s.type != "RollingUpdate":
+    if s.type not in ("RollingUpdate", "canary"):  # a canary's pods come up by maxSurge/maxUnavailable too
         return issues
     values = {}
     for key in ("max_surge", "max_unavailable"):

@@ -2,9 +2,15 @@
 
 `data/crds/` holds upstream's CRD files unchanged (Karpenter's NodePool and EC2NodeClass,
 aws/karpenter-provider-aws@v1.14.1 `pkg/apis/crds/`; the `karpenter-crd` chart installs the
-same). `crd_schema` gives a served version's openAPIV3Schema as a JSON schema that refuses
+same. Argo Rollouts' Rollout and AnalysisTemplate, argoproj/argo-rollouts@v1.9.0
+`manifests/crds/`, which the `argo-rollouts` chart 2.41.0 renders from `templates/crds/`
+with only its labels and annotations added). A file is registered by being here.
+`crd_schema` gives a served version's openAPIV3Schema as a JSON schema that refuses
 unknown fields: the API server would prune them silently, so a misspelt field would
 otherwise vanish without an error. CEL rules (`x-kubernetes-validations`) are not evaluated.
+Where a CRD keeps unknown fields (`x-kubernetes-preserve-unknown-fields`: upstream leaves
+a Rollout's pod `volumes` and resource quantities, and plugin config, unspecified) anything
+goes there, as in the cluster; the rest of the pod template is checked field by field.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from typing import Any, cast
 import yaml
 
 CRD_DIR = Path(__file__).resolve().parent / "data" / "crds"
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @cache
@@ -24,7 +31,8 @@ def _served() -> dict[tuple[str, str], dict[str, Any]]:
     """(apiVersion, kind) → openAPIV3Schema, for every served version of every shipped CRD."""
     found: dict[tuple[str, str], dict[str, Any]] = {}
     for path in sorted(CRD_DIR.glob("*.yaml")):
-        crd = cast("dict[str, Any]", yaml.safe_load(path.read_text()))
+        # libyaml when present: the Rollout and AnalysisTemplate CRDs are ~200 kB each.
+        crd = cast("dict[str, Any]", yaml.load(path.read_text(), Loader=_LOADER))
         spec = cast("dict[str, Any]", crd["spec"])
         for version in cast("list[dict[str, Any]]", spec["versions"]):
             if version.get("served"):

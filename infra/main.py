@@ -14,6 +14,7 @@ import pulumi
 from slipway.components.access import AwsAuthBindings, AwsAuthBindingsArgs, uses_aws_auth
 from slipway.components.app import App, AppArgs
 from slipway.components.argo import ArgoWorkflows
+from slipway.components.argo_rollouts import ArgoRollouts, ArgoRolloutsArgs
 from slipway.components.cluster import EksCluster, EksClusterArgs
 from slipway.components.load_balancer_controller import LoadBalancerController, LoadBalancerControllerArgs
 from slipway.components.metrics_server import MetricsServer, MetricsServerArgs
@@ -30,6 +31,7 @@ from slipway.program.config import (
 )
 from slipway.program.config.app_spec import app_spec
 from slipway.program.config.apps import app_namespace
+from slipway.program.config.stack import ROLLOUTS_NAMESPACE
 from slipway.program.runtime import load_config, secret_config
 from slipway.program.validate import emit_warnings
 from slipway.program.wiring import (
@@ -164,6 +166,28 @@ def main() -> None:
     autoscaler = install_autoscaler(
         cfg, cluster, plan, region=region, cluster_name=cluster_name, tags=tags, egress=list(network.egress)
     )
+    rollouts: list[pulumi.Resource] = []
+    if cfg.wants_argo_rollouts:
+        on_system = placement(cfg, system_pool(cfg), only_if_dedicated=True)
+        rollouts = [
+            ArgoRollouts(
+                "argo-rollouts",
+                ArgoRolloutsArgs(
+                    k8s_provider=cluster.provider,
+                    oidc_provider_arn=cluster.oidc_provider_arn,
+                    oidc_issuer=cluster.oidc_issuer,
+                    region=region,
+                    namespace=ROLLOUTS_NAMESPACE,
+                    **on_system,
+                    cloudwatch_analysis=any(
+                        a.strategy.analysis is not None and a.strategy.analysis.provider == "cloudwatch"
+                        for a in cfg.apps.values()
+                    ),
+                    depends_on=[namespaces.resources[ROLLOUTS_NAMESPACE], *cluster.node_groups],
+                    tags=tags,
+                ),
+            ).release
+        ]
     argo = None
     if cfg.argo.enabled:
         argo = ArgoWorkflows("argo", argo_args(cfg, cluster, namespaces, lbc, region, cluster_name, tags, prod))
@@ -190,6 +214,7 @@ def main() -> None:
                     *(autoscaler if app.autoscaling is not None else []),
                 ],
                 load_balancer=[lbc.release] if lbc else [],
+                rollout_controller=rollouts if app.strategy.progressive else [],
                 tags=tags,
             ),
         )

@@ -11,13 +11,17 @@ from typing import Any
 
 from slipway.policies.base import Props, Violation, as_list, as_mapping, mappings
 
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+# Argo Rollouts' Deployment with a canary or blue-green strategy: `spec.template` is a pod
+# template like a Deployment's, or absent when `spec.workloadRef` names the Deployment that
+# holds it (argoproj/argo-rollouts@v1.9.0 docs/migrating.md); that Deployment is checked itself.
+ROLLOUT = "kubernetes:argoproj.io/v1alpha1:Rollout"
 WORKLOADS = frozenset({
-    "kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet", "kubernetes:apps/v1:DaemonSet",
+    DEPLOYMENT, "kubernetes:apps/v1:StatefulSet", "kubernetes:apps/v1:DaemonSet",
     "kubernetes:apps/v1:ReplicaSet", "kubernetes:batch/v1:Job", "kubernetes:batch/v1:CronJob",
-    "kubernetes:core/v1:Pod",
+    "kubernetes:core/v1:Pod", ROLLOUT,
 })  # fmt: skip
-LONG_RUNNING = frozenset({"kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet",
-                          "kubernetes:apps/v1:DaemonSet"})  # fmt: skip
+LONG_RUNNING = frozenset({DEPLOYMENT, "kubernetes:apps/v1:StatefulSet", "kubernetes:apps/v1:DaemonSet", ROLLOUT})
 CLUSTER_SCOPED_KINDS = frozenset({
     "Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "StorageClass",
     "PersistentVolume", "PriorityClass", "IngressClass", "ValidatingWebhookConfiguration",
@@ -30,7 +34,8 @@ SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease"})
 
 
 def pod_spec(type_: str, props: Props) -> Mapping[str, Any] | None:
-    """The pod template's spec of a workload (or a Pod's own spec)."""
+    """The pod template's spec of a workload (or a Pod's own spec); None for a Rollout that
+    takes its template from a Deployment (`workloadRef`)."""
     spec = as_mapping(props.get("spec"))
     if type_ == "kubernetes:core/v1:Pod":
         return spec

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from slipway.policies.base import Props, Resource, Violation, as_list, as_mapping, get_in, mappings, number
-from slipway.policies.kubernetes_rules import SYSTEM_NAMESPACES
+from slipway.policies.kubernetes_rules import DEPLOYMENT, ROLLOUT, SYSTEM_NAMESPACES
 
 ECR_REPOSITORY = frozenset({"aws:ecr/repository:Repository"})
 NODE_GROUPS = frozenset({"eks:index:ManagedNodeGroup", "aws:eks/nodeGroup:NodeGroup"})
@@ -72,19 +72,52 @@ def _replicas(spec: Mapping[str, Any], key: str) -> Any:
     return 1 if value is None else value
 
 
+def _referenced_deployments(resources: list[Resource]) -> set[tuple[Any, Any]]:
+    """(namespace, name) of the Deployments a Rollout takes its pods from (`workloadRef`)."""
+    return {
+        (get_in(r.props, "metadata", "namespace"), get_in(ref, "name"))
+        for r in resources
+        if r.type == ROLLOUT
+        for ref in [get_in(r.props, "spec", "workloadRef")]
+        if get_in(ref, "kind") == "Deployment"
+    }
+
+
+def _pod_labels(r: Resource, resources: list[Resource]) -> Mapping[str, Any]:
+    """The labels of a workload's pods: its template's, or for a Rollout with `workloadRef`
+    the referenced Deployment's (the Rollout copies that template)."""
+    spec = as_mapping(r.props.get("spec"))
+    ref = as_mapping(spec.get("workloadRef"))
+    if r.type == ROLLOUT and ref and "template" not in spec:
+        ns = get_in(r.props, "metadata", "namespace")
+        for d in resources:
+            if (d.type == DEPLOYMENT and get_in(d.props, "metadata", "namespace") == ns
+                    and get_in(d.props, "metadata", "name") == ref.get("name")):  # fmt: skip
+                return as_mapping(get_in(d.props, "spec", "template", "metadata", "labels"))
+        return as_mapping(None)
+    return as_mapping(get_in(spec, "template", "metadata", "labels"))
+
+
 def check_ha(resources: list[Resource], config: Mapping[str, Any]) -> Iterable[tuple[str, Violation]]:
-    """In prod: every Deployment runs ≥ 2 replicas (or an HPA keeps ≥ 2) and has a PDB."""
+    """In prod: every Deployment and Rollout runs ≥ 2 replicas (or an HPA keeps ≥ 2) and has a PDB.
+
+    A Deployment a Rollout references (`workloadRef`) is left out: the Rollout runs its pods
+    and scales it to zero (argoproj/argo-rollouts@v1.9.0 docs/migrating.md), so it is the
+    Rollout's replicas and PDB that count.
+    """
     if not config.get("requireHighAvailability"):
         return
     pdbs = [r for r in resources if r.type == "kubernetes:policy/v1:PodDisruptionBudget"]
     hpas = [r for r in resources if r.type == "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"]
+    referenced = _referenced_deployments(resources)
     for r in resources:
-        if r.type != "kubernetes:apps/v1:Deployment":
+        if r.type not in (DEPLOYMENT, ROLLOUT):
             continue
         meta, spec = as_mapping(r.props.get("metadata")), as_mapping(r.props.get("spec"))
         ns, name = meta.get("namespace"), meta.get("name")
-        if ns in SYSTEM_NAMESPACES:
+        if ns in SYSTEM_NAMESPACES or (r.type == DEPLOYMENT and (ns, name) in referenced):
             continue
+        kind = r.type.rsplit(":", 1)[-1]
         hpa_min = [
             _replicas(as_mapping(h.props.get("spec")), "minReplicas")
             for h in hpas
@@ -96,15 +129,15 @@ def check_ha(resources: list[Resource], config: Mapping[str, Any]) -> Iterable[t
             yield (
                 r.urn,
                 Violation(
-                    f"Deployment {ns}/{name} runs {number(replicas)} replica in prod: one node loss is an outage",
+                    f"{kind} {ns}/{name} runs {number(replicas)} replica in prod: one node loss is an outage",
                     "run at least 2 replicas (or an HPA with minReplicas ≥ 2)",
                 ),
             )
-        labels = as_mapping(get_in(spec, "template", "metadata", "labels"))
+        labels = _pod_labels(r, resources)
         if not any(
             get_in(p.props, "metadata", "namespace") == ns
             and _matches(as_mapping(get_in(p.props, "spec", "selector", "matchLabels")), labels)
             for p in pdbs
         ):
-            yield r.urn, Violation(f"Deployment {ns}/{name} has no PodDisruptionBudget in prod: a node drain can "
+            yield r.urn, Violation(f"{kind} {ns}/{name} has no PodDisruptionBudget in prod: a node drain can "
                                    "evict every replica at once", "add a PDB (maxUnavailable: 1)")  # fmt: skip

@@ -80,7 +80,7 @@ RULES: list[Rule] = [
 
 STACK_RULES: list[StackRule] = [
     StackRule("ecr-lifecycle", "Every ECR repository has a lifecycle policy.", "mandatory", p.check_ecr_lifecycle),
-    StackRule("ha-replicas-and-pdb", "Prod Deployments run ≥ 2 replicas with a PodDisruptionBudget.",
+    StackRule("ha-replicas-and-pdb", "Prod Deployments and Rollouts run ≥ 2 replicas with a PodDisruptionBudget.",
               "mandatory", p.check_ha, {"requireHighAvailability": False}),
 ]  # fmt: skip
 

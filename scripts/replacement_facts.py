@@ -145,6 +145,9 @@ K8S_TYPES: list[str] = [
     "kubernetes:apps/v1:Deployment",
     "kubernetes:apps/v1:DaemonSet",
     "kubernetes:apps/v1:StatefulSet",
+    # Argo Rollouts' custom resources: like the other CRs, only metadata.name/namespace.
+    "kubernetes:argoproj.io/v1alpha1:AnalysisTemplate",
+    "kubernetes:argoproj.io/v1alpha1:Rollout",
     "kubernetes:argoproj.io/v1alpha1:WorkflowTemplate",
     "kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
     "kubernetes:batch/v1:CronJob",

@@ -12,7 +12,10 @@ Hazards come first in every report, in this order (issue #13):
    access is gone for seconds; deleted, it is gone;
 5. **load balancer** — an Ingress replaced, or moved to another ALB group or scheme: its ALB
    is re-created and the DNS name changes;
-6. **immutable** — a Kubernetes object replaced because an immutable field changed (a
+6. **workload** — an app's Deployment deleted while a Rollout of the same name is created
+   (a progressive strategy switched on), or the other way round: another kind is another
+   resource, so this is a delete and a create, and the old pods go with the old object;
+7. **immutable** — a Kubernetes object replaced because an immutable field changed (a
    Deployment's selector, a Job's template). A rename (a migration Job named after its image
    tag) is a new object by design, not a hazard.
 """
@@ -44,6 +47,9 @@ ACCESS = {
     "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": "access policy",
 }
 INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+ROLLOUT = "kubernetes:argoproj.io/v1alpha1:Rollout"
+_SWITCHED = {DEPLOYMENT: ROLLOUT, ROLLOUT: DEPLOYMENT}
 # Annotations that put an Ingress on another ALB (aws-load-balancer-controller IngressGroup docs).
 ALB_IDENTITY = ("alb.ingress.kubernetes.io/group.name", "alb.ingress.kubernetes.io/scheme")
 _RENAME = ("metadata.name", "metadata.namespace")
@@ -53,7 +59,7 @@ _RENAME = ("metadata.name", "metadata.namespace")
 class Hazard:
     """Something in the plan a reviewer must see before merge; `blocking` ones fail the plan."""
 
-    kind: str  # protected | nodes | stateful | access | load-balancer | immutable
+    kind: str  # protected | nodes | stateful | access | load-balancer | workload | immutable
     title: str
     urn: str
     resource: str
@@ -78,7 +84,7 @@ def _k8s_name(record: Mapping[str, Any]) -> str:
 
 
 def pods_on(records: list[dict[str, Any]], group: Mapping[str, Any]) -> list[str]:
-    """The workloads whose pods run on `group`'s pool: Deployments and StatefulSets whose pod
+    """The workloads whose pods run on `group`'s pool: Deployments, StatefulSets and Rollouts whose pod
     `nodeSelector` names its pool label, and Helm releases whose values do."""
     pool = ((group.get("inputs") or {}).get("labels") or {}).get(POOL_LABEL)
     if not pool:
@@ -86,7 +92,7 @@ def pods_on(records: list[dict[str, Any]], group: Mapping[str, Any]) -> list[str
     found: list[str] = []
     for r in records:
         inputs = r.get("inputs") or {}
-        if r["type"] in ("kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet"):
+        if r["type"] in (DEPLOYMENT, "kubernetes:apps/v1:StatefulSet", ROLLOUT):
             selector = (((inputs.get("spec") or {}).get("template") or {}).get("spec") or {}).get("nodeSelector") or {}
             if selector.get(POOL_LABEL) == pool:
                 found.append(f"{r['type'].split(':')[-1]} {_k8s_name(r)}")
@@ -115,7 +121,7 @@ def hazards(plan: Plan) -> list[Hazard]:
         if c.action in (SAME, CREATE):
             continue
         found += _hazards_of(c, plan)
-    rank = ["protected", "nodes", "stateful", "access", "load-balancer", "immutable"]
+    rank = ["protected", "nodes", "stateful", "access", "load-balancer", "workload", "immutable"]
     return sorted(found, key=lambda h: (rank.index(h.kind), h.urn))
 
 
@@ -124,7 +130,7 @@ def _hazards_of(c: ResourceChange, plan: Plan) -> list[Hazard]:
     `retainOnDelete` only drops it from the state: nothing happens to it in the cloud."""
     if c.action == DELETE and c.retained:
         return []
-    rules = (_protected, _node_group, _stateful, _access, _load_balancer, _immutable)
+    rules = (_protected, _node_group, _stateful, _access, _load_balancer, _switched_kind, _immutable)
     return [h for rule in rules for h in rule(c, plan)]
 
 
@@ -203,6 +209,68 @@ def _load_balancer(c: ResourceChange, plan: Plan) -> list[Hazard]:
         return []
     shown = "; ".join(f"{_key(p.path)}: {show(p.old)} → {show(p.new)}" for p in moved)
     return _hazard("load-balancer", "ingress group changed", c, f"{shown}: served by another ALB, another DNS name")
+
+
+def _switched_kind(c: ResourceChange, plan: Plan) -> list[Hazard]:
+    """A Deployment deleted while a Rollout with its namespace and name (or pod selector) is
+    created, or a Rollout deleted for a Deployment; the old one is deleted, its pods with it,
+    at the end of the same update. A Rollout is created without waiting for its pods: a custom
+    resource has no readiness to await unless annotated (pulumi/pulumi-kubernetes@v4.32.0
+    provider/pkg/metadata/overrides.go `ReadyCondition`); a Deployment's are awaited."""
+    if c.action != DELETE or c.type not in _SWITCHED:
+        return []
+    old = c.record
+    new = next((o.record for o in plan.changes if o.action == CREATE and o.type == _SWITCHED[c.type]
+                and _same_app(old, o.record)), None)  # fmt: skip
+    if new is None:
+        return []
+    was, now = c.type.rsplit(":", 1)[-1], _SWITCHED[c.type].rsplit(":", 1)[-1]
+    if c.type == DEPLOYMENT:
+        gone = (
+            f"{_k8s_name(old)}: Deployment replaced by a Rollout — another kind is another object: `pulumi up` "
+            "creates the Rollout without waiting for its pods and deletes the Deployment, its pods with it, "
+            "before the Rollout's are ready: requests fail in between"
+        )
+        # argoproj/argo-rollouts@v1.9.0 docs/migrating.md, "Reference Deployment From Rollout" and
+        # "Running Rollout and Deployment side-by-side".
+        safe = (
+            "without downtime (Argo Rollouts docs/migrating.md), keep the Deployment in this update: either point "
+            "the Rollout at it, `workloadRef: {apiVersion: apps/v1, kind: Deployment, "
+            f"name: {_meta(old, 'name')}, scaleDown: progressively}}` (the Deployment stays as the pod template and "
+            "is scaled down as the Rollout's pods become ready), or run a full Rollout beside it (twice the pods "
+            "for a while) and remove the Deployment in a later update, once `kubectl argo rollouts status "
+            f"{_meta(new, 'name')} -n {_meta(new, 'namespace')}` reports Healthy"
+        )
+    else:
+        # The controller pins the Services it switches to its pods (`rollouts-pod-template-hash`,
+        # rollout/service.go) and removes that selector only once no Rollout references the
+        # Service (service/service.go syncService): after the foreground delete of its pods.
+        gone = (
+            f"{_k8s_name(old)}: Rollout replaced by a Deployment — another kind is another object: `pulumi up` "
+            "waits for the Deployment's pods, then deletes the Rollout and its pods; a Service the Rollout "
+            "switched (blue-green, canary with traffic routing) selects only the Rollout's pods until it is gone: "
+            "no endpoints in between"
+        )
+        safe = (  # docs/migrating.md, "Migrating to Deployments"
+            "without downtime (Argo Rollouts docs/migrating.md): first add the Deployment beside the Rollout "
+            "and point the Service at both, then remove the Rollout in a later update"
+        )
+    return _hazard("workload", f"{was} replaced by a {now}", c, f"{gone}; {safe}")
+
+
+def _meta(record: Mapping[str, Any], key: str) -> str:
+    return str(((record.get("inputs") or {}).get("metadata") or {}).get(key, "?"))
+
+
+def _same_app(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    """Same namespace, and the same name or the same pod selector."""
+    if _meta(a, "namespace") != _meta(b, "namespace"):
+        return False
+
+    def selector(r: Mapping[str, Any]) -> Any:
+        return (((r.get("inputs") or {}).get("spec") or {}).get("selector") or {}).get("matchLabels")
+
+    return _meta(a, "name") == _meta(b, "name") or (selector(a) is not None and selector(a) == selector(b))
 
 
 def _immutable(c: ResourceChange, plan: Plan) -> list[Hazard]:

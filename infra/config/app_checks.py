@@ -1,6 +1,7 @@
 """Rules on one `slipway:apps.<name>` entry, run on the raw (camelCase) input so that
 every mistake is reported at once, each as `path: value problem — fix` with the stack
-file's own paths: image, ports, resources, probes, settings and secrets, rollout, jobs.
+file's own paths: image, ports, resources, probes, settings and secrets, jobs (the
+rollout strategy's are in app_strategy.py).
 `AppConfig.raw_checks` (apps.py) runs them with those of app_exposure_checks.py; rules
 across apps are in app_routes.py.
 
@@ -13,8 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from slipway.components.app_rules import CRON, ENV_NAME, IMAGE_TAG, LABEL_VALUE, PORT_NAME, count_or_percent
-from slipway.components.app_spec import Port, Strategy
+from slipway.components.app_rules import CRON, ENV_NAME, IMAGE_TAG, LABEL_VALUE, PORT_NAME
+from slipway.components.app_spec import Port
 from slipway.program.config.app_secrets import CONFIG_KEY
 from slipway.program.config.errors import Issue
 from slipway.program.config.schema import (
@@ -190,43 +191,6 @@ def env_checks(data: dict, context: dict) -> list[Issue]:
             )
     # Whether each named key is set, and set as a secret, is checked across apps (one
     # message per key): app_secrets.secret_reference_issues, from StackConfig.
-    return issues  # fmt: skip
-
-
-def strategy_checks(data: dict) -> list[Issue]:
-    """maxSurge/maxUnavailable are counts or percentages, never both 0."""
-    strategy = _dict(data.get("strategy"))
-    issues = []
-    deadline = strategy.get("progressDeadlineSeconds", Strategy.progress_deadline_seconds)
-    ready = strategy.get("minReadySeconds", Strategy.min_ready_seconds)
-    if isinstance(deadline, int) and isinstance(ready, int) and deadline <= ready:
-        issues.append(Issue("strategy.progressDeadlineSeconds", deadline,
-                            f"is not above minReadySeconds {ready} (Kubernetes rejects it)",
-                            f"raise progressDeadlineSeconds above {ready}, or lower minReadySeconds"))  # fmt: skip
-    if strategy.get("type", "RollingUpdate") != "RollingUpdate":
-        return issues
-    values = {}
-    for key, default in (("maxSurge", Strategy.max_surge), ("maxUnavailable", Strategy.max_unavailable)):
-        value = strategy.get(key, default)
-        values[key] = count_or_percent(value)
-        if values[key] is None:
-            issues.append(
-                Issue(
-                    f"strategy.{key}",
-                    value,
-                    "is not a pod count or a percentage",
-                    "write a whole number (1) or a percentage ('25%')",
-                )
-            )
-    if values.get("maxSurge") == 0 and values.get("maxUnavailable") == 0:
-        issues.append(
-            Issue(
-                "strategy.maxUnavailable",
-                0,
-                "is 0 while maxSurge is 0, so a rollout can never start (Kubernetes rejects it)",
-                "allow maxSurge: 1 (or maxUnavailable: 1)",
-            )
-        )
     return issues  # fmt: skip
 
 

@@ -31,10 +31,10 @@ from slipway.components.app_spec import (
     Resources,
     ServiceAccountSpec,
     ServiceSpec,
-    Strategy,
     TcpSocket,
 )
 from slipway.components.spec import Placement
+from slipway.program.config.app_strategy import strategy_spec
 from slipway.program.config.apps import AppConfig, ProbeConfig
 
 
@@ -72,13 +72,7 @@ def app_spec(
         secrets=values,
         secrets_as=app.secrets_as,
         placement=placement,
-        strategy=Strategy(
-            type=app.strategy.type,
-            max_surge=app.strategy.max_surge,
-            max_unavailable=app.strategy.max_unavailable,
-            min_ready_seconds=app.strategy.min_ready_seconds,
-            progress_deadline_seconds=app.strategy.progress_deadline_seconds,
-        ),
+        strategy=strategy_spec(app.strategy),
         service=None
         if s is None
         else ServiceSpec(

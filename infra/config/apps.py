@@ -26,7 +26,6 @@ from slipway.components.app_spec import (
     Port,
     Probe,
     ServiceSpec,
-    Strategy,
     default_alb_group,
 )
 from slipway.program.config.app_checks import (
@@ -36,11 +35,11 @@ from slipway.program.config.app_checks import (
     port_checks,
     probe_checks,
     resource_checks,
-    strategy_checks,
 )
 from slipway.program.config.app_exposure_checks import autoscaling_checks, ingress_checks, service_checks
 from slipway.program.config.app_routes import cross_app_checks
 from slipway.program.config.app_secrets import secret_word
+from slipway.program.config.app_strategy import StrategyConfig, strategy_checks
 from slipway.program.config.errors import Issue
 from slipway.program.config.schema import Model
 
@@ -101,16 +100,6 @@ class ResourcesConfig(Model):
 
     requests: dict[Literal["cpu", "memory"], str | int | float]
     limits: dict[Literal["cpu", "memory"], str | int | float] = {}
-
-
-class StrategyConfig(Model):
-    type: Literal["RollingUpdate", "Recreate"] = Strategy.type
-    max_surge: str | int = Strategy.max_surge
-    """Extra pods during a rollout (number or percentage)."""
-    max_unavailable: str | int = Strategy.max_unavailable
-    """Pods that may be missing during a rollout; 0 keeps full capacity."""
-    min_ready_seconds: int = Field(Strategy.min_ready_seconds, ge=0, le=3600)
-    progress_deadline_seconds: int = Field(Strategy.progress_deadline_seconds, ge=1, le=86400)
 
 
 class ServiceConfig(Model):

@@ -25,6 +25,10 @@ from slipway.program.config.node_pools import NodePoolConfig
 # --------------------------------------------------------------------------- stack
 
 
+# Argo Rollouts' namespace (components/argo_rollouts.py ArgoRolloutsArgs.namespace default).
+ROLLOUTS_NAMESPACE = "argo-rollouts"
+
+
 def default_cluster_name(configured: str | None, stack: str) -> str:
     """The EKS cluster name: `slipway:clusterName` when set, else `slipway-<stack>`."""
     return configured or f"slipway-{stack}"
@@ -80,6 +84,11 @@ class StackConfig(Model):
         return self.environment == "prod"
 
     @property
+    def wants_argo_rollouts(self) -> bool:
+        """Argo Rollouts is installed when an app asks for a progressive strategy (canary, blueGreen)."""
+        return any(a.strategy.progressive for a in self.apps.values())
+
+    @property
     def app_namespaces(self) -> set[str]:
         """The namespaces the apps run in (Pod Security `restricted` is enforced there)."""
         return {app_namespace(name, app) for name, app in self.apps.items()}
@@ -88,7 +97,8 @@ class StackConfig(Model):
     def created_namespaces(self) -> list[str]:
         """Every namespace slipway creates: the apps', Argo's and `namespaces:`, never Kubernetes' own."""
         argo = {self.argo.namespace} if self.argo.enabled else set()
-        return sorted((self.app_namespaces | argo | set(self.namespaces)) - SYSTEM_NAMESPACES)
+        rollouts = {ROLLOUTS_NAMESPACE} if self.wants_argo_rollouts else set()
+        return sorted((self.app_namespaces | argo | rollouts | set(self.namespaces)) - SYSTEM_NAMESPACES)
 
     @field_validator("cluster_name")
     @classmethod

@@ -97,7 +97,16 @@ def run_guardrails(cfg: StackConfig, plan: ClusterPlan, site: Site) -> list[Find
 
 
 # The guardrail modules of this package; each registers its checks when imported.
-MODULES: tuple[str, ...] = ("siblings", "networks", "certificates", "pools", "quotas", "limits", "autoscaling")
+MODULES: tuple[str, ...] = (
+    "siblings",
+    "networks",
+    "certificates",
+    "pools",
+    "quotas",
+    "limits",
+    "autoscaling",
+    "delivery",
+)
 
 
 def load_all() -> None:

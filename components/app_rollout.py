@@ -1,0 +1,284 @@
+"""An app with a progressive strategy (canary, blueGreen) as pure functions of its
+`AppSpec`: the Argo Rollouts `Rollout` that replaces its Deployment, the extra Services it
+steers, the Ingress changes the ALB integration needs, and the `AnalysisTemplate`.
+Sources are argoproj/argo-rollouts@v1.9.0 (chart argo-rollouts 2.41.0's appVersion);
+`docs/…` below is in that tree.
+
+- The Rollout has the Deployment's pod template, selector, replicas and timing
+  (components/app_manifests.py `deployment`, reused as is): probes, security context,
+  checksum annotations and spread constraints are the same. Argo adds a
+  `rollouts-pod-template-hash` label to the pods and to the selectors of the Services it
+  steers, so `selector_labels` (Service `<app>`, PDB, spread) still cover both versions.
+- Canary (docs/features/traffic-management/alb.md): Services `<app>-stable` and
+  `<app>-canary`; the Ingress's backend is the root Service `<app>` with port
+  `use-annotation`, and the controller writes `alb.ingress.kubernetes.io/actions.<app>`
+  — a forward action with weighted target groups, so a step's weight is the ALB's
+  traffic split, not a replica ratio. The stack never sets that annotation (server-side
+  apply leaves a field it never set to its writer). `<app>` itself still selects every pod
+  for in-cluster clients.
+- Blue/green (docs/features/bluegreen.md): the active Service is `<app>`, the preview
+  `<app>-preview`; Argo switches the active selector at promotion. Upstream warns that
+  with an ALB the switch can briefly leave the target group without healthy targets.
+- A failed AnalysisRun aborts the rollout: the canary weight goes back to 0, or the
+  active Service stays on the old version (docs/features/analysis.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from slipway.components.app_ingress import alb_ingress
+from slipway.components.app_manifests import deployment, labels
+from slipway.components.app_rollout_spec import AnalysisSpec, BlueGreenSpec, CanarySpec, Pause, RunAnalysis, SetWeight
+from slipway.components.app_spec import AppSpec
+
+ROLLOUTS_API = "argoproj.io/v1alpha1"
+# The ALB's per-target-group metrics: namespace AWS/ApplicationELB, dimensions
+# (TargetGroup, LoadBalancer), 60-second periods, reported only while requests flow
+# (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-cloudwatch-metrics.html).
+ALB_METRICS = "AWS/ApplicationELB"
+# Filled in by the controller's ALB weight verification (`--aws-verify-target-group`):
+# rollout/trafficrouting/alb/alb.go updateLoadBalancerStatus / updateTargetGroupStatus
+# keep the ARN's tail, `app/<name>/<id>` and `targetgroup/<name>/<id>`, which are the
+# CloudWatch dimension values; analysis args read them (docs/features/analysis.md).
+ALB_STATUS_ARGS = (
+    ("load-balancer", "status.alb.loadBalancer.fullName"),
+    ("canary-target-group", "status.alb.canaryTargetGroup.fullName"),
+)
+
+
+def stable_service_name(app: str) -> str:
+    """The canary's stable Service (Argo points it at the stable pods)."""
+    return f"{app}-stable"
+
+
+def canary_service_name(app: str) -> str:
+    """The canary's canary Service (Argo points it at the new pods)."""
+    return f"{app}-canary"
+
+
+def preview_service_name(app: str) -> str:
+    """Blue/green's preview Service (Argo points it at the new pods before promotion)."""
+    return f"{app}-preview"
+
+
+def rollout(
+    app: str,
+    namespace: str,
+    spec: AppSpec,
+    *,
+    part_of: str,
+    service_account: str | None,
+    checksums: Mapping[str, Any],
+    service_port: int,
+) -> dict[str, Any]:
+    """The `Rollout`: the Deployment's metadata and spec with Argo's strategy. `service_port`
+    is the port of the app's Services (the ALB forwards to it)."""
+    d = deployment(app, namespace, spec, part_of=part_of, service_account=service_account, checksums=checksums)
+    body = dict(d["spec"])
+    body["strategy"] = strategy(app, namespace, spec, service_port=service_port)
+    # A rollout stuck past its deadline (pods that never get ready) is aborted and goes back
+    # to the stable version instead of staying half rolled (the CRD's progressDeadlineAbort).
+    body["progressDeadlineAbort"] = True
+    return {"apiVersion": ROLLOUTS_API, "kind": "Rollout", "metadata": d["metadata"], "spec": body}
+
+
+def strategy(app: str, namespace: str, spec: AppSpec, *, service_port: int) -> dict[str, Any]:
+    """`spec.strategy` of the Rollout: `canary` or `blueGreen`."""
+    s = spec.strategy
+    analysis = s.analysis
+    if s.type == "blueGreen":
+        b = s.blue_green or BlueGreenSpec()
+        green: dict[str, Any] = {
+            "activeService": app,
+            "previewService": preview_service_name(app),
+            "autoPromotionEnabled": b.auto_promotion_enabled,
+            "scaleDownDelaySeconds": b.scale_down_delay_seconds,
+        }
+        if b.auto_promotion_enabled and b.auto_promotion_seconds is not None:
+            green["autoPromotionSeconds"] = b.auto_promotion_seconds
+        if analysis is not None:
+            green["prePromotionAnalysis"] = _analysis_ref(app, namespace, analysis)
+        return {"blueGreen": green}
+    steps = list((s.canary or CanarySpec()).steps)
+    canary: dict[str, Any] = {
+        "stableService": stable_service_name(app),
+        "canaryService": canary_service_name(app),
+        "maxSurge": s.max_surge,
+        "maxUnavailable": s.max_unavailable,
+        # The Ingress is `<app>`; its rules' backend is rootService with port use-annotation.
+        "trafficRouting": {"alb": {"ingress": app, "rootService": app, "servicePort": service_port}},
+        "steps": [_step(app, namespace, step, analysis) for step in steps],
+    }
+    if analysis is not None and not any(isinstance(step, RunAnalysis) for step in steps):
+        canary["analysis"] = {**_analysis_ref(app, namespace, analysis), "startingStep": starting_step(steps)}
+    return {"canary": canary}
+
+
+def starting_step(steps: Sequence[object]) -> int:
+    """The step a background analysis starts at: the one after the first weight, when the
+    canary has traffic (and the controller has looked up its target group)."""
+    first = next((i for i, step in enumerate(steps) if isinstance(step, SetWeight)), 0)
+    return min(first + 1, max(len(steps) - 1, 0))
+
+
+def _step(app: str, namespace: str, step: object, analysis: AnalysisSpec | None) -> dict[str, Any]:
+    if isinstance(step, SetWeight):
+        return {"setWeight": step.weight}
+    if isinstance(step, Pause):
+        return {"pause": {} if step.duration is None else {"duration": step.duration}}
+    if isinstance(step, RunAnalysis) and analysis is not None:  # validation requires the analysis
+        return {"analysis": _analysis_ref(app, namespace, analysis)}
+    raise ValueError(f"not a canary step: {step!r}")
+
+
+def _analysis_ref(app: str, namespace: str, a: AnalysisSpec) -> dict[str, Any]:
+    """A reference to the app's AnalysisTemplate, with the arguments its provider needs."""
+    if a.provider == "cloudwatch":
+        args = [{"name": n, "valueFrom": {"fieldRef": {"fieldPath": path}}} for n, path in ALB_STATUS_ARGS]
+    else:
+        args = [
+            {"name": "namespace", "value": namespace},
+            {"name": "app", "value": app},
+            {"name": "canary-hash", "valueFrom": {"podTemplateHashValue": "Latest"}},
+            {"name": "stable-hash", "valueFrom": {"podTemplateHashValue": "Stable"}},
+        ]
+    return {"templates": [{"templateName": app}], "args": args}
+
+
+def analysis_template(app: str, namespace: str, spec: AppSpec, *, part_of: str) -> dict[str, Any] | None:
+    """The `AnalysisTemplate` `<app>` (None without an analysis): `count` measurements of the
+    success rate, `interval` apart; more than `failure_limit` bad ones fail it."""
+    a = spec.strategy.analysis if spec.progressive else None
+    if a is None:
+        return None
+    error_budget = round(1 - a.success_rate, 6)
+    if a.provider == "cloudwatch":
+        # errorRate = 5xx / requests per minute for the canary's target group. A minute
+        # without requests has no data point, and `all` of none is true: no traffic is no
+        # evidence against the release (docs/analysis/cloudwatch.md: result[i].Values).
+        def alb_metric(query_id: str, metric: str) -> dict[str, Any]:
+            dimensions = [
+                {"name": "LoadBalancer", "value": "{{args.load-balancer}}"},
+                {"name": "TargetGroup", "value": "{{args.canary-target-group}}"},
+            ]
+            stat = {"metric": {"namespace": ALB_METRICS, "metricName": metric, "dimensions": dimensions},
+                    "period": 60, "stat": "Sum"}  # fmt: skip
+            return {"id": query_id, "metricStat": stat, "returnData": False}
+
+        provider: dict[str, Any] = {
+            "cloudWatch": {
+                # Each measurement reads the last five minutes: ALB metrics arrive a minute
+                # or more late, so a window of one period would often be empty.
+                "interval": "5m",
+                "metricDataQueries": [
+                    {"id": "errorRate", "expression": "FILL(errors, 0) / requests"},
+                    alb_metric("errors", "HTTPCode_Target_5XX_Count"),
+                    alb_metric("requests", "RequestCount"),
+                ],
+            }
+        }
+        condition = f"all(result[0].Values, {{# <= {error_budget}}})"
+        args = [{"name": n} for n, _ in ALB_STATUS_ARGS]
+    else:
+        provider = {"prometheus": {"address": a.prometheus_address, "query": a.prometheus_query}}
+        # A vector of rates; NaN (0/0: no requests) is the only value unequal to itself
+        # and counts as no evidence, like an empty result.
+        condition = f"all(result, {{# >= {a.success_rate} || # != #}})"
+        args = [{"name": n} for n in ("namespace", "app", "canary-hash", "stable-hash")]
+    metric = {
+        "name": "success-rate",
+        "interval": a.interval,
+        "count": a.count,
+        "failureLimit": a.failure_limit,
+        "successCondition": condition,
+        "provider": provider,
+    }
+    return {
+        "apiVersion": ROLLOUTS_API,
+        "kind": "AnalysisTemplate",
+        "metadata": {"name": app, "namespace": namespace, "labels": labels(app, spec.image.tag, part_of)},
+        "spec": {"args": args, "metrics": [metric]},
+    }
+
+
+def rollout_services(app: str, spec: AppSpec, root: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The Services Argo steers besides `<app>` (the root/active one, `root`): ClusterIP
+    copies of its port and selector, `<app>-stable`/`-canary` or `<app>-preview`."""
+    if not spec.progressive:
+        return []
+    names = (
+        [stable_service_name(app), canary_service_name(app)]
+        if spec.strategy.type == "canary"
+        else [preview_service_name(app)]
+    )
+    meta, body = root["metadata"], root["spec"]
+    ports = [{k: v for k, v in p.items() if k != "nodePort"} for p in body["ports"]]
+    return [
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": name, "namespace": meta["namespace"], "labels": dict(meta["labels"])},
+            "spec": {"type": "ClusterIP", "selector": dict(body["selector"]), "ports": ports},
+        }
+        for name in names
+    ]
+
+
+def canary_ingress(ingress: Mapping[str, Any], root_service: str) -> dict[str, Any]:
+    """`ingress` with every backend on the root Service's `use-annotation` port: the ALB
+    then forwards by the action annotation the Rollout writes (docs/…/alb.md; the AWS Load
+    Balancer Controller v3.5.0 pkg/ingress/enhanced_backend_builder.go reads
+    `actions.<service>` for that port, and serves a fixed 503 until it exists)."""
+    backend = {"service": {"name": root_service, "port": {"name": "use-annotation"}}}
+    rules = [
+        {**rule, "http": {"paths": [{**p, "backend": backend} for p in rule["http"]["paths"]]}}
+        for rule in ingress["spec"]["rules"]
+    ]
+    return {**ingress, "spec": {**ingress["spec"], "rules": rules}}
+
+
+def preview_ingress(app: str, spec: AppSpec, main: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Blue/green's preview Ingress `<app>-preview` to `<app>-preview` on its own hosts,
+    configured like the app's Ingress `main` (same ALB group, paths, TLS). None without hosts."""
+    b = spec.strategy.blue_green
+    if spec.strategy.type != "blueGreen" or b is None or not b.preview_hosts:
+        return None
+    meta = main["metadata"]
+    a: dict[str, str] = meta["annotations"]
+    paths = [p["path"] for p in main["spec"]["rules"][0]["http"]["paths"]]
+    port = main["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["port"]["number"]
+    keep = ("group.order", "success-codes")
+    return alb_ingress(
+        name=preview_service_name(app),
+        namespace=meta["namespace"],
+        labels=meta["labels"],
+        scheme=a["alb.ingress.kubernetes.io/scheme"],
+        group=a["alb.ingress.kubernetes.io/group.name"],
+        hosts=list(b.preview_hosts),
+        paths=paths,
+        service_name=preview_service_name(app),
+        service_port=port,
+        healthcheck_path=a["alb.ingress.kubernetes.io/healthcheck-path"],
+        certificate_arn=a.get("alb.ingress.kubernetes.io/certificate-arn"),
+        ssl_policy=a.get("alb.ingress.kubernetes.io/ssl-policy", ""),
+        extra_annotations={f"alb.ingress.kubernetes.io/{k}": a[f"alb.ingress.kubernetes.io/{k}"] for k in keep},
+    )
+
+
+__all__ = [
+    "ALB_METRICS",
+    "ALB_STATUS_ARGS",
+    "ROLLOUTS_API",
+    "analysis_template",
+    "canary_ingress",
+    "canary_service_name",
+    "preview_ingress",
+    "preview_service_name",
+    "rollout",
+    "rollout_services",
+    "starting_step",
+    "stable_service_name",
+    "strategy",
+]
