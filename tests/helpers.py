@@ -1,6 +1,7 @@
 """Helpers shared by slipway's own test files (not for users: those are in `slipway.testing`).
 
 - `slipway_cli(...)`: the `slipway` command in a subprocess, against a project root;
+- `slipway_in_process(...)`: the same command in this process, on this checkout's stacks;
 - `project_copy(...)`: a project holding an (edited) copy of a shipped stack file;
 - `stubbed_client(...)`: a boto3 client with a botocore Stubber, never reaching AWS;
 - `stack_version`, `shipped_stacks`, `check_settings`: facts of the shipped stacks.
@@ -8,6 +9,8 @@
 
 from __future__ import annotations
 
+import json
+import locale
 import os
 import subprocess
 import sys
@@ -28,22 +31,119 @@ def slipway_cli(
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
     timeout: float | None = None,
+    fresh: bool = False,
 ) -> subprocess.CompletedProcess[str]:
-    """Run `slipway <args>` in a fresh interpreter (exit code, stdout, stderr as text).
+    """Run `slipway <args>` in a process of its own (exit code, stdout, stderr as text).
 
     `root` is the project (SLIPWAY_ROOT, default this checkout); `env` replaces the
     inherited environment; output is 160 columns wide, so tables do not wrap mid-word.
+
+    The process is forked from a warm interpreter (tests/cli_server.py: third-party libraries
+    imported, slipway not) and runs `slipway.cli.main` as `python -m` does, with this
+    environment, folder, argv and stdio; `fresh=True` (or SLIPWAY_TEST_FRESH_CLI=1 for every
+    command) starts a new interpreter instead, for a test about separate interpreters (each
+    with its own hash seed).
     """
     base = {**(os.environ if env is None else env), "SLIPWAY_ROOT": str(root or ROOT)}
     base.setdefault("COLUMNS", "160")
-    return subprocess.run(
-        [sys.executable, "-m", "slipway.cli.main", *args],
-        capture_output=True,
-        text=True,
-        env=base,
-        cwd=cwd,
-        timeout=timeout,
-    )
+    command = [sys.executable, "-m", "slipway.cli.main", *args]
+    fresh = fresh or os.environ.get("SLIPWAY_TEST_FRESH_CLI") == "1"
+    if not fresh and (server := _cli_server()) is not None:
+        return server.run(command, base, Path.cwd() if cwd is None else cwd, timeout)
+    return subprocess.run(command, capture_output=True, text=True, env=base, cwd=cwd, timeout=timeout)
+
+
+# Third-party packages a command imports (their modules loaded in this process are imported
+# by the server before it forks); slipway and the test tools (pytest, moto, …) never are.
+_PRELOAD = {
+    "boto3", "botocore", "click", "google", "grpc", "jsonschema", "jsonschema_specifications",
+    "kubernetes_validate", "parliament", "pkg_resources", "pulumi", "pulumi_aws", "pulumi_eks",
+    "pulumi_kubernetes", "pydantic", "pydantic_core", "referencing", "requests", "rich", "ruamel",
+    "semver", "typer", "urllib3", "yaml",
+}  # fmt: skip
+
+
+class _Server:
+    """This process's tests/cli_server.py: one command at a time (a test runs one at a time)."""
+
+    def __init__(self) -> None:
+        import importlib.util
+
+        lazy = importlib.util._LazyModule  # pyright: ignore[reportAttributeAccessIssue]
+        # In the order this process imported them (a lazily imported module: where it was
+        # registered, so before its submodules; the server runs it there).
+        loaded = [
+            name
+            for name, module in list(sys.modules.items())
+            if name.split(".")[0] in _PRELOAD and module is not None and not isinstance(module, lazy)
+        ]
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.cli_server", *sorted(_PRELOAD), *loaded],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            cwd=ROOT,
+        )
+
+    def run(
+        self, command: list[str], env: Mapping[str, str], cwd: Path, timeout: float | None
+    ) -> subprocess.CompletedProcess[str]:
+        import select
+        import signal
+        import tempfile
+
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        with tempfile.TemporaryDirectory(prefix="slipway-cli-") as tmp:
+            out, err = Path(tmp) / "stdout", Path(tmp) / "stderr"
+            request = {"args": command[3:], "env": dict(env), "cwd": str(cwd), "stdout": str(out), "stderr": str(err)}
+            self.proc.stdin.write((json.dumps(request) + "\n").encode())
+            self.proc.stdin.flush()
+            pid = int(self.proc.stdout.readline())
+            ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+            if not ready:
+                os.kill(pid, signal.SIGKILL)
+            code = int(self.proc.stdout.readline())
+            stdout, stderr = (_text(p) for p in (out, err))
+        if not ready:
+            raise subprocess.TimeoutExpired(command, timeout or 0, stdout, stderr)
+        return subprocess.CompletedProcess(command, code, stdout, stderr)
+
+
+def _text(path: Path) -> str:
+    """A file's text as `subprocess.run(text=True)` reads a pipe (universal newlines)."""
+    with open(path, encoding=locale.getpreferredencoding(False)) as f:  # noqa: PTH123
+        return f.read()
+
+
+_server: list[_Server] = []
+
+
+def _cli_server() -> _Server | None:
+    """This process's command server, started on first use; None where there is no fork."""
+    if not hasattr(os, "fork"):
+        return None
+    if not _server or _server[0].proc.poll() is not None:
+        _server[:] = [_Server()]
+    return _server[0]
+
+
+def slipway_in_process(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run `slipway <args>` in this process (typer's runner), as `slipway_cli` reports it.
+
+    For commands on this checkout's stacks (the project root is fixed at import) whose output
+    does not depend on the terminal's width (JSON, exit codes, messages compared with their
+    line breaks made spaces): no interpreter start-up and no cold render. An exception the
+    command does not turn into an exit code is raised here (a subprocess would print its
+    traceback and exit 1).
+    """
+    from typer.testing import CliRunner
+
+    from slipway.cli.main import app
+
+    result = CliRunner().invoke(app, list(args))
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return subprocess.CompletedProcess(["slipway", *args], result.exit_code, result.stdout, result.stderr)
 
 
 def project_copy(

@@ -406,8 +406,9 @@ def test_sso_manifests_pass_strict_schema_validation(prod):
     built = [argo_sso.role(a, "argo") for a in argo_sso.access_levels(roles)] + [
         f(r, "argo") for r in roles for f in (argo_sso.service_account, argo_sso.token_secret, argo_sso.role_binding)
     ]
+    version = stack_version("prod")
     for m in rendered + built:
-        kubernetes_validate.validate(m, stack_version("prod"), strict=True)
+        kubernetes_validate.validate(m, version, strict=True)
 
 
 def test_sso_rules_quote_any_group_name():

@@ -29,6 +29,11 @@ def manifests(result, kind: str) -> dict[str, dict]:
     }
 
 
+def workloads(result) -> dict[str, dict]:
+    """What runs each app's pods: its Deployment, or its Argo Rollout (canary, blueGreen)."""
+    return {**manifests(result, "Deployment"), **manifests(result, "Rollout")}
+
+
 def record(result, kind: str, name: str):
     (r,) = [
         r for r in result.records if r.type.endswith(f":{kind}") and r.inputs.get("metadata", {}).get("name") == name
@@ -42,11 +47,14 @@ def record(result, kind: str, name: str):
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_every_app_manifest_passes_strict_schema_validation(stack, request):
     result = request.getfixturevalue(stack)
+    version = stack_version(stack)
     checked = 0
     for path, m in kubernetes_objects(result.records).items():
         if path.startswith("kubernetes/helm/") or m["metadata"].get("namespace") not in APPS:
             continue
-        kubernetes_validate.validate(m, stack_version(stack), strict=True)
+        if m["apiVersion"].startswith("argoproj.io/"):
+            continue  # Rollouts and AnalysisTemplates: against their CRD in test_app_rollouts.py
+        kubernetes_validate.validate(m, version, strict=True)
         checked += 1
     assert checked >= 15
 
@@ -54,7 +62,7 @@ def test_every_app_manifest_passes_strict_schema_validation(stack, request):
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_selectors_match_template_labels(stack, request):
     result = request.getfixturevalue(stack)
-    for name, d in manifests(result, "Deployment").items():
+    for name, d in workloads(result).items():
         if name not in APPS:
             continue
         pod_labels = d["spec"]["template"]["metadata"]["labels"]
@@ -71,7 +79,7 @@ def test_selectors_match_template_labels(stack, request):
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_service_target_ports_are_container_ports(stack, request):
     result = request.getfixturevalue(stack)
-    deployments = manifests(result, "Deployment")
+    deployments = workloads(result)
     for name, svc in manifests(result, "Service").items():
         if name not in APPS:
             continue
@@ -92,6 +100,11 @@ def test_ingress_backends_name_existing_services_and_ports(stack, request):
             for path in rule["http"]["paths"]:
                 backend = path["backend"]["service"]
                 svc = services[(ns, backend["name"])]
+                if backend["port"].get("name") == "use-annotation":  # a canary: the Rollout writes the action
+                    alb = workloads(result)[name]["spec"]["strategy"]["canary"]["trafficRouting"]["alb"]
+                    assert alb["rootService"] == backend["name"] and alb["ingress"] == name, name
+                    assert alb["servicePort"] in {p["port"] for p in svc["spec"]["ports"]}, name
+                    continue
                 assert backend["port"]["number"] in {p["port"] for p in svc["spec"]["ports"]}, name
 
 
@@ -99,10 +112,12 @@ def test_hpa_and_pdb_target_the_right_objects(prod):
     hpas = manifests(prod, "HorizontalPodAutoscaler")
     assert set(hpas) == {"web", "api"}
     for name, hpa in hpas.items():
-        assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": name}
+        target = workloads(prod)[name]
+        assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": target["apiVersion"], "kind": target["kind"],
+                                                 "name": name}  # fmt: skip
         assert hpa["metadata"]["namespace"] == name
     assert {m["resource"]["name"] for m in hpas["api"]["spec"]["metrics"]} == {"cpu", "memory"}
-    deployment_record = record(prod, "Deployment", "api")
+    deployment_record = record(prod, "Rollout", "api")  # prod's api is a canary
     assert deployment_record.options.get("ignoreChanges") == ["spec.replicas"]  # the HPA owns replicas
     assert set(manifests(prod, "PodDisruptionBudget")) >= {"web", "api", "worker"}
 
@@ -138,7 +153,7 @@ def test_path_and_host_routing_in_one_alb_group(dev, prod):
 
 
 def test_dev_and_prod_differ_as_a_team_would(dev, prod):
-    d, p = manifests(dev, "Deployment"), manifests(prod, "Deployment")
+    d, p = workloads(dev), workloads(prod)
     assert d["web"]["spec"]["replicas"] == 1 and p["web"]["spec"]["replicas"] == 3
     assert not manifests(dev, "HorizontalPodAutoscaler") and manifests(prod, "HorizontalPodAutoscaler")
 
@@ -157,7 +172,7 @@ def test_apps_with_an_ingress_depend_on_the_controller_release(dev, prod):
 
 def test_secure_defaults(prod):
     for name in APPS:
-        spec = manifests(prod, "Deployment")[name]["spec"]["template"]["spec"]
+        spec = workloads(prod)[name]["spec"]["template"]["spec"]
         assert spec["securityContext"]["runAsNonRoot"] is True
         assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
         c = spec["containers"][0]
@@ -170,12 +185,12 @@ def test_secure_defaults(prod):
         assert "latest" not in c["image"] and c["image"].count(":") == 1
         zones = [t["topologyKey"] for t in spec["topologySpreadConstraints"]]
         assert "topology.kubernetes.io/zone" in zones
-        labels = manifests(prod, "Deployment")[name]["metadata"]["labels"]
+        labels = workloads(prod)[name]["metadata"]["labels"]
         assert {"app.kubernetes.io/name", "app.kubernetes.io/version", "app.kubernetes.io/managed-by"} <= set(labels)
 
 
 def test_config_and_secrets_as_environment(prod):
-    c = manifests(prod, "Deployment")["api"]["spec"]["template"]["spec"]["containers"][0]
+    c = workloads(prod)["api"]["spec"]["template"]["spec"]["containers"][0]
     assert c["envFrom"] == [{"configMapRef": {"name": "api-config"}}, {"secretRef": {"name": "api-secrets"}}]
     assert manifests(prod, "ConfigMap")["api-config"]["data"] == {"DATABASE_HOST": "api-db.prod.internal",
                                                                   "LOG_LEVEL": "info"}  # fmt: skip
@@ -183,11 +198,15 @@ def test_config_and_secrets_as_environment(prod):
 
 
 def test_probes_and_rollout_tuning(prod):
-    d = manifests(prod, "Deployment")["api"]
+    d = workloads(prod)["api"]
     c = d["spec"]["template"]["spec"]["containers"][0]
     assert c["readinessProbe"]["httpGet"] == {"path": "/ready", "port": "http"}
     assert c["startupProbe"]["failureThreshold"] == 30
-    assert d["spec"]["strategy"] == {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
+    canary = d["spec"]["strategy"]["canary"]  # prod's api is a canary (test_app_rollouts.py)
+    assert (canary["maxSurge"], canary["maxUnavailable"]) == (1, 0)
+    web = manifests(prod, "Deployment")["web"]
+    assert web["spec"]["strategy"] == {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%",
+                                                                                  "maxUnavailable": 0}}  # fmt: skip
     assert d["spec"]["minReadySeconds"] == 10 and d["spec"]["progressDeadlineSeconds"] == 600
     worker = manifests(prod, "Deployment")["worker"]["spec"]["template"]["spec"]["containers"][0]
     assert worker["livenessProbe"]["exec"] == {"command": ["/app/healthcheck"]}
@@ -236,7 +255,8 @@ def test_rendered_deployments_carry_their_checksums(prod):
     (kept secret) exactly for apps with secrets."""
     cfg = load_stack_file("prod", ROOT).parse()
     for name, app in cfg.apps.items():
-        ann = record(prod, "Deployment", name).inputs["spec"]["template"]["metadata"].get("annotations") or {}
+        kind = "Rollout" if app.strategy.progressive else "Deployment"
+        ann = record(prod, kind, name).inputs["spec"]["template"]["metadata"].get("annotations") or {}
         assert ann.get("slipway.dev/config-checksum") == (config_checksum(app.config) if app.config else None), name
         assert ann.get("slipway.dev/secret-checksum") == ("[secret]" if app.secrets else None), name
     assert any(app.secrets for app in cfg.apps.values()) and any(app.config for app in cfg.apps.values())
@@ -264,7 +284,7 @@ def test_workload_role_for_the_app(prod):
     sa = manifests(prod, "ServiceAccount")["api"]
     role = next(r for r in prod.by_type("aws:iam/role:Role") if r.name == "api-irsa-role")
     assert sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"] == role.state["arn"]
-    assert manifests(prod, "Deployment")["api"]["spec"]["template"]["spec"]["serviceAccountName"] == "api"
+    assert workloads(prod)["api"]["spec"]["template"]["spec"]["serviceAccountName"] == "api"
 
 
 # ------------------------------------------------------------------ secrets never in clear

@@ -32,7 +32,7 @@ from slipway.components.capacity.refresh import on_demand_price, pricing_filters
 from slipway.program.capacity import candidates, plan_cluster, system_pool
 from slipway.program.config import ConfigError, parse_config_values
 
-from tests.helpers import slipway_cli, stubbed_client
+from tests.helpers import slipway_cli, slipway_in_process, stubbed_client
 
 CATALOG = load_catalog()
 REGION = "us-east-1"
@@ -352,7 +352,7 @@ def test_catalog_refresh_against_moto_and_a_stubbed_pricing_api():
 
 
 def test_size_json_matches_the_render_plan(prod):
-    proc = slipway_cli("size", "prod", "--json")
+    proc = slipway_in_process("size", "prod", "--json")
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
     assert set(doc["pools"]) == {"general", "system", "argo"}

@@ -37,7 +37,7 @@ from slipway.program.stackfile import load_stack_file
 STACKS = ("dev", "prod")
 FUZZ = settings(
     # SLIPWAY_FUZZ_EXAMPLES=500 ./dev test tests/test_fuzz.py fuzzes deeper (the suite keeps it short).
-    max_examples=int(os.environ.get("SLIPWAY_FUZZ_EXAMPLES", "20")),
+    max_examples=int(os.environ.get("SLIPWAY_FUZZ_EXAMPLES", "15")),
     deadline=None,
     # Deterministic in the suite; a deeper run (SLIPWAY_FUZZ_EXAMPLES set) explores new inputs each time.
     derandomize="SLIPWAY_FUZZ_EXAMPLES" not in os.environ,

@@ -49,6 +49,8 @@ CRD_CHARTS = {
     "karpenter.sh": "oci://public.ecr.aws/karpenter/karpenter-crd",
     "karpenter.k8s.aws": "oci://public.ecr.aws/karpenter/karpenter-crd",
 }
+# Argo Rollouts' kinds share the argoproj.io group with Argo Workflows' but come from their own chart.
+CRD_CHARTS_BY_KIND = {("argoproj.io", "Rollout"): "argo-rollouts", ("argoproj.io", "AnalysisTemplate"): "argo-rollouts"}
 LBC_CHART = "aws-load-balancer-controller"
 
 
@@ -142,9 +144,10 @@ def test_every_custom_resource_depends_on_what_installs_its_crd(stack):
         if r.type.startswith("pulumi:providers"):
             continue
         group = _api_group(r.type)
-        assert group in CRD_CHARTS, f"{r.urn}: no known installer for API group {group!r} — add it to CRD_CHARTS"
-        installers = {rel.urn for rel in stack.find(RELEASE, {"chart": CRD_CHARTS[group]})}
-        assert installers & stack.ancestors(r), f"{r.urn} does not wait for the {CRD_CHARTS[group]} release"
+        chart = CRD_CHARTS_BY_KIND.get((group, r.type.rsplit(":", 1)[1])) or CRD_CHARTS.get(group)
+        assert chart, f"{r.urn}: no known installer for API group {group!r} — add it to CRD_CHARTS"
+        installers = {rel.urn for rel in stack.find(RELEASE, {"chart": chart})}
+        assert installers & stack.ancestors(r), f"{r.urn} does not wait for the {chart} release"
 
 
 def _uses_load_balancer(r: Recorded) -> bool:

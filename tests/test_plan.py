@@ -136,6 +136,51 @@ def test_a_selector_change_replaces_the_deployment_and_flags_it(dev, facts):
     assert "down until the new one is ready" in hazard.detail and report.exit_code == 0
 
 
+ROLLOUT = "kubernetes:argoproj.io/v1alpha1:Rollout"
+
+
+def as_rollout(deployment: dict[str, Any]) -> dict[str, Any]:
+    """The record of `deployment` converted to a Rollout as docs/migrating.md does it (a JSON edit:
+    what an app with a progressive strategy renders is not in this tree yet)."""
+    r = copy.deepcopy(deployment)
+    name = r["name"].replace("-deployment", "-rollout")
+    r.update(type=ROLLOUT, name=name, urn=r["urn"].replace(f"{DEPLOYMENT}::{deployment['name']}", f"{ROLLOUT}::{name}"))
+    r["inputs"].update(apiVersion="argoproj.io/v1alpha1", kind="Rollout")
+    r["inputs"]["spec"]["strategy"] = {"canary": {"steps": [{"setWeight": 20}, {"pause": {}}]}}
+    return r
+
+
+def test_a_deployment_switched_to_a_rollout_is_a_delete_and_create_flagged_with_the_safe_path(dev, facts):
+    base = records(dev)
+    edited = [as_rollout(r) if r["type"] == DEPLOYMENT and r["name"] == "web-deployment" else r for r in base]
+    report = plan(base, edited, facts)
+    assert acted(report.plan) == {CREATE: ["Rollout web-rollout"], DELETE: ["Deployment web-deployment"]}
+    [hazard] = report.hazards
+    assert (hazard.kind, hazard.title, hazard.resource) == (
+        "workload", "Deployment replaced by a Rollout", "Deployment web-deployment")  # fmt: skip
+    assert hazard.detail.startswith("web/web: Deployment replaced by a Rollout — ")
+    assert "deletes the Deployment, its pods with it, before the Rollout's are ready" in hazard.detail
+    assert "`workloadRef: {apiVersion: apps/v1, kind: Deployment, name: web, scaleDown: progressively}`" in (
+        hazard.detail)  # fmt: skip
+    assert (
+        "remove the Deployment in a later update, once `kubectl argo rollouts status web -n web` reports "
+        "Healthy" in hazard.detail
+    )
+    assert report.verdict == "verdict: 1 hazard — 1 Deployment replaced by a Rollout" and report.exit_code == 0
+    assert "Deployment replaced by a Rollout" in report.markdown()
+
+    # Back again: the Rollout deleted for a Deployment is the same hazard the other way round.
+    back = plan(edited, base, facts)
+    [hazard] = back.hazards
+    assert (hazard.title, hazard.resource) == ("Rollout replaced by a Deployment", "Rollout web-rollout")
+    assert "selects only the Rollout's pods until it is gone" in hazard.detail
+    assert "first add the Deployment beside the Rollout" in hazard.detail
+
+    # The safe path's second step: the Rollout already runs, only the Deployment goes — no hazard.
+    both = [*base, as_rollout(next(r for r in base if r["name"] == "web-deployment"))]
+    assert plan(both, edited, facts).hazards == []
+
+
 def test_a_third_az_adds_subnets_and_renumbers_none(dev, tmp_path, facts):
     def third(cfg: dict[str, Any]) -> None:
         cfg["slipway:network"]["azCount"] = 3

@@ -73,6 +73,13 @@ def deployment(container: dict | None = None, namespace: str | None = "api", **p
             "spec": {"replicas": 2, "template": {"metadata": {"labels": {"app": "api"}}, "spec": spec}}}  # fmt: skip
 
 
+def rollout(container: dict | None = None, namespace: str | None = "api", **pod) -> dict:
+    """A Deployment converted to an Argo Rollout (docs/migrating.md): same pod template, a canary strategy."""
+    doc = deployment(container, namespace, **pod)
+    doc["spec"]["strategy"] = {"canary": {"steps": [{"setWeight": 20}, {"pause": {"duration": "1m"}}]}}
+    return {**doc, "apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout"}
+
+
 def ingress(scheme: str, **annotations) -> dict:
     ann = {"alb.ingress.kubernetes.io/scheme": scheme, **annotations}
     return {"kind": "Ingress", "metadata": {"name": "api", "namespace": "api", "annotations": ann},
@@ -87,7 +94,7 @@ def legacy_ingress(scheme: str, **annotations) -> dict:
 
 TLS = {"alb.ingress.kubernetes.io/certificate-arn": "arn:aws:acm:us-east-1:123456789012:certificate/x",
        "alb.ingress.kubernetes.io/ssl-redirect": "443"}  # fmt: skip
-DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+DEPLOYMENT, ROLLOUT = "kubernetes:apps/v1:Deployment", "kubernetes:argoproj.io/v1alpha1:Rollout"
 # SSH from a VPN range; HTTPS from anywhere (what an internet-facing ALB's group admits).
 SSH_RULE_OK = {"ipProtocol": "tcp", "fromPort": 22, "toPort": 22, "cidrIpv4": "10.0.0.0/16"}
 SG_OK = {"ingress": [{"protocol": "tcp", "fromPort": 443, "toPort": 443, "cidrBlocks": ["0.0.0.0/0"]}]}
@@ -152,6 +159,16 @@ CASES = [
      {"spec": {"jobTemplate": {"spec": {"template": {"spec": {"containers": [{**CONTAINER_OK, "image": "nginx"}]}}}}}},
      "nginx without a pinned tag"),
     ("no-default-namespace", DEPLOYMENT, deployment(), deployment(namespace=None), "in the default namespace"),
+    # The rules that apply to Deployments apply to Rollouts (issue 16).
+    ("pod-security-context", ROLLOUT, rollout(),
+     rollout({**CONTAINER_OK, "securityContext": {}}), "readOnlyRootFilesystem is not true"),
+    ("pod-security-context", ROLLOUT, rollout(), rollout(hostNetwork=True), "uses hostNetwork"),
+    ("container-resources", ROLLOUT, rollout(),
+     rollout({**CONTAINER_OK, "resources": {"requests": {"cpu": "1"}}}), "no requests.memory, limits.memory"),
+    ("container-probes", ROLLOUT, rollout(),
+     rollout({k: v for k, v in CONTAINER_OK.items() if k != "readinessProbe"}), "no readinessProbe"),
+    ("image-pinned", ROLLOUT, rollout(), rollout({**CONTAINER_OK, "image": "api"}), "api without a pinned tag"),
+    ("no-default-namespace", ROLLOUT, rollout(), rollout(namespace=None), "Rollout api is in the default namespace"),
     ("no-default-namespace", "kubernetes:helm.sh/v3:Release", {"namespace": "argo"}, {"chart": "x"},
      "installs into the default namespace"),
     ("alb-ingress-https", "kubernetes:networking.k8s.io/v1:Ingress", ingress("internet-facing", **TLS),
@@ -245,6 +262,48 @@ def test_stack_rule_ha_in_prod():
     messages = [v.message for _, v in rule.evaluate([res(DEPLOYMENT, single)], on)]
     assert any("runs 1 replica" in m for m in messages) and any("no PodDisruptionBudget" in m for m in messages)
     assert rule.evaluate([res(DEPLOYMENT, single)], {"requireHighAvailability": False}) == []
+
+
+def workload_ref_rollout(namespace: str = "api") -> dict:
+    """A Rollout that takes its pods from the Deployment `api` (docs/migrating.md): no template."""
+    return {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout",
+            "metadata": {"name": "api", "namespace": namespace},
+            "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "api"}},
+                     "workloadRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "api",
+                                     "scaleDown": "progressively"},
+                     "strategy": {"canary": {"steps": [{"setWeight": 20}]}}}}  # fmt: skip
+
+
+def test_a_rollout_with_a_workload_ref_is_checked_through_its_deployment():
+    for rule in ("pod-security-context", "container-resources", "container-probes", "image-pinned"):
+        assert RULE[rule].evaluate(ROLLOUT, workload_ref_rollout()) == [], rule  # no pods of its own
+        bare = deployment({"name": "api", "image": "api"})
+        assert RULE[rule].evaluate(DEPLOYMENT, bare), f"{rule}: the referenced Deployment is still checked"
+
+
+def test_stack_rule_ha_covers_rollouts():
+    rule = ALL["ha-replicas-and-pdb"]
+    on = {"requireHighAvailability": True}
+    pdb = res("kubernetes:policy/v1:PodDisruptionBudget",
+              {"metadata": {"namespace": "api"}, "spec": {"selector": {"matchLabels": {"app": "api"}}}})  # fmt: skip
+    assert rule.evaluate([res(ROLLOUT, rollout()), pdb], on) == []
+    single = rollout()
+    single["spec"]["replicas"] = 1
+    found = rule.evaluate([res(ROLLOUT, single, "api-rollout")], on)
+    assert sorted(v.message.split(":")[0] for _, v in found) == [
+        "Rollout api/api has no PodDisruptionBudget in prod", "Rollout api/api runs 1 replica in prod"]  # fmt: skip
+    assert {urn for urn, _ in found} == {res(ROLLOUT, single, "api-rollout").urn}
+    # workloadRef: the Rollout's pods carry the Deployment's template labels; the Deployment,
+    # scaled to zero by the Rollout, is not itself held to two replicas.
+    idle = deployment()
+    idle["spec"]["replicas"] = 0
+    assert rule.evaluate([res(ROLLOUT, workload_ref_rollout()), res(DEPLOYMENT, idle), pdb], on) == []
+    ((_, v),) = rule.evaluate([res(ROLLOUT, workload_ref_rollout()), res(DEPLOYMENT, idle)], on)
+    assert v.message.startswith("Rollout api/api has no PodDisruptionBudget")
+    other_ns = workload_ref_rollout(namespace="web")  # references a Deployment of its own namespace only
+    messages = [v.message for _, v in rule.evaluate([res(ROLLOUT, other_ns), res(DEPLOYMENT, idle), pdb], on)]
+    assert any(m.startswith("Deployment api/api runs 0 replica") for m in messages), messages
+    assert any(m.startswith("Rollout web/api has no PodDisruptionBudget") for m in messages), messages
 
 
 def test_rules_ignore_other_types():

@@ -29,7 +29,17 @@ from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 from slipway.cli.render import ROOT
 from slipway.policies.rules import ALL, RULES, STACK_RULES
 
-from tests.test_policies import CASES, CONTAINER_OK, DEPLOYMENT, ISSUER, deployment, trust
+from tests.test_policies import (
+    CASES,
+    CONTAINER_OK,
+    DEPLOYMENT,
+    ISSUER,
+    ROLLOUT,
+    deployment,
+    rollout,
+    trust,
+    workload_ref_rollout,
+)
 
 # What the engine sends for a value that is unknown during preview (a computed output).
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
@@ -307,6 +317,28 @@ def test_stack_rule_ha_in_prod(analyzer):
     unknown = (DEPLOYMENT, {**deployment(), "spec": UNKNOWN}, "api")
     (d,) = of(analyzer.analyze_stack([unknown, PDB]), "ha-replicas-and-pdb")
     assert cant_run(d) and "value at .spec can't be known" in d.message
+
+
+def test_stack_rule_ha_covers_rollouts_in_prod(analyzer):
+    """Rollouts through AnalyzeStack: replicas arrive as floats, workloadRef reads the Deployment's labels."""
+    analyzer.configure({"ha-replicas-and-pdb": {"requireHighAvailability": True}})
+    single = rollout()
+    single["spec"]["replicas"] = 1
+    assert of(analyzer.analyze_stack([(ROLLOUT, rollout(), "api"), PDB]), "ha-replicas-and-pdb") == []
+    (d,) = of(analyzer.analyze_stack([(ROLLOUT, single, "api"), PDB]), "ha-replicas-and-pdb")
+    assert not cant_run(d) and d.urn == urn(ROLLOUT, "api")
+    assert d.message.split("\n", 1)[1].startswith("Rollout api/api runs 1 replica in prod")
+    idle = deployment()
+    idle["spec"]["replicas"] = 0  # scaled down by the Rollout that references it
+    referenced = [(ROLLOUT, workload_ref_rollout(), "api"), (DEPLOYMENT, idle, "api")]
+    assert of(analyzer.analyze_stack([*referenced, PDB]), "ha-replicas-and-pdb") == []
+    (d,) = of(analyzer.analyze_stack(referenced), "ha-replicas-and-pdb")
+    assert "Rollout api/api has no PodDisruptionBudget in prod" in d.message
+    unknown = workload_ref_rollout()
+    unknown["spec"]["workloadRef"] = UNKNOWN
+    (d,) = of(analyzer.analyze_stack([(ROLLOUT, unknown, "api"), (DEPLOYMENT, idle, "api"), PDB]),
+              "ha-replicas-and-pdb")  # fmt: skip
+    assert cant_run(d) and "value at .spec.workloadRef can't be known" in d.message, d.message
 
 
 def test_ssh_from_the_internet_is_mandatory_in_prod_advisory_elsewhere(analyzer):

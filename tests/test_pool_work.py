@@ -23,7 +23,7 @@ from slipway.program.config import ConfigError, parse_config_values
 from slipway.program.stackfile import load_stack_file
 from slipway.program.validate import validate
 
-from tests.helpers import project_copy, slipway_cli
+from tests.helpers import project_copy, slipway_cli, slipway_in_process
 
 REGION = "us-east-1"
 CHARTS = ROOT / "tests" / "data" / "charts"
@@ -235,7 +235,7 @@ def test_size_dev_lists_workloads_per_pool_at_80_columns():
 
 
 def test_size_json_carries_the_counted_workloads_and_the_verdict():
-    proc = slipway_cli("size", "prod", "--json")
+    proc = slipway_in_process("size", "prod", "--json")
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
     assert doc["verdict"].startswith("verdict: PASS — 3 pools hold their pods")

@@ -81,7 +81,7 @@ def test_prod_is_created_by_ci_and_maps_everyone_else(prod):
     assert "arn:aws:iam::123456789012:role/platform-admins" in mapped
     namespaces = {n.inputs["metadata"]["name"]: n for n in prod.by_type("kubernetes:core/v1:Namespace")}
     # oncall's scoped access names the apps' own namespaces (no namespace exists only for it).
-    assert set(namespaces) == {"argo", "web", "api", "worker"}
+    assert set(namespaces) == {"argo", "web", "api", "worker", "argo-rollouts"}  # api is a canary
     for app in ("api", "web", "worker"):  # restricted also where a principal has scoped access
         assert namespaces[app].inputs["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
     assert namespaces["argo"].inputs["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "baseline"

@@ -13,7 +13,7 @@ from slipway.cli.render import ROOT, RenderError, render_stack, run_program
 from slipway.program.stackfile import load_stack_file
 from slipway.testing.mocks import kubeconfig
 
-from tests.helpers import check_settings, project_copy, slipway_cli
+from tests.helpers import check_settings, project_copy, slipway_cli, slipway_in_process
 
 
 def test_render_writes_the_expected_files(dev):
@@ -48,8 +48,8 @@ def test_mermaid_diagram_shows_the_component_tree(dev):
         assert f'["{comp}<br/>' in text, comp
 
 
-def test_render_is_deterministic(tmp_path):
-    a = render_stack("prod", tmp_path / "a")
+def test_render_is_deterministic(tmp_path, prod):
+    a = prod  # the session's render of prod, earlier in this process
     b = render_stack("prod", tmp_path / "b")
     files_a = sorted(p.relative_to(a.out_dir) for p in a.out_dir.rglob("*") if p.is_file())
     files_b = sorted(p.relative_to(b.out_dir) for p in b.out_dir.rglob("*") if p.is_file())
@@ -110,13 +110,13 @@ def test_cli_config_error_exits_2_with_every_message(tmp_path):
 
 
 def test_cli_unknown_stack_exits_2():
-    proc = slipway_cli("render", "staging")
+    proc = slipway_in_process("render", "staging")
     assert proc.returncode == 2
     assert "'staging' has no file stacks/Pulumi.staging.yaml — use one of dev, prod" in " ".join(proc.stderr.split())
 
 
 def test_cli_render_all_with_progress_is_deterministic_across_processes(tmp_path, dev, prod):
-    proc = slipway_cli("render", "--all", "--out", str(tmp_path))
+    proc = slipway_cli("render", "--all", "--out", str(tmp_path), fresh=True)
     assert proc.returncode == 0, proc.stderr
     assert "dev: ok" in proc.stderr and "prod: ok" in proc.stderr
     # Each stack rendered in its own process is byte-identical to this process's render.
@@ -131,7 +131,7 @@ def test_cli_check_exits_0_with_the_findings_of_the_in_process_checks(tmp_path, 
     """The CLI's side of test_program's shipped-stacks check: same findings, none mandatory, exit 0."""
     from slipway.cli.checks import run_checks
 
-    proc = slipway_cli("check", "dev", "--format", "json", "--out", str(tmp_path / "dev"))
+    proc = slipway_in_process("check", "dev", "--format", "json", "--out", str(tmp_path / "dev"))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     version, policy_config = check_settings("dev")
     assert json.loads(proc.stdout) == [f.as_dict() for f in run_checks(dev, version, policy_config)]

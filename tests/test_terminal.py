@@ -17,7 +17,7 @@ from rich.console import Console
 from slipway.cli.common import SEPARATORS, Wrap, pieces, shorten
 from slipway.cli.render import ROOT
 
-from tests.helpers import slipway_cli
+from tests.helpers import slipway_cli, slipway_in_process
 
 # Box-drawing characters (U+2500–U+257F) frame rich's tables; what is left are the words.
 _WORDS = re.compile(r"[\s\u2500-\u257f]+")
@@ -106,23 +106,19 @@ def test_a_narrow_table_of_long_identifiers_never_splits_a_word():
 
 
 @pytest.fixture(scope="module")
-def check80(tmp_path_factory) -> tuple[str, list[dict], Path]:
+def check80(tmp_path_factory, dev) -> tuple[str, list[dict], Path]:
     """`slipway check dev` at 80 columns (a real terminal run), and its findings as `--json` lists
-    them (the same `run_checks` over the same render, in-process: one render is enough)."""
+    them (the same `run_checks` over the same render: the session's in-process `dev`)."""
     from slipway.cli.checks import run_checks
-    from slipway.cli.render import RenderResult
     from slipway.policies.rules import stack_policy_config
     from slipway.program.stackfile import load_stack_file
 
     out = tmp_path_factory.mktemp("check") / "dev"
     proc = slipway_cli("check", "dev", "--out", str(out), env=_env(80))
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    from slipway.cli.render import render_stack
-
-    result: RenderResult = render_stack("dev", tmp_path_factory.mktemp("json") / "dev")
     cfg = load_stack_file("dev", ROOT).parse()
     policy = stack_policy_config(cfg.environment, cfg.cluster.prefix_delegation)
-    findings = run_checks(result, cfg.cluster.version, policy, cfg=cfg)
+    findings = run_checks(dev, cfg.cluster.version, policy, cfg=cfg)
     return proc.stdout, [f.as_dict() for f in findings], out
 
 
@@ -259,7 +255,7 @@ def test_every_command_and_group_help_has_an_example_and_flags_take_no_value():
 
 
 def test_a_flag_given_a_value_is_refused():
-    proc = slipway_cli("size", "dev", "--json", "true")
+    proc = slipway_in_process("size", "dev", "--json", "true")
     assert proc.returncode == 2 and "true" in proc.stderr
 
 
