@@ -68,7 +68,7 @@ def catalog_refresh(
 
     Examples:
       slipway catalog refresh --region us-east-1
-      slipway catalog refresh --region eu-west-1 --out eu-west-1.json --profile admin
+      slipway catalog refresh --region eu-west-1 --out eu-west-1.json
     """
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError

@@ -332,3 +332,18 @@ def test_catalog_refresh_never_defaults_into_site_packages():
     assert default_target(installed, project) is None
     checkout = project / "components" / "data" / "instances.json"
     assert default_target(checkout, project) == checkout
+
+
+def test_every_help_example_fits_one_line_at_80_columns():
+    """An example wrapped mid-command cannot be copied: each fits its 80-column line whole."""
+    from typer.testing import CliRunner
+
+    from slipway.cli.main import app
+
+    for path, command in _commands():
+        examples = [ln.strip() for ln in (command.help or "").splitlines() if ln.strip().startswith("slipway ")]
+        examples += [ln.strip() for ln in (command.epilog or "").splitlines() if ln.strip().startswith("slipway ")]
+        shown = CliRunner().invoke(app, [*path, "--help"], env={"COLUMNS": "80"}).output
+        lines = [" ".join(ln.split()) for ln in shown.splitlines()]
+        for example in examples:
+            assert " ".join(example.split()) in lines, (path, example)

@@ -180,7 +180,7 @@ def init(
 
     Examples:
       slipway backend init --bucket acme-pulumi-state --region us-east-1
-      slipway backend init --bucket acme-pulumi-state --profile admin --kms-key-id alias/pulumi-state
+      slipway backend init --bucket acme-state --kms-key-id alias/pulumi-state
     """
     from botocore.exceptions import BotoCoreError, ClientError
 
