@@ -98,3 +98,13 @@ def test_a_flag_given_a_value_is_not_taken_for_a_stack():
     assert "'false' is not a stack: flags take no value — write --mermaid, not --mermaid false" in " ".join(
         proc.stderr.split()
     )
+
+
+def test_a_pool_nothing_runs_on_is_warned_with_its_cost(tmp_path):
+    root = project_copy(tmp_path, stack="prod", text=lambda t: t.replace("    nodePool: argo", "    nodePool: system"))
+    warnings = load_stack_file("prod", root).checked().warnings
+    assert (
+        "nodePools.argo: runs nothing slipway places (no app, add-on or pods: is counted there), yet is "
+        "3 × m6a.large ($189.22/month) — remove the pool, or place work there (apps.<app>.nodePool: argo, or "
+        "pods: for what you run yourself)"
+    ) in warnings

@@ -116,3 +116,22 @@ def addon_findings(cfg: StackConfig) -> list[Finding]:
 def dedicated_pools(cfg: StackConfig, plan: ClusterPlan, site: Site) -> list[Finding]:
     """A tainted pool runs only what the config places there explicitly."""
     return app_findings(cfg) + tenant_findings(cfg) + addon_findings(cfg)
+
+
+@guardrail
+def idle_pools(cfg: StackConfig, plan: ClusterPlan, site: Site) -> list[Finding]:
+    """A pool nothing is placed on (no app, add-on or `pods:`) still runs, and bills, its nodes."""
+    from slipway.program.capacity import counted_workloads
+
+    counted = counted_workloads(cfg)
+    out = []
+    for name, result in sorted(plan.pools.items()):
+        if counted.get(name):
+            continue
+        p = result.plan
+        out.append(Finding("warning", f"nodePools.{name}", None,
+                           f"runs nothing slipway places (no app, add-on or pods: is counted there), yet is "
+                           f"{p.nodes} × {p.instance_type.name} (${p.monthly_usd:,.2f}/month)",
+                           f"remove the pool, or place work there (apps.<app>.nodePool: {name}, or pods: for "
+                           "what you run yourself)"))  # fmt: skip
+    return out
