@@ -12,6 +12,7 @@ import pulumi
 
 from slipway.components.access import irsa_annotations
 from slipway.components.karpenter_args import SERVICE_ACCOUNT, KarpenterPool
+from slipway.components.node_access import NO_SSHD_USER_DATA
 from slipway.components.node_pools import POOL_LABEL
 
 DISCOVERY_TAG = "karpenter.sh/discovery"
@@ -90,6 +91,8 @@ def node_class_spec(
             }
         ],
         "tags": {**instance_tags, "slipway/pool": pool.name},
+        # sshd stopped at first boot, as on the node groups (components/node_access.py).
+        "userData": NO_SSHD_USER_DATA,
     }
     if pool.max_pods is not None:
         spec["kubelet"] = {"maxPods": pool.max_pods}  # the pods per node the plan counted

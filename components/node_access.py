@@ -145,3 +145,30 @@ def create_ssh_security_group(
 
 
 __all__ = ["SSH_PORT", "NodeSsh", "create_ssh_security_group", "node_ssh_issues"]
+
+
+# Nodes are reached through SSM Session Manager: sshd is stopped at first boot, so nothing
+# listens on port 22 (the EKS AL2023/AL2 AMIs start it). A MIME multi-part shell script part,
+# as EKS merges it with its own user data for managed node groups with a launch template
+# (awsdocs/amazon-eks-user-guide latest/ug/nodes/launch-templates.adoc, "MIME multi-part") and as
+# Karpenter merges an EC2NodeClass's AL2023 userData. Bottlerocket runs no sshd (its admin
+# container is off by default) and takes TOML user data: nothing is added there.
+NO_SSHD_USER_DATA = """MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="==SLIPWAY=="
+
+--==SLIPWAY==
+Content-Type: text/x-shellscript; charset="us-ascii"
+
+#!/bin/bash
+# slipway: nodes are reached through SSM Session Manager; nothing listens on port 22.
+systemctl disable --now sshd.service sshd.socket 2>/dev/null || true
+
+--==SLIPWAY==--
+"""
+
+
+def no_sshd_user_data(ami_type: str, ssh: NodeSsh | None) -> str | None:
+    """The user data that stops sshd on a pool's nodes (None: Bottlerocket, or SSH was asked for)."""
+    if ssh is not None or not ami_type.startswith("AL2"):
+        return None
+    return NO_SSHD_USER_DATA

@@ -27,7 +27,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_eks as eks
 
-from slipway.components.node_access import NodeSsh, create_ssh_security_group, node_ssh_issues
+from slipway.components.node_access import NodeSsh, create_ssh_security_group, no_sshd_user_data, node_ssh_issues
 from slipway.components.validation import (
     Issue,
     choice_issues,
@@ -187,6 +187,13 @@ def data_volume_device(ami_type: str) -> str:
     return "/dev/xvdb" if ami_type.startswith("BOTTLEROCKET") else "/dev/xvda"
 
 
+def _base64(text: str | None) -> str | None:
+    """A launch template's user data is base64-encoded."""
+    import base64
+
+    return base64.b64encode(text.encode()).decode() if text is not None else None
+
+
 def create_node_pool(
     parent: pulumi.Resource, name: str, pool: str, p: NodePoolArgs, ctx: NodePoolContext
 ) -> eks.ManagedNodeGroup:
@@ -228,6 +235,8 @@ def create_node_pool(
         # Only with `ssh`: otherwise no key pair, and EKS attaches its cluster security group.
         key_name=p.ssh.key_name if p.ssh is not None else None,
         vpc_security_group_ids=ssh_groups,
+        # Without `ssh`, sshd is stopped at boot: nothing listens on port 22 (SSM instead).
+        user_data=_base64(no_sshd_user_data(p.ami_type, p.ssh)),
         update_default_version=True,
         tags=ctx.tags,  # the template's own tags: updated in place, no new version
         opts=child,

@@ -62,6 +62,22 @@ def test_by_default_nothing_admits_port_22_and_no_key_pair(dev: RenderResult):
         assert "remoteAccess" not in group.inputs, group.urn
 
 
+def test_by_default_sshd_is_stopped_at_boot_on_every_node(dev: RenderResult, prod: RenderResult):
+    """Nothing listens on port 22: a MIME shell-script part (what EKS merges for managed node
+    groups with a launch template, and Karpenter for AL2023) disables sshd at first boot."""
+    import base64
+    import email
+
+    for lt in [*dev.by_type(LAUNCH_TEMPLATE), *prod.by_type(LAUNCH_TEMPLATE)]:
+        message = email.message_from_string(base64.b64decode(lt.inputs["userData"]).decode())
+        assert message.is_multipart(), lt.urn
+        (part,) = message.get_payload()
+        assert part.get_content_type() == "text/x-shellscript"
+        assert "systemctl disable --now sshd.service" in part.get_payload()
+    classes = prod.by_type("kubernetes:karpenter.k8s.aws/v1:EC2NodeClass")
+    assert classes and all("systemctl disable --now sshd" in c.inputs["spec"]["userData"] for c in classes)
+
+
 # ------------------------------------------------------------------ SSH on request
 
 
@@ -79,6 +95,7 @@ def test_ssh_renders_key_and_a_group_open_only_to_the_sources_keeping_the_cluste
     lt = mocked.one(LAUNCH_TEMPLATE, "c-ops").inputs
     group = mocked.one("aws:ec2/securityGroup:SecurityGroup", "c-ops-ssh")
     assert lt["keyName"] == "ops-2026"
+    assert "userData" not in lt  # SSH was asked for: sshd keeps running on this pool
     # EKS's own cluster security group (what describe-cluster reports), not pulumi-eks's
     # API-endpoint group: without it the nodes could not join the cluster.
     pulumi_eks_sg = mocked.one("eks:index:Cluster", "c-eks").state["clusterSecurityGroupId"]
