@@ -327,10 +327,28 @@ class App(pulumi.ComponentResource):
         lb_after: list[pulumi.Resource] = [*first, *(a.load_balancer if uses_lb else [])]
         svc = None
         if svc_manifest:
-            svc = k8s.core.v1.Service(f"{name}-service", **_fields(svc_manifest), opts=self._after(lb_after))
+            # Argo Rollouts writes `rollouts-pod-template-hash` into the selectors of the Services
+            # it steers (argo-rollouts@v1.9.0 rollout/service.go), owning the whole (atomic) map
+            # under server-side apply: Pulumi must leave it, or every later `pulumi up` conflicts
+            # (409) — forcing it would make stable and canary select both versions.
+            steered = ["spec.selector"]
+            blue_green = spec.progressive and spec.strategy.type == "blueGreen"
+            svc = k8s.core.v1.Service(
+                f"{name}-service",
+                **_fields(svc_manifest),
+                opts=pulumi.ResourceOptions.merge(
+                    self._after(lb_after), pulumi.ResourceOptions(ignore_changes=steered if blue_green else None)
+                ),
+            )
             for extra in rollout_services(name, spec, svc_manifest):
                 # Not before the Rollout: Pulumi waits for a Service's endpoints, which its pods give.
-                k8s.core.v1.Service(f"{extra['metadata']['name']}-service", **_fields(extra), opts=self._after(first))
+                k8s.core.v1.Service(
+                    f"{extra['metadata']['name']}-service",
+                    **_fields(extra),
+                    opts=pulumi.ResourceOptions.merge(
+                        self._after(first), pulumi.ResourceOptions(ignore_changes=steered)
+                    ),
+                )
         group = ingress_group(spec, a.cluster_name)
         ing = None
         if group and svc_manifest:  # an ingress implies ports, so a Service (app_validation)

@@ -39,9 +39,11 @@ ROLLOUTS_API = "argoproj.io/v1alpha1"
 # (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-cloudwatch-metrics.html).
 ALB_METRICS = "AWS/ApplicationELB"
 # Filled in by the controller's ALB weight verification (`--aws-verify-target-group`):
-# rollout/trafficrouting/alb/alb.go updateLoadBalancerStatus / updateTargetGroupStatus
-# keep the ARN's tail, `app/<name>/<id>` and `targetgroup/<name>/<id>`, which are the
-# CloudWatch dimension values; analysis args read them (docs/features/analysis.md).
+# argo-rollouts@v1.9.0 rollout/trafficrouting/alb/alb.go:317-347 keeps the ARN's tail without
+# its type: `<name>/<id>` for the load balancer (parts[2:] of `loadbalancer/app/<name>/<id>`)
+# and `<name>/<id>` for the target group (alb_test.go:738-748). CloudWatch's dimension values
+# are `app/<name>/<id>` and `targetgroup/<name>/<id>`, so the template puts the type back
+# (as argo-rollouts#2589 does); analysis args read them (docs/features/analysis.md).
 ALB_STATUS_ARGS = (
     ("load-balancer", "status.alb.loadBalancer.fullName"),
     ("canary-target-group", "status.alb.canaryTargetGroup.fullName"),
@@ -155,13 +157,14 @@ def analysis_template(app: str, namespace: str, spec: AppSpec, *, part_of: str) 
         return None
     error_budget = round(1 - a.success_rate, 6)
     if a.provider == "cloudwatch":
-        # errorRate = 5xx / requests per minute for the canary's target group. A minute
-        # without requests has no data point, and `all` of none is true: no traffic is no
-        # evidence against the release (docs/analysis/cloudwatch.md: result[i].Values).
+        # errorRate = 5xx / requests per minute for the canary's target group. A window
+        # without data (no traffic, or the wrong dimensions) matches neither condition: the
+        # measurement is Inconclusive, which pauses the rollout for a human instead of
+        # passing it (docs/analysis/cloudwatch.md guards with len(result[0].Values)).
         def alb_metric(query_id: str, metric: str) -> dict[str, Any]:
             dimensions = [
-                {"name": "LoadBalancer", "value": "{{args.load-balancer}}"},
-                {"name": "TargetGroup", "value": "{{args.canary-target-group}}"},
+                {"name": "LoadBalancer", "value": "app/{{args.load-balancer}}"},
+                {"name": "TargetGroup", "value": "targetgroup/{{args.canary-target-group}}"},
             ]
             stat = {"metric": {"namespace": ALB_METRICS, "metricName": metric, "dimensions": dimensions},
                     "period": 60, "stat": "Sum"}  # fmt: skip
@@ -179,13 +182,15 @@ def analysis_template(app: str, namespace: str, spec: AppSpec, *, part_of: str) 
                 ],
             }
         }
-        condition = f"all(result[0].Values, {{# <= {error_budget}}})"
+        condition = f"len(result[0].Values) > 0 && all(result[0].Values, {{# <= {error_budget}}})"
+        failure = f"len(result[0].Values) > 0 && any(result[0].Values, {{# > {error_budget}}})"
         args = [{"name": n} for n, _ in ALB_STATUS_ARGS]
     else:
         provider = {"prometheus": {"address": a.prometheus_address, "query": a.prometheus_query}}
         # A vector of rates; NaN (0/0: no requests) is the only value unequal to itself
         # and counts as no evidence, like an empty result.
         condition = f"all(result, {{# >= {a.success_rate} || # != #}})"
+        failure = None
         args = [{"name": n} for n in ("namespace", "app", "canary-hash", "stable-hash")]
     metric = {
         "name": "success-rate",
@@ -193,6 +198,7 @@ def analysis_template(app: str, namespace: str, spec: AppSpec, *, part_of: str) 
         "count": a.count,
         "failureLimit": a.failure_limit,
         "successCondition": condition,
+        **({"failureCondition": failure} if failure else {}),
         "provider": provider,
     }
     return {

@@ -148,15 +148,22 @@ def test_canary_routes_real_alb_traffic():
 
 def test_cloudwatch_analysis_reads_the_canary_target_groups_5xx_share():
     metric = render(CANARY)["AnalysisTemplate/api"]["spec"]["metrics"][0]
-    assert metric["successCondition"] == "all(result[0].Values, {# <= 0.01})"
+    # No data (no traffic, or dimensions that match nothing) is neither success nor failure:
+    # Inconclusive pauses the rollout for a human instead of passing it.
+    assert metric["successCondition"] == "len(result[0].Values) > 0 && all(result[0].Values, {# <= 0.01})"
+    assert metric["failureCondition"] == "len(result[0].Values) > 0 && any(result[0].Values, {# > 0.01})"
     assert (metric["count"], metric["interval"], metric["failureLimit"]) == (5, "1m", 1)
     queries = {q["id"]: q for q in metric["provider"]["cloudWatch"]["metricDataQueries"]}
     assert queries["errorRate"]["expression"] == "FILL(errors, 0) / requests"
     for qid, name in (("errors", "HTTPCode_Target_5XX_Count"), ("requests", "RequestCount")):
         m = queries[qid]["metricStat"]["metric"]
         assert (m["namespace"], m["metricName"]) == ("AWS/ApplicationELB", name)
+        # status.alb.*.fullName drop the ARN's resource type (argo-rollouts@v1.9.0 alb.go:317-347);
+        # CloudWatch's dimensions carry it.
         assert {d["name"]: d["value"] for d in m["dimensions"]} == {
-            "LoadBalancer": "{{args.load-balancer}}", "TargetGroup": "{{args.canary-target-group}}"}  # fmt: skip
+            "LoadBalancer": "app/{{args.load-balancer}}",
+            "TargetGroup": "targetgroup/{{args.canary-target-group}}",
+        }
 
 
 def test_inline_analysis_steps_replace_the_background_run():
@@ -347,3 +354,13 @@ def test_prods_api_is_a_canary_through_the_alb(prod):
     cfg = load_stack_file("prod", ROOT).parse()
     assert cfg.apps["api"].strategy.type == "canary"
     assert crd_errors(objects[("Rollout", "api")]) == []
+
+
+def test_pulumi_leaves_the_selectors_argo_steers(prod):
+    """Argo writes rollouts-pod-template-hash into the steered Services' (atomic) selectors;
+    under server-side apply Pulumi must ignore them or every later `pulumi up` conflicts."""
+    services = {r.name: r for r in prod.by_type("kubernetes:core/v1:Service") if r.name.startswith("api")}
+    assert services["api-stable-service"].options.get("ignoreChanges") == ["spec.selector"]
+    assert services["api-canary-service"].options.get("ignoreChanges") == ["spec.selector"]
+    # The canary's root Service is not steered (the ALB action picks stable/canary): Pulumi keeps it.
+    assert not services["api-service"].options.get("ignoreChanges")
