@@ -145,10 +145,11 @@ class App(pulumi.ComponentResource):
             service_account = name
             first.append(self._create_workload_role(self._spec.service_account))
         rollout_after = [*first, *self._create_migration(first, service_account)]
+        # A progressive app keeps its Deployment (the pod template; Argo scales it to zero) and
+        # adds a Rollout that references it (components/app_rollout.py `rollout`).
+        dep = self._create_deployment(rollout_after, service_account, checksums)
         if self._spec.progressive:
-            dep = self._create_rollout(rollout_after, service_account, checksums)
-        else:
-            dep = self._create_deployment(rollout_after, service_account, checksums)
+            dep = self._create_rollout([*rollout_after, dep], service_account, checksums)
         self._create_cron_jobs(first, service_account)
         self._create_scaling(first, dep)
         group = self._create_exposure(first, dep)
@@ -257,8 +258,9 @@ class App(pulumi.ComponentResource):
                 parent=self,
                 provider=self._args.k8s_provider,
                 depends_on=rollout_after,
-                # The HorizontalPodAutoscaler owns replicas once it exists.
-                ignore_changes=["spec.replicas"] if self._spec.autoscaling else None,
+                # The HorizontalPodAutoscaler owns replicas once it exists; with a Rollout, Argo
+                # does (it scales the Deployment down as the Rollout's pods come up).
+                ignore_changes=["spec.replicas"] if self._spec.autoscaling or self._spec.progressive else None,
             ),
         )
 

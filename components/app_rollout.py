@@ -75,15 +75,34 @@ def rollout(
     checksums: Mapping[str, Any],
     service_port: int,
 ) -> dict[str, Any]:
-    """The `Rollout`: the Deployment's metadata and spec with Argo's strategy. `service_port`
-    is the port of the app's Services (the ALB forwards to it)."""
+    """The `Rollout`, referencing the app's Deployment (`workloadRef`), with Argo's strategy.
+    `service_port` is the port of the app's Services (the ALB forwards to it).
+
+    The pod template stays in the Deployment (argo-rollouts@v1.9.0 docs/migrating.md,
+    "Reference Deployment From Rollout"): a new image is a change of the Deployment's
+    template, which the Rollout releases by its steps, while Argo keeps the Deployment at
+    zero replicas (`scaleDown: progressively`: scaled down as the Rollout's pods become
+    available). So switching an app from a Deployment to a Rollout deletes nothing — the
+    old pods serve until the new ones are available — and Argo never rewrites a template
+    Pulumi owns (argoproj/argo-rollouts#3281: it normalises the Rollout it updates)."""
     d = deployment(app, namespace, spec, part_of=part_of, service_account=service_account, checksums=checksums)
-    body = dict(d["spec"])
+    body: dict[str, Any] = {
+        k: v for k, v in d["spec"].items() if k in ("replicas", "selector", "minReadySeconds", "revisionHistoryLimit",
+                                                    "progressDeadlineSeconds")
+    }  # fmt: skip
+    body["workloadRef"] = {"apiVersion": "apps/v1", "kind": "Deployment", "name": app, "scaleDown": "progressively"}
     body["strategy"] = strategy(app, namespace, spec, service_port=service_port)
     # A rollout stuck past its deadline (pods that never get ready) is aborted and goes back
     # to the stable version instead of staying half rolled (the CRD's progressDeadlineAbort).
     body["progressDeadlineAbort"] = True
-    return {"apiVersion": ROLLOUTS_API, "kind": "Rollout", "metadata": d["metadata"], "spec": body}
+    meta = dict(d["metadata"])
+    # `pulumi up` waits until the Rollout's pods are available (pulumi-kubernetes
+    # provider/pkg/metadata/overrides.go: the waitFor annotation; a custom resource is otherwise
+    # ready at once), so the Ingress, created after it, never routes to a canary or stable
+    # Service without endpoints. A release (a new template in the Deployment) does not change
+    # the Rollout, so a paused canary never holds `pulumi up`.
+    meta["annotations"] = {**meta.get("annotations", {}), "pulumi.com/waitFor": "condition=Available"}
+    return {"apiVersion": ROLLOUTS_API, "kind": "Rollout", "metadata": meta, "spec": body}
 
 
 def strategy(app: str, namespace: str, spec: AppSpec, *, service_port: int) -> dict[str, Any]:

@@ -114,11 +114,18 @@ def test_the_rollout_runs_the_deployments_pods():
     d = deployment("api", "api", CANARY, part_of="p", service_account="api", checksums=checksums)
     r = rollout("api", "api", CANARY, part_of="p", service_account="api", checksums=checksums, service_port=80)
     assert (r["apiVersion"], r["kind"]) == ("argoproj.io/v1alpha1", "Rollout")
-    assert r["spec"]["template"] == d["spec"]["template"]  # probes, security, checksums, spread
+    # The pods are the Deployment's (probes, security, checksums, spread): the Rollout references
+    # it and Argo scales it down as its own pods come up (docs/migrating.md).
+    assert "template" not in r["spec"]
+    assert r["spec"]["workloadRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "api",
+                                        "scaleDown": "progressively"}  # fmt: skip
     for key in ("replicas", "selector", "minReadySeconds", "progressDeadlineSeconds", "revisionHistoryLimit"):
         assert r["spec"][key] == d["spec"][key], key
     assert r["spec"]["progressDeadlineAbort"] is True
-    assert r["metadata"] == d["metadata"]
+    # pulumi up waits until the Rollout's pods are available, so the Ingress never routes to
+    # Services without endpoints.
+    assert r["metadata"]["annotations"] == {"pulumi.com/waitFor": "condition=Available"}
+    assert {k: v for k, v in r["metadata"].items() if k != "annotations"} == d["metadata"]
 
 
 def test_canary_routes_real_alb_traffic():
@@ -214,14 +221,15 @@ def test_the_rollout_waits_for_its_controller_and_the_ingress_for_the_rollout(mo
 
     mocked.build(program)
     t = mocked.template
-    assert not mocked.of_type("kubernetes:apps/v1:Deployment")
+    (deployment,) = mocked.of_type("kubernetes:apps/v1:Deployment")  # kept: the Rollout references it
+    assert deployment.options.get("ignoreChanges") == ["spec.replicas"]  # Argo scales it to zero
     (controller,) = mocked.of_type("kubernetes:core/v1:ConfigMap")
     (ro,) = mocked.of_type("kubernetes:argoproj.io/v1alpha1:Rollout")
     (template,) = mocked.of_type("kubernetes:argoproj.io/v1alpha1:AnalysisTemplate")
     (ing,) = mocked.of_type("kubernetes:networking.k8s.io/v1:Ingress")
     (hpa,) = mocked.of_type("kubernetes:autoscaling/v2:HorizontalPodAutoscaler")
     assert controller.urn in ro.dependencies and controller.urn in template.dependencies, ro.urn
-    assert template.urn in ro.dependencies, ro.urn
+    assert template.urn in ro.dependencies and deployment.urn in ro.dependencies, ro.urn
     assert ro.urn in ing.dependencies and ro.urn in t.ancestors(hpa), ing.urn
     assert ro.options.get("ignoreChanges") == ["spec.replicas"]  # the HPA owns replicas
     services = {s.inputs["metadata"]["name"] for s in mocked.of_type("kubernetes:core/v1:Service")}
@@ -342,7 +350,9 @@ def test_the_stack_config_builds_the_strategy_and_warns_about_one_pod():
 def test_prods_api_is_a_canary_through_the_alb(prod):
     objects = {(m["kind"], m["metadata"]["name"]): m for p, m in kubernetes_objects(prod.records).items()
                if not p.startswith("kubernetes/helm/") and m["metadata"].get("namespace") == "api"}  # fmt: skip
-    assert ("Deployment", "api") not in objects and ("Rollout", "api") in objects
+    # The Deployment stays (the pod template; Argo scales it to zero), the Rollout references it.
+    assert ("Deployment", "api") in objects and ("Rollout", "api") in objects
+    assert objects[("Rollout", "api")]["spec"]["workloadRef"]["name"] == "api"
     assert {n for k, n in objects if k == "Service"} == {"api", "api-stable", "api-canary"}
     version = stack_version("prod")
     for m in objects.values():

@@ -30,8 +30,9 @@ def manifests(result, kind: str) -> dict[str, dict]:
 
 
 def workloads(result) -> dict[str, dict]:
-    """What runs each app's pods: its Deployment, or its Argo Rollout (canary, blueGreen)."""
-    return {**manifests(result, "Deployment"), **manifests(result, "Rollout")}
+    """What holds each app's pod template: its Deployment (a canary/blueGreen app's Rollout
+    references it with workloadRef)."""
+    return {**manifests(result, "Rollout"), **manifests(result, "Deployment")}
 
 
 def record(result, kind: str, name: str):
@@ -101,7 +102,7 @@ def test_ingress_backends_name_existing_services_and_ports(stack, request):
                 backend = path["backend"]["service"]
                 svc = services[(ns, backend["name"])]
                 if backend["port"].get("name") == "use-annotation":  # a canary: the Rollout writes the action
-                    alb = workloads(result)[name]["spec"]["strategy"]["canary"]["trafficRouting"]["alb"]
+                    alb = manifests(result, "Rollout")[name]["spec"]["strategy"]["canary"]["trafficRouting"]["alb"]
                     assert alb["rootService"] == backend["name"] and alb["ingress"] == name, name
                     assert alb["servicePort"] in {p["port"] for p in svc["spec"]["ports"]}, name
                     continue
@@ -112,7 +113,7 @@ def test_hpa_and_pdb_target_the_right_objects(prod):
     hpas = manifests(prod, "HorizontalPodAutoscaler")
     assert set(hpas) == {"web", "api"}
     for name, hpa in hpas.items():
-        target = workloads(prod)[name]
+        target = {**manifests(prod, "Deployment"), **manifests(prod, "Rollout")}[name]  # a Rollout scales its pods
         assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": target["apiVersion"], "kind": target["kind"],
                                                  "name": name}  # fmt: skip
         assert hpa["metadata"]["namespace"] == name
@@ -202,7 +203,7 @@ def test_probes_and_rollout_tuning(prod):
     c = d["spec"]["template"]["spec"]["containers"][0]
     assert c["readinessProbe"]["httpGet"] == {"path": "/ready", "port": "http"}
     assert c["startupProbe"]["failureThreshold"] == 30
-    canary = d["spec"]["strategy"]["canary"]  # prod's api is a canary (test_app_rollouts.py)
+    canary = manifests(prod, "Rollout")["api"]["spec"]["strategy"]["canary"]  # prod's api is a canary
     assert (canary["maxSurge"], canary["maxUnavailable"]) == (1, 0)
     web = manifests(prod, "Deployment")["web"]
     assert web["spec"]["strategy"] == {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%",
@@ -255,8 +256,8 @@ def test_rendered_deployments_carry_their_checksums(prod):
     (kept secret) exactly for apps with secrets."""
     cfg = load_stack_file("prod", ROOT).parse()
     for name, app in cfg.apps.items():
-        kind = "Rollout" if app.strategy.progressive else "Deployment"
-        ann = record(prod, kind, name).inputs["spec"]["template"]["metadata"].get("annotations") or {}
+        # A canary's pod template is its Deployment's too (the Rollout references it).
+        ann = record(prod, "Deployment", name).inputs["spec"]["template"]["metadata"].get("annotations") or {}
         assert ann.get("slipway.dev/config-checksum") == (config_checksum(app.config) if app.config else None), name
         assert ann.get("slipway.dev/secret-checksum") == ("[secret]" if app.secrets else None), name
     assert any(app.secrets for app in cfg.apps.values()) and any(app.config for app in cfg.apps.values())

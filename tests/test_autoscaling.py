@@ -141,10 +141,10 @@ NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
 
 
 def _deployment(t, hpa):
-    """The Deployment (or Argo Rollout) an HPA scales."""
-    target = hpa.inputs["spec"]["scaleTargetRef"]["name"]
-    kinds = ("kubernetes:apps/v1:Deployment", "kubernetes:argoproj.io/v1alpha1:Rollout")
-    (d,) = [r for k in kinds for r in t.find(k) if r.inputs["metadata"]["name"] == target]
+    """What an HPA scales: the Deployment, or the Argo Rollout of its kind."""
+    ref = hpa.inputs["spec"]["scaleTargetRef"]
+    kind = {"Deployment": "kubernetes:apps/v1:Deployment", "Rollout": "kubernetes:argoproj.io/v1alpha1:Rollout"}
+    (d,) = [r for r in t.find(kind[ref["kind"]]) if r.inputs["metadata"]["name"] == ref["name"]]
     return d
 
 
