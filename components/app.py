@@ -148,11 +148,12 @@ class App(pulumi.ComponentResource):
         # A progressive app keeps its Deployment (the pod template; Argo scales it to zero) and
         # adds a Rollout that references it (components/app_rollout.py `rollout`).
         dep = self._create_deployment(rollout_after, service_account, checksums)
+        workload: pulumi.Resource = dep
         if self._spec.progressive:
-            dep = self._create_rollout([*rollout_after, dep], service_account, checksums)
+            workload = self._create_rollout([*rollout_after, dep], service_account, checksums)
         self._create_cron_jobs(first, service_account)
-        self._create_scaling(first, dep)
-        group = self._create_exposure(first, dep)
+        self._create_scaling(first, workload)
+        group = self._create_exposure(first, workload if self._spec.strategy.type == "blueGreen" else dep)
 
         self.deployment_name = name
         self.namespace = args.namespace
@@ -358,8 +359,11 @@ class App(pulumi.ComponentResource):
         if ing:
             after = [*lb_after, *([svc] if svc else [])]
             if spec.progressive:
-                # After the Rollout: its controller writes the canary's action annotation
-                # (or finds the active Service) as soon as the Ingress exists.
+                # Blue/green: after the Rollout (pulumi up waits until its active pods are
+                # available). Canary: after the Deployment only — the Rollout's controller
+                # refuses a canary whose Ingress does not exist yet (InvalidSpec until it does:
+                # argo-rollouts@v1.9.0 rollout/controller.go getReferencedIngresses), so the
+                # Rollout, which waits for its pods, cannot come first.
                 after.append(workload)
             preview = preview_ingress(name, spec, ing)
             if spec.strategy.type == "canary":

@@ -202,8 +202,10 @@ def deployment(
         for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")
     ]
     s = spec.strategy
-    strategy: dict[str, Any] = {"type": s.type}
-    if s.type == "RollingUpdate":
+    # A canary/blue-green app's Deployment only holds the pod template (Argo runs the pods and
+    # scales it to zero): apps/v1 knows RollingUpdate and Recreate only (ValidateDeploymentStrategy).
+    strategy: dict[str, Any] = {"type": "RollingUpdate" if s.progressive else s.type}
+    if strategy["type"] == "RollingUpdate":
         strategy["rollingUpdate"] = {"maxSurge": s.max_surge, "maxUnavailable": s.max_unavailable}
     return {
         "apiVersion": "apps/v1",

@@ -230,7 +230,10 @@ def test_the_rollout_waits_for_its_controller_and_the_ingress_for_the_rollout(mo
     (hpa,) = mocked.of_type("kubernetes:autoscaling/v2:HorizontalPodAutoscaler")
     assert controller.urn in ro.dependencies and controller.urn in template.dependencies, ro.urn
     assert template.urn in ro.dependencies and deployment.urn in ro.dependencies, ro.urn
-    assert ro.urn in ing.dependencies and ro.urn in t.ancestors(hpa), ing.urn
+    # A canary's Ingress must not wait for the Rollout (which waits for its pods): Argo refuses a
+    # canary whose Ingress does not exist yet (InvalidSpec), which would deadlock a new app.
+    assert ro.urn not in t.ancestors(ing) and deployment.urn in ing.dependencies, ing.urn
+    assert ro.urn in t.ancestors(hpa), hpa.urn
     assert ro.options.get("ignoreChanges") == ["spec.replicas"]  # the HPA owns replicas
     services = {s.inputs["metadata"]["name"] for s in mocked.of_type("kubernetes:core/v1:Service")}
     assert services == {"api", "api-stable", "api-canary"}
@@ -374,3 +377,9 @@ def test_pulumi_leaves_the_selectors_argo_steers(prod):
     assert services["api-canary-service"].options.get("ignoreChanges") == ["spec.selector"]
     # The canary's root Service is not steered (the ALB action picks stable/canary): Pulumi keeps it.
     assert not services["api-service"].options.get("ignoreChanges")
+
+
+def test_the_deployment_of_a_progressive_app_has_a_strategy_apps_v1_accepts():
+    """apps/v1 knows RollingUpdate and Recreate only (ValidateDeploymentStrategy)."""
+    d = deployment("api", "api", CANARY, part_of="p", service_account=None, checksums={})
+    assert d["spec"]["strategy"]["type"] == "RollingUpdate"
