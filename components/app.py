@@ -153,7 +153,7 @@ class App(pulumi.ComponentResource):
             workload = self._create_rollout([*rollout_after, dep], service_account, checksums)
         self._create_cron_jobs(first, service_account)
         self._create_scaling(first, workload)
-        group = self._create_exposure(first, workload if self._spec.strategy.type == "blueGreen" else dep)
+        group = self._create_exposure(first, workload)
 
         self.deployment_name = name
         self.namespace = args.namespace
@@ -359,11 +359,9 @@ class App(pulumi.ComponentResource):
         if ing:
             after = [*lb_after, *([svc] if svc else [])]
             if spec.progressive:
-                # Blue/green: after the Rollout (pulumi up waits until its active pods are
-                # available). Canary: after the Deployment only — the Rollout's controller
-                # refuses a canary whose Ingress does not exist yet (InvalidSpec until it does:
-                # argo-rollouts@v1.9.0 rollout/controller.go getReferencedIngresses), so the
-                # Rollout, which waits for its pods, cannot come first.
+                # After the Rollout: its controller writes the canary's action annotation (or
+                # finds the active Service) as soon as the Ingress exists. A blue/green Rollout is
+                # awaited until its pods are available; a canary's is not (app_rollout.rollout).
                 after.append(workload)
             preview = preview_ingress(name, spec, ing)
             if spec.strategy.type == "canary":

@@ -96,12 +96,19 @@ def rollout(
     # to the stable version instead of staying half rolled (the CRD's progressDeadlineAbort).
     body["progressDeadlineAbort"] = True
     meta = dict(d["metadata"])
-    # `pulumi up` waits until the Rollout's pods are available (pulumi-kubernetes
-    # provider/pkg/metadata/overrides.go: the waitFor annotation; a custom resource is otherwise
-    # ready at once), so the Ingress, created after it, never routes to a canary or stable
-    # Service without endpoints. A release (a new template in the Deployment) does not change
-    # the Rollout, so a paused canary never holds `pulumi up`.
-    meta["annotations"] = {**meta.get("annotations", {}), "pulumi.com/waitFor": "condition=Available"}
+    if spec.strategy.type == "blueGreen":
+        # `pulumi up` waits until the active pods are available (pulumi-kubernetes
+        # provider/pkg/metadata/overrides.go: the waitFor annotation; a custom resource is
+        # otherwise ready at once), so the Ingress, created after it, never routes to an active
+        # Service without endpoints. A release (a new template in the Deployment) does not change
+        # the Rollout, so a paused one never holds `pulumi up`.
+        # A canary cannot wait: Argo refuses it (InvalidSpec) until its Ingress exists
+        # (argo-rollouts@v1.9.0 rollout/controller.go getReferencedIngresses), and the Ingress
+        # comes after it. It needs no wait either: Argo adopts a Service it did not create only
+        # once the ReplicaSet is fully available (rollout/service.go ensureSVCTargets, PR #1777),
+        # so until then `<app>-stable` keeps slipway's selector and the ALB reaches the
+        # Deployment's pods.
+        meta["annotations"] = {**meta.get("annotations", {}), "pulumi.com/waitFor": "condition=Available"}
     return {"apiVersion": ROLLOUTS_API, "kind": "Rollout", "metadata": meta, "spec": body}
 
 

@@ -122,10 +122,13 @@ def test_the_rollout_runs_the_deployments_pods():
     for key in ("replicas", "selector", "minReadySeconds", "progressDeadlineSeconds", "revisionHistoryLimit"):
         assert r["spec"][key] == d["spec"][key], key
     assert r["spec"]["progressDeadlineAbort"] is True
-    # pulumi up waits until the Rollout's pods are available, so the Ingress never routes to
-    # Services without endpoints.
-    assert r["metadata"]["annotations"] == {"pulumi.com/waitFor": "condition=Available"}
-    assert {k: v for k, v in r["metadata"].items() if k != "annotations"} == d["metadata"]
+    # A canary Rollout is not awaited (see the graph test); a blue/green one is, until its
+    # active pods are available, before the Ingress points at it.
+    assert r["metadata"] == d["metadata"]
+    green = dataclasses.replace(CANARY, strategy=dataclasses.replace(CANARY.strategy, type="blueGreen", canary=None,
+                                                                      analysis=None))  # fmt: skip
+    b = rollout("api", "api", green, part_of="p", service_account="api", checksums=checksums, service_port=80)
+    assert b["metadata"]["annotations"] == {"pulumi.com/waitFor": "condition=Available"}
 
 
 def test_canary_routes_real_alb_traffic():
@@ -230,9 +233,10 @@ def test_the_rollout_waits_for_its_controller_and_the_ingress_for_the_rollout(mo
     (hpa,) = mocked.of_type("kubernetes:autoscaling/v2:HorizontalPodAutoscaler")
     assert controller.urn in ro.dependencies and controller.urn in template.dependencies, ro.urn
     assert template.urn in ro.dependencies and deployment.urn in ro.dependencies, ro.urn
-    # A canary's Ingress must not wait for the Rollout (which waits for its pods): Argo refuses a
-    # canary whose Ingress does not exist yet (InvalidSpec), which would deadlock a new app.
-    assert ro.urn not in t.ancestors(ing) and deployment.urn in ing.dependencies, ing.urn
+    # The Ingress comes after the Rollout; a canary Rollout is not awaited (Argo refuses a canary
+    # whose Ingress does not exist yet: waiting for its pods would deadlock a new app).
+    assert ro.urn in ing.dependencies, ing.urn
+    assert "pulumi.com/waitFor" not in ro.inputs["metadata"].get("annotations", {})
     assert ro.urn in t.ancestors(hpa), hpa.urn
     assert ro.options.get("ignoreChanges") == ["spec.replicas"]  # the HPA owns replicas
     services = {s.inputs["metadata"]["name"] for s in mocked.of_type("kubernetes:core/v1:Service")}
