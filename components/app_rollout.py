@@ -104,10 +104,10 @@ def rollout(
         # the Rollout, so a paused one never holds `pulumi up`.
         # A canary cannot wait: Argo refuses it (InvalidSpec) until its Ingress exists
         # (argo-rollouts@v1.9.0 rollout/controller.go getReferencedIngresses), and the Ingress
-        # comes after it. It needs no wait either: Argo adopts a Service it did not create only
-        # once the ReplicaSet is fully available (rollout/service.go ensureSVCTargets, PR #1777),
-        # so until then `<app>-stable` keeps slipway's selector and the ALB reaches the
-        # Deployment's pods.
+        # comes after it. The cost, when an app already serving is switched to canary: the ALB
+        # answers 503 ("Backend action does not exist", the LBC's tolerated missing action) from
+        # the Ingress update until Argo writes the action, which it does once the Rollout's
+        # ReplicaSet is fully available (rollout/trafficrouting.go checkReplicasAvailable).
         meta["annotations"] = {**meta.get("annotations", {}), "pulumi.com/waitFor": "condition=Available"}
     return {"apiVersion": ROLLOUTS_API, "kind": "Rollout", "metadata": meta, "spec": body}
 
