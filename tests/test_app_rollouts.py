@@ -387,3 +387,29 @@ def test_the_deployment_of_a_progressive_app_has_a_strategy_apps_v1_accepts():
     """apps/v1 knows RollingUpdate and Recreate only (ValidateDeploymentStrategy)."""
     d = deployment("api", "api", CANARY, part_of="p", service_account=None, checksums={})
     assert d["spec"]["strategy"]["type"] == "RollingUpdate"
+
+
+def test_blue_green_leaves_the_active_and_preview_selectors_to_argo(mocked):
+    """Blue/green: Argo writes the hash into the active `<app>` and the preview Service; Pulumi
+    ignores their selectors, and the Ingress waits for the (awaited) Rollout."""
+    import pulumi
+    import pulumi_kubernetes as k8s
+
+    from slipway.components.app import App, AppArgs
+
+    def program():
+        provider = k8s.Provider("k8s", kubeconfig="{}")
+        controller = k8s.core.v1.ConfigMap("argo-rollouts-stand-in", opts=pulumi.ResourceOptions(provider=provider))
+        App("api", AppArgs(spec=BLUE_GREEN, namespace="api", part_of="demo", cluster_name="demo",
+                           k8s_provider=provider, rollout_controller=[controller]))  # fmt: skip
+
+    mocked.build(program)
+    services = {s.inputs["metadata"]["name"]: s for s in mocked.of_type("kubernetes:core/v1:Service")}
+    assert set(services) == {"api", "api-preview"}
+    assert all(s.options.get("ignoreChanges") == ["spec.selector"] for s in services.values())
+    (ro,) = mocked.of_type("kubernetes:argoproj.io/v1alpha1:Rollout")
+    assert ro.inputs["metadata"]["annotations"] == {"pulumi.com/waitFor": "condition=Available"}
+    ingresses = mocked.of_type("kubernetes:networking.k8s.io/v1:Ingress")
+    assert len(ingresses) == 2  # the app's and the preview host's
+    for ing in ingresses:
+        assert ro.urn in ing.dependencies, ing.urn
