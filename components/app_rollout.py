@@ -96,18 +96,21 @@ def rollout(
     # to the stable version instead of staying half rolled (the CRD's progressDeadlineAbort).
     body["progressDeadlineAbort"] = True
     meta = dict(d["metadata"])
-    if spec.strategy.type == "blueGreen":
+    switching = spec.strategy.canary is not None and spec.strategy.canary.switch_from_deployment
+    if spec.strategy.type == "blueGreen" or (spec.strategy.type == "canary" and switching):
         # `pulumi up` waits until the active pods are available (pulumi-kubernetes
         # provider/pkg/metadata/overrides.go: the waitFor annotation; a custom resource is
         # otherwise ready at once), so the Ingress, created after it, never routes to an active
         # Service without endpoints. A release (a new template in the Deployment) does not change
         # the Rollout, so a paused one never holds `pulumi up`.
-        # A canary cannot wait: Argo refuses it (InvalidSpec) until its Ingress exists
-        # (argo-rollouts@v1.9.0 rollout/controller.go getReferencedIngresses), and the Ingress
-        # comes after it. The cost, when an app already serving is switched to canary: the ALB
-        # answers 503 ("Backend action does not exist", the LBC's tolerated missing action) from
-        # the Ingress update until Argo writes the action, which it does once the Rollout's
-        # ReplicaSet is fully available (rollout/trafficrouting.go checkReplicasAvailable).
+        # A canary waits only when switching (`switch_from_deployment`): Argo refuses it
+        # (InvalidSpec) until its Ingress exists (argo-rollouts@v1.9.0 rollout/controller.go
+        # getReferencedIngresses), and the Ingress comes after it — a new app would time out.
+        # When switching, the old Ingress exists (a rule on `<app>`), so Argo runs the Rollout
+        # and writes the ALB action onto it once the ReplicaSet is fully available
+        # (rollout/trafficrouting.go checkReplicasAvailable); only then does the Ingress move to
+        # `use-annotation`, keeping Argo's action (an annotation key Pulumi never owned). Without
+        # the flag the ALB answers 503 ("Backend action does not exist") in between.
         meta["annotations"] = {**meta.get("annotations", {}), "pulumi.com/waitFor": "condition=Available"}
     return {"apiVersion": ROLLOUTS_API, "kind": "Rollout", "metadata": meta, "spec": body}
 

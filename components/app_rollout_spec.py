@@ -59,6 +59,13 @@ class CanarySpec:
 
     steps: Sequence[CanaryStep] = field(default_factory=_default_steps)
     """The steps, in order (at most 20). Default: 10% for 5 minutes, 50% for 5 minutes, then 100%."""
+    switch_from_deployment: bool = False
+    """For the `pulumi up` that turns an app already serving through its Ingress into a canary:
+    `pulumi up` waits until the Rollout's pods are available before the Ingress moves to the
+    ALB action, so requests keep reaching the Deployment's pods (without it, the ALB answers
+    503 until then). Never on a new app: Argo refuses a canary whose Ingress does not exist
+    yet, so the wait would time out. Harmless once switched (a release does not change the
+    Rollout)."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -413,3 +413,13 @@ def test_blue_green_leaves_the_active_and_preview_selectors_to_argo(mocked):
     assert len(ingresses) == 2  # the app's and the preview host's
     for ing in ingresses:
         assert ro.urn in ing.dependencies, ing.urn
+
+
+def test_a_switching_canary_is_awaited_a_new_one_is_not():
+    switching = dataclasses.replace(
+        CANARY, strategy=dataclasses.replace(CANARY.strategy, canary=CanarySpec(switch_from_deployment=True))
+    )
+    r = rollout("api", "api", switching, part_of="p", service_account=None, checksums={}, service_port=80)
+    assert r["metadata"]["annotations"] == {"pulumi.com/waitFor": "condition=Available"}
+    r = rollout("api", "api", CANARY, part_of="p", service_account=None, checksums={}, service_port=80)
+    assert "annotations" not in r["metadata"]

@@ -438,3 +438,35 @@ def test_a_new_vpc_cidr_replaces_the_cluster_and_prod_refuses(tmp_path, prod, fa
     assert cluster.action == REPLACE and "vpcId" in cluster.reasons, cluster
     assert not any("encryptionConfigKeyArn" in n for n in cluster.notes), cluster.notes  # the key is unchanged
     assert report.exit_code == 1  # prod's cluster is protected
+
+
+def test_switching_a_serving_app_to_canary_says_how_to_avoid_the_503s(dev, tmp_path, facts):
+    """Argo writes the ALB action only once the Rollout's pods are available: moving the Ingress
+    next to a Rollout that is not awaited leaves the route on 503 until then."""
+
+    def canary(switching: bool):
+        def edit(cfg: dict[str, Any]) -> None:
+            cfg["slipway:apps"]["web"]["strategy"] = {
+                "type": "canary", "canary": {"switchFromDeployment": True} if switching else {}}  # fmt: skip
+
+        return edit
+
+    report = plan(records(dev), head(tmp_path / "a", "dev", canary(False)), facts)
+    (hazard,) = [h for h in report.hazards if h.title.startswith("canary switch")]
+    assert hazard.resource == "Ingress web-ingress" and "switchFromDeployment: true" in hazard.detail
+    assert "Deployment replaced" not in " ".join(h.title for h in report.hazards)  # the Deployment stays
+    report = plan(records(dev), head(tmp_path / "b", "dev", canary(True)), facts)
+    assert not [h for h in report.hazards if "canary" in h.title], report.hazards
+
+
+def test_a_new_canary_awaited_before_its_ingress_is_blocking(dev, tmp_path, facts):
+    app = {"image": {"repository": "web", "tag": "9.9.9"}, "replicas": 2,
+           "ports": [{"name": "http", "containerPort": 8080}],
+           "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "128Mi"}},
+           "probes": {"readiness": {"httpGet": {"path": "/", "port": "http"}}},
+           "ingress": {"enabled": True, "scheme": "internal", "paths": ["/shop"]},
+           "strategy": {"type": "canary", "canary": {"switchFromDeployment": True}}}  # fmt: skip
+    report = plan(records(dev), head(tmp_path, "dev", lambda c: c["slipway:apps"].update(shop=app)), facts)
+    (hazard,) = [h for h in report.hazards if "canary" in h.title]
+    assert hazard.title == "new canary awaited before its Ingress exists" and hazard.blocking
+    assert report.exit_code == 1

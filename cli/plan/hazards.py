@@ -27,7 +27,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from slipway.cli.plan.model import CREATE, DELETE, REPLACE, SAME, Plan, ResourceChange, label
+from slipway.cli.plan.model import CREATE, DELETE, REPLACE, SAME, UPDATE, Plan, ResourceChange, label
 from slipway.cli.plan.order import NODE_GROUP_TYPES, ROLLING_PATHS, nodes, roll_minutes, rolls
 from slipway.cli.plan.values import show
 from slipway.components.node_pools import POOL_LABEL
@@ -116,7 +116,7 @@ def _selectors(value: Any) -> Iterator[dict[str, Any]]:
 
 def hazards(plan: Plan) -> list[Hazard]:
     """The plan's hazards, most serious first (see the module docstring)."""
-    found: list[Hazard] = []
+    found: list[Hazard] = _canary_switches(plan)
     for c in plan.changes:
         if c.action in (SAME, CREATE):
             continue
@@ -296,3 +296,51 @@ def _roll_cause(p: Any, plan: Plan) -> str:
         changed = sorted({q.split(".")[0].split("[")[0] for q in lt.paths}) if lt else []
         return f"new launch template version ({', '.join(changed)} changed)"
     return f"{p.path}: {show(p.old)} → {show(p.new)}"
+
+
+def _uses_annotation(record: Mapping[str, Any] | None) -> bool:
+    """An Ingress with a backend on port `use-annotation` (the ALB action a canary Rollout writes)."""
+    rules = (((record or {}).get("inputs") or {}).get("spec") or {}).get("rules") or []
+    return any(
+        ((p.get("backend") or {}).get("service") or {}).get("port", {}).get("name") == "use-annotation"
+        for r in rules for p in ((r.get("http") or {}).get("paths") or [])
+    )  # fmt: skip
+
+
+def _canary_switches(plan: Plan) -> list[Hazard]:
+    """A canary's Rollout and its Ingress, as `pulumi up` will order them.
+
+    Argo refuses a canary until its Ingress exists (argo-rollouts@v1.9.0 rollout/controller.go
+    getReferencedIngresses), and writes the ALB action only once the Rollout's ReplicaSet is fully
+    available (rollout/trafficrouting.go). So an existing Ingress moved to `use-annotation` next
+    to a new Rollout that is not awaited answers 503 until then; and a new canary whose Rollout is
+    awaited (`switchFromDeployment`) waits for an Ingress that comes after it: a timeout.
+    """
+    found: list[Hazard] = []
+    for c in plan.changes:
+        if c.type != ROLLOUT or c.action != CREATE or not _uses_annotation_rollout(c.record):
+            continue
+        awaited = "pulumi.com/waitFor" in ((c.record.get("inputs") or {}).get("metadata") or {}).get("annotations", {})
+        ingress = next((o for o in plan.changes if o.type == INGRESS and _same_app(o.record, c.record)), None)
+        if ingress is None:
+            continue
+        if ingress.action == UPDATE and _uses_annotation(ingress.head) and not _uses_annotation(ingress.base):
+            if not awaited:
+                found += _hazard("workload", "canary switch: the ALB answers 503 until the Rollout's pods are up",
+                                 ingress, f"{_k8s_name(ingress.record)}: moves to the ALB action the new Rollout "
+                                 "writes only once its pods are all available — set "
+                                 "strategy.canary.switchFromDeployment: true for this update (pulumi up then waits "
+                                 "for the Rollout before moving the Ingress)")  # fmt: skip
+        elif ingress.action == CREATE and awaited:
+            found += _hazard("workload", "new canary awaited before its Ingress exists", c,
+                             f"{_k8s_name(c.record)}: Argo refuses a canary until its Ingress exists, and the "
+                             "Ingress comes after the awaited Rollout: pulumi up would time out — remove "
+                             "strategy.canary.switchFromDeployment (it is for switching a serving app)",
+                             blocking=True)  # fmt: skip
+    return found
+
+
+def _uses_annotation_rollout(record: Mapping[str, Any]) -> bool:
+    """A Rollout whose canary routes ALB traffic (trafficRouting.alb)."""
+    canary = (((record.get("inputs") or {}).get("spec") or {}).get("strategy") or {}).get("canary") or {}
+    return "alb" in (canary.get("trafficRouting") or {})

@@ -56,6 +56,10 @@ class CanaryStepConfig(Model):
 class CanaryConfig(Model):
     steps: list[CanaryStepConfig] | None = None
     """The steps, in order; none: the library's (10% for 5m, 50% for 5m, 100%)."""
+    switch_from_deployment: bool = False
+    """Set for the update that makes an app already serving through its Ingress a canary:
+    `pulumi up` waits for the Rollout's pods before the Ingress moves (no 503s). Never on a new
+    app (the wait would time out: Argo refuses a canary until its Ingress exists)."""
 
 
 class BlueGreenConfig(Model):
@@ -240,7 +244,10 @@ def strategy_spec(s: StrategyConfig) -> Strategy:
     """The library's `Strategy` from the parsed stack file."""
     canary = None
     if s.canary is not None and s.canary.steps is not None:
-        canary = CanarySpec(steps=tuple(_step(step) for step in s.canary.steps))
+        canary = CanarySpec(steps=tuple(_step(step) for step in s.canary.steps),
+                            switch_from_deployment=s.canary.switch_from_deployment)  # fmt: skip
+    elif s.canary is not None and s.canary.switch_from_deployment:
+        canary = CanarySpec(switch_from_deployment=True)
     green = None
     if s.blue_green is not None:
         b = s.blue_green
