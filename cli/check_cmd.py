@@ -21,8 +21,9 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from slipway.cli.common import Wrap, err, fail_config, out, print_render_summary, render_or_exit, verdict_line
+from slipway.cli.common import Wrap, err, out, print_render_summary, render_or_exit, verdict_line
 from slipway.cli.render import ROOT
+from slipway.program.config import ConfigError
 
 FORMATS = ("table", "markdown", "json")
 # GitHub rejects comments over 65,536 characters; the rest of a comment needs some room.
@@ -57,10 +58,10 @@ def check(
     from slipway.policies.rules import stack_policy_config
     from slipway.program.stackfile import load_stack_file
 
-    if fmt != "table":
-        refused_report(stack, fmt)  # machine and PR-comment output even when the config is refused
-    # The config warnings are findings here (check `config`): not printed twice.
-    result = render_or_exit(stack, out_dir, quiet=True, warn=False)
+    # The config warnings are findings here (check `config`): not printed twice. A refused config
+    # still gives markdown/JSON output (see `refused_report`).
+    refused = None if fmt == "table" else (lambda exc: refused_report(stack, fmt, exc))
+    result = render_or_exit(stack, out_dir, quiet=True, warn=False, refused=refused)
     cfg = load_stack_file(stack, ROOT).parse()
     findings = run_checks(
         result, cfg.cluster.version, stack_policy_config(cfg.environment, cfg.cluster.prefix_delegation), cfg=cfg
@@ -138,20 +139,14 @@ def markdown(stack: str, findings, resources: int | None = None) -> str:
     return "\n".join(lines + [t for t in tail if t is not None])
 
 
-def refused_report(stack: str, fmt: str) -> None:
+def refused_report(stack: str, fmt: str, exc: ConfigError) -> None:
     """With --format markdown/json, a refused config still yields a report (its errors as
-    mandatory `config` findings, and the verdict), then exit 2: `>> $GITHUB_STEP_SUMMARY`
+    mandatory `config` findings, and the verdict) before the exit 2: `>> $GITHUB_STEP_SUMMARY`
     and PR comments never come out empty."""
     from slipway.cli.checks import config_findings
-    from slipway.program.config import ConfigError
-    from slipway.program.stackfile import load_stack_file
 
-    try:
-        load_stack_file(stack, ROOT).checked(require_pins=True)
-    except ConfigError as exc:
-        findings = config_findings(exc.messages, severity="mandatory")
-        if fmt == "json":
-            print(json.dumps([f.as_dict() for f in findings], indent=2))
-        else:
-            print(markdown(stack, findings))
-        fail_config(exc, stack)
+    findings = config_findings(exc.messages, severity="mandatory")
+    if fmt == "json":
+        print(json.dumps([f.as_dict() for f in findings], indent=2))
+    else:
+        print(markdown(stack, findings))

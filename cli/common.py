@@ -19,7 +19,7 @@ otherwise have to import back.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -71,13 +71,22 @@ def print_warnings(warnings: list[str], stack: str) -> None:
         err.print(Wrap(Text.assemble(("warning:", "bold yellow"), f" stack {stack!r}: {w}")))
 
 
-def render_or_exit(stack: str, out_dir: Path | None, quiet: bool = False, warn: bool = True) -> RenderResult:
+def render_or_exit(
+    stack: str,
+    out_dir: Path | None,
+    quiet: bool = False,
+    warn: bool = True,
+    refused: Callable[[ConfigError], None] | None = None,
+) -> RenderResult:
     """Render `stack` offline and (unless `quiet`) print its summary; exit 2 or 3 when that fails.
 
-    The stack's config warnings go to stderr unless `warn` is False (`check` lists them as findings)."""
+    The stack's config warnings go to stderr unless `warn` is False (`check` lists them as
+    findings); `refused` reports a refused config on stdout first (`check`'s markdown/JSON)."""
     try:
         result = render_stack(stack, out_dir)
     except ConfigError as exc:
+        if refused is not None:
+            refused(exc)
         fail_config(exc, stack)
     except ArgsError as exc:  # a component refused what the program gave it: still the stack's config
         err.print(f"[bold red]error:[/] stack {stack!r}: {exc}", markup=True, highlight=False)

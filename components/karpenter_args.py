@@ -31,7 +31,7 @@ from slipway.components.common_args import (
     region_issues,
     resources_issues,
 )
-from slipway.components.node_pools import TAINT_EFFECTS
+from slipway.components.node_pools import taint_issues
 from slipway.components.validation import (
     Issue,
     choice_issues,
@@ -157,7 +157,7 @@ def pool_issues(p: Any) -> list[Issue]:
             if isinstance(key, str) and key.startswith(RESTRICTED_LABELS):
                 fix = "Karpenter sets it; use a label of your own domain"
                 issues.append(Issue(f"labels.{key}", key, "is a label the NodePool CRD refuses", fix))
-    issues += _taint_issues(p.taints)
+    issues += taint_issues(p.taints)
     issues += _choices_issues("architectures", p.architectures, ARCHITECTURES, "an architecture", "amd64")
     issues += _choices_issues("capacity_types", p.capacity_types, CAPACITY_TYPES, "a capacity type", "on-demand")
     issues += _names_issues("instance_families", p.instance_families, INSTANCE_FAMILY, "an instance family", "m6i")
@@ -255,23 +255,6 @@ def _names_issues(field_: str, value: Any, pattern: re.Pattern[str], what: str, 
     fix = f"write it like {example!r}"
     for i, v in enumerate(cast("Sequence[str]", value)):
         issues += pattern_issues(f"{field_}[{i}]", v, pattern, f"is not {what}", fix)
-    return issues
-
-
-def _taint_issues(taints: Any) -> list[Issue]:
-    if isinstance(taints, str | Mapping) or not isinstance(taints, Sequence):
-        return [Issue("taints", taints, "is not a list of taints", "write [{'key': ..., 'effect': 'NoSchedule'}]")]
-    issues: list[Issue] = []
-    for i, item in enumerate(cast("Sequence[Any]", taints)):
-        if not isinstance(item, Mapping):
-            issues.append(Issue(f"taints[{i}]", item, "is not a taint", "write {'key': ..., 'effect': 'NoSchedule'}"))
-            continue
-        t = cast("Mapping[str, Any]", item)
-        if not (isinstance(t.get("key"), str) and t.get("key")):
-            issues.append(Issue(f"taints[{i}].key", t.get("key"), "is not a taint key", "name the taint's key"))
-        if t.get("value") is not None and not isinstance(t.get("value"), str):
-            issues.append(Issue(f"taints[{i}].value", t.get("value"), "is not a string", "write it as a string"))
-        issues += choice_issues(f"taints[{i}].effect", t.get("effect"), tuple(TAINT_EFFECTS), "a taint effect")
     return issues
 
 

@@ -136,7 +136,7 @@ def node_pool_issues(p: NodePoolArgs) -> list[Issue]:
         "write it like AL2023_x86_64_STANDARD",
     )
     issues += str_map_issues("labels", p.labels, example="{'slipway.dev/role': 'argo'}")
-    issues += _taint_issues(p.taints)
+    issues += taint_issues(p.taints)
     issues += int_issues("metadata_hop_limit", p.metadata_hop_limit, minimum=1, maximum=64)
     issues += node_ssh_issues(p.ssh)
     if p.version is not None:
@@ -150,7 +150,8 @@ def node_pool_issues(p: NodePoolArgs) -> list[Issue]:
     return issues
 
 
-def _taint_issues(taints: Any) -> list[Issue]:
+def taint_issues(taints: Any) -> list[Issue]:
+    """A list of `{key, value?, effect}` taints, as node groups and Karpenter's NodePools take them."""
     if isinstance(taints, str | Mapping) or not isinstance(taints, Sequence):
         return [Issue("taints", taints, "is not a list of taints", "write [{'key': ..., 'effect': 'NoSchedule'}]")]
     issues: list[Issue] = []

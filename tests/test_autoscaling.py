@@ -67,7 +67,7 @@ def test_a_ceiling_below_the_peak_is_an_error_naming_the_app_and_the_pending_pod
         "(surge included), but the pool's ceiling is 12 nodes (cluster-autoscaler): "
     )
     pending = message.split("cluster-autoscaler): ", 1)[1].split(" pods would stay Pending")[0]
-    assert "of api's 20" in pending or "of web's 12" in pending
+    assert pending == "4 of api's 20, 2 of web's 12"  # the largest equal share of both HPAs' growth that fits
     assert message.endswith("— raise nodePools.general.maxSize to 15 (or remove it: slipway then sizes the ceiling "
                             "for the peak), or lower maxReplicas")  # fmt: skip
 

@@ -214,7 +214,7 @@ def test_the_shipped_stacks_raise_no_finding(stack):
     v = stackfile.checked(require_pins=True)
     site = Site(stack=stack, region=stackfile.region, root=ROOT, account=account_of(stackfile.values),
                 values=stackfile.values)  # fmt: skip
-    assert len(site.siblings()) == len(stack_names(ROOT)) - 1
+    assert len(site.siblings) == len(stack_names(ROOT)) - 1
     for check in (unique_names, environment_matches_name, network_overlaps, certificate_location):
         assert check(v.cfg, v.plan, site) == [], check.__name__
 

@@ -210,6 +210,7 @@ def test_stacks_in_one_region_share_vpcs_and_elastic_ips(tmp_path):
     assert "stacks dev, s0, s1, s2, s3 in us-east-1 need 6 with the default VPC" in f.problem
     assert "--quota-code L-F678F1CE --desired-value 8" in f.fix
     (root / "stacks" / "Pulumi.s4.yaml").write_text(text)  # a 6th NAT gateway in us-east-1a
+    site = Site(stack="dev", region=REGION, root=root)  # each validation reads the stacks afresh
     paths = sorted((f.path, f.problem.split(":")[0]) for f in q.region_limits(cfg, plan, site))
     assert [p for p, _ in paths] == ["network", "network.natStrategy", "network.natStrategy"]
     # Another account (aws:allowedAccountIds on both) is another set of quotas.

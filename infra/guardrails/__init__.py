@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -58,19 +59,22 @@ class Site:
     values: dict[str, Any] = field(default_factory=dict[str, Any])
     """The stack's full config keys (`aws:region`, `slipway:network`, …) as written."""
 
-    def siblings(self) -> list[StackFile]:
-        """The other stacks' files under root/stacks (unreadable ones are skipped: their own run reports them)."""
+    @cached_property
+    def siblings(self) -> list[tuple[StackFile, StackConfig]]:
+        """The other stacks under root/stacks, each file with its parsed config, read once for all
+        guardrails (ones that do not load or parse are skipped: their own run reports them)."""
         if self.root is None:
             return []
         from slipway.program.config import ConfigError
         from slipway.program.stackfile import load_stack_file, stack_names
 
-        out: list[StackFile] = []
+        out: list[tuple[StackFile, StackConfig]] = []
         for name in stack_names(self.root):
             if name == self.stack:
                 continue
             try:
-                out.append(load_stack_file(name, self.root))
+                stackfile = load_stack_file(name, self.root)
+                out.append((stackfile, stackfile.parse()))
             except ConfigError:
                 continue
         return out

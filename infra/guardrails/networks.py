@@ -19,7 +19,6 @@ from collections.abc import Iterable
 from ipaddress import IPv4Network
 from typing import TYPE_CHECKING
 
-from slipway.program.config import ConfigError
 from slipway.program.guardrails import Finding, Site, guardrail
 
 if TYPE_CHECKING:
@@ -66,11 +65,8 @@ def free_ranges(taken: Iterable[IPv4Network], prefixlen: int, near: IPv4Network 
 def _sibling_networks(site: Site) -> list[tuple[str, IPv4Network]]:
     """(stack, VPC range) of every other stack that parses."""
     out = []
-    for sibling in site.siblings():
-        try:
-            net = _net(sibling.parse().network.cidr)
-        except ConfigError:
-            continue  # its own run reports it
+    for sibling, config in site.siblings:
+        net = _net(config.network.cidr)
         if net is not None:
             out.append((sibling.name, net))
     return out

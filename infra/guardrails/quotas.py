@@ -349,18 +349,14 @@ def eks_limits(cfg: StackConfig, plan: ClusterPlan, site: Site) -> list[Finding]
 
 def _neighbours(site: Site) -> list[tuple[str, StackConfig]]:
     """This stack's siblings that may share its Region and account (parsed; unreadable ones skipped)."""
-    from slipway.program.config import ConfigError
     from slipway.program.validate import account_of
 
     out: list[tuple[str, StackConfig]] = []
-    for s in site.siblings():
+    for s, config in site.siblings:
         other = account_of(s.values)
         if s.region != site.region or (site.account and other and other != site.account):
             continue
-        try:
-            out.append((s.name, s.parse()))
-        except ConfigError:
-            continue
+        out.append((s.name, config))
     return out
 
 

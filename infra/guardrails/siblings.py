@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from slipway.program.config import ConfigError, default_cluster_name
+from slipway.program.config import default_cluster_name
 from slipway.program.guardrails import Finding, Site, guardrail
 from slipway.program.validate import account_of
 
@@ -109,11 +109,8 @@ def unique_names(cfg: StackConfig, plan: ClusterPlan, site: Site) -> list[Findin
     """
     mine = physical_names(cfg, site.stack)
     out: list[Finding] = []
-    for sibling in site.siblings():
-        try:
-            theirs = physical_names(sibling.parse(), sibling.name)
-        except ConfigError:
-            continue  # its own run reports it
+    for sibling, config in site.siblings:
+        theirs = physical_names(config, sibling.name)
         other_account = account_of(sibling.values)
         same_place = sibling.region == site.region and (
             site.account is None or other_account is None or site.account == other_account
