@@ -20,7 +20,6 @@ from slipway.components.capacity.planner import (
     PoolDemand,
     PoolResult,
     Workload,
-    lower_bound,
     per_node_room,
     plan_on,
     plan_pool,
@@ -29,6 +28,7 @@ from slipway.components.capacity.quantity import cpu_millicores, memory_mib
 from slipway.program.config import AppConfig, ConfigError, NodePoolConfig, StackConfig
 
 if TYPE_CHECKING:
+    from slipway.components.capacity.mixing import MixAdvice
     from slipway.program.autoscaling import Peak
 
 SEARCH_LIMIT = 200  # nodes; beyond this a pool is certainly misconfigured
@@ -278,7 +278,7 @@ def _smallest_fitting(t: InstanceType, demand: PoolDemand, catalog: Catalog) -> 
     """The cheapest type that holds the pool, from `t`'s family first, then its architecture."""
     same_arch = [c for c in catalog.priced() if c.architecture == t.architecture]
     for pool in ([c for c in same_arch if c.family == t.family], same_arch):
-        fitting = [c for c in pool if not isinstance(plan_on(c, demand), str)]
+        fitting = [c for c in pool if not isinstance(plan_on(c, demand, runs=0), str)]  # a hint: heuristics
         if fitting:
             return min(fitting, key=lambda c: (c.hourly_usd, c.name))
     return None
@@ -402,11 +402,24 @@ def plan_cluster(
         if len(plans) != len(types):
             continue
         plan = max(plans, key=lambda p: p.nodes)  # first of the types needing the most nodes
-        same_arch = [c for c in catalog.priced() if c.architecture == plan.instance_type.architecture]
-        results[name] = PoolResult(demand, plan, [], lower_bound(demand, same_arch), {})
+        # The type is the user's (or the pin's): the bound is on its node count.
+        results[name] = PoolResult(demand, plan, [], plan.bound_nodes * plan.instance_type.monthly_usd, {})
     if errors:
         raise ConfigError(errors, stack)
     return ClusterPlan(results, catalog)
+
+
+def mix_advice(
+    cfg: StackConfig, plan: ClusterPlan, region: str, zones: list[str] | None = None
+) -> dict[str, MixAdvice | None]:
+    """Per pool: would a second instance type (same architecture and families) beside the
+    planned one cut its cost by 10% or more? (`slipway.components.capacity.mixing`)"""
+    from slipway.components.capacity.mixing import advise_mix
+
+    return {
+        name: advise_mix(result.demand, candidates(cfg, cfg.node_pools[name], plan.catalog, region, zones), result)
+        for name, result in plan.pools.items()
+    }
 
 
 __all__ = ["ClusterPlan", "Counted", "counted_workloads", "plan_cluster", "pool_workloads", "system_pool"]

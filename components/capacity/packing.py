@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import random
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
@@ -167,3 +168,109 @@ def smallest(feasible: Callable[[int], _T | None], low: int, high: int) -> tuple
         else:
             bad = mid
     return good, best
+
+
+def pack_with_surge(
+    workloads: Sequence[Workload], nodes: int, room: tuple[int, int, int], shakes: int = 0
+) -> Bins | None:
+    """Place every pod and, beside them, each workload's surge pods as reservations, so that
+    every rollout finds room; None if no order and node choice manages it.
+
+    A node keeps free the largest surge any workload reserves there: rollouts run one
+    Deployment at a time, so the reservations of different workloads share that space,
+    while those of one workload add up. Where `pack` keeps one hole for the largest
+    surge, this also finds packings in which each workload's surge must land on a node
+    without its own replicas (its spread cap ⌈(replicas + surge) / nodes⌉ is reached
+    by the steady pods elsewhere). Largest first, as `pack`; surge pods after the
+    steady pods of their size. With `shakes`, as many more rounds follow in which each pod's
+    size in the order is shaken by up to ±15% (seeded: the same inputs give the same packing):
+    the orders a fixed rule never tries."""
+    cpu_room, mem_room, _ = room
+    items: list[tuple[Workload, bool, int]] = []  # (workload, is a surge pod, per-node cap)
+    for w in workloads:
+        items += [(w, False, math.ceil(w.replicas / nodes) if w.spread else w.replicas)] * w.replicas
+        cap = math.ceil((w.replicas + w.max_surge) / nodes) if w.spread else w.replicas + w.max_surge
+        items += [(w, True, cap)] * w.max_surge
+    for shake, order, choice in itertools.product(range(shakes + 1), _ORDERS, _CHOICES):
+        key = _order_key(order, cpu_room, mem_room)
+        rng = random.Random(shake * 9 + len(_CHOICES) * _ORDERS.index(order) + _CHOICES.index(choice))
+        noise = [rng.uniform(0.85, 1.15) if shake else 1.0 for _ in items]
+        ordered = [
+            item
+            for _, _, item in sorted(
+                (
+                    (key((item[0], item[2]))[0] * f, i, item)
+                    for i, (item, f) in enumerate(zip(items, noise, strict=True))
+                ),
+                key=lambda e: (e[0], e[2][0].name, e[2][1], e[1]),
+            )
+        ]
+        bins = Bins.empty(nodes, room)
+        surges: list[dict[str, int]] = [{} for _ in range(nodes)]
+        reserve = [(0, 0, 0)] * nodes  # the largest surge reserved on each node
+        for w, is_surge, cap in ordered:
+            chosen, chosen_key = -1, (0.0, 0.0)
+            for i in range(nodes):
+                k = surges[i].get(w.name, 0)
+                if bins.placed[i].get(w.name, 0) + k >= cap:
+                    continue
+                r = reserve[i]
+                if is_surge:
+                    need = (max(r[0], (k + 1) * w.cpu_m), max(r[1], (k + 1) * w.memory_mib), max(r[2], k + 1))
+                else:
+                    need = (r[0] + w.cpu_m, r[1] + w.memory_mib, r[2] + 1)
+                left = (bins.cpu[i] - need[0], bins.mem[i] - need[1], bins.pods[i] - need[2])
+                if min(left) < 0:
+                    continue
+                # A surge pod goes where the reservation grows least (it shares the hole
+                # another workload keeps there), then by the node choice; a pod by the choice.
+                grow = max((need[0] - r[0]) / cpu_room, (need[1] - r[1]) / mem_room) if is_surge else 0.0
+                if choice == "first":
+                    node_key = (grow, float(i))
+                elif choice == "spread":  # most free first
+                    node_key = (grow, -min(left[0] / cpu_room, left[1] / mem_room))
+                else:  # best fit: least left
+                    node_key = (grow, max(left[0] / cpu_room, left[1] / mem_room))
+                if chosen < 0 or node_key < chosen_key:
+                    chosen, chosen_key = i, node_key
+                if choice == "first" and not is_surge:
+                    break
+            if chosen < 0:
+                break
+            if is_surge:
+                k = surges[chosen].get(w.name, 0) + 1
+                surges[chosen][w.name] = k
+                r = reserve[chosen]
+                reserve[chosen] = (max(r[0], k * w.cpu_m), max(r[1], k * w.memory_mib), max(r[2], k))
+            else:
+                bins.put(chosen, w)
+        else:
+            if all(surge_fits(bins, w, nodes) for w in workloads if w.max_surge > 0):
+                return bins
+    return None
+
+
+def holds(
+    workloads: Sequence[Workload],
+    rooms: Sequence[tuple[int, int, int]],
+    placement: list[dict[str, int]],
+    surge: bool = True,
+) -> bool:
+    """Does `placement` (pods per workload on each node) place every pod within each node's
+    room (`rooms[i]`) and spread cap, with room for each workload's surge in turn? The check
+    the solver's answers pass before they are believed."""
+    nodes = len(placement)
+    if nodes < 1 or len(rooms) != nodes:
+        return False
+    bins = Bins([r[0] for r in rooms], [r[1] for r in rooms], [r[2] for r in rooms], [{} for _ in rooms])
+    for i, node in enumerate(placement):
+        for w in workloads:
+            for _ in range(node.get(w.name, 0)):
+                bins.put(i, w)
+    if min(*bins.cpu, *bins.mem, *bins.pods) < 0:
+        return False
+    for w in workloads:
+        cap = math.ceil(w.replicas / nodes) if w.spread else w.replicas
+        if sum(n.get(w.name, 0) for n in placement) != w.replicas or any(n.get(w.name, 0) > cap for n in placement):
+            return False
+    return not surge or all(surge_fits(bins, w, nodes) for w in workloads if w.max_surge > 0)

@@ -39,14 +39,8 @@ from slipway.components.capacity.demand import (
     PoolDemand,
     Workload,
 )
-from slipway.components.capacity.packing import Bins, pack, pods_to_place, smallest, surge_fits
-from slipway.components.capacity.room import (
-    fewest_nodes,
-    lower_bound,
-    per_node_room,
-    usable_capacity_bound,
-    why_too_small,
-)
+from slipway.components.capacity.room import lower_bound, per_node_room, usable_capacity_bound, why_too_small
+from slipway.components.capacity.search import Budget, Count, heuristic_count, improve, lowest_count
 
 __all__ = [
     "AWS_NODE",
@@ -84,6 +78,14 @@ class PoolPlan:
     pods_used: int
     pods_max: int
     daemonset_pods_per_node: int
+    bound_nodes: int = 0
+    """No fewer nodes of this type can hold the pool (proved); equal to `nodes` when the
+    count is proven optimal for the type."""
+
+    @property
+    def proven(self) -> bool:
+        """The node count is the fewest this type allows (proved by bounds or the solver)."""
+        return self.bound_nodes >= self.nodes
 
     @property
     def monthly_usd(self) -> float:
@@ -119,75 +121,69 @@ class PoolPlan:
                 "pods": round(self.pod_utilization, 3),
             },
             "monthlyUsd": round(self.monthly_usd, 2),
+            "provenFewestNodes": self.proven,
+            "nodesLowerBound": self.bound_nodes,
         }
 
 
 @dataclass
 class PoolResult:
-    """The chosen plan, the runners-up, the lower bound, and why other types failed."""
+    """The chosen plan, the runners-up, the proven bound, and why other types failed."""
 
     demand: PoolDemand
     plan: PoolPlan | None
     alternatives: list[PoolPlan]
-    lower_bound_usd: float
+    bound_usd: float
+    """No plan on the candidate types costs less per month (proved: per type, the fewest
+    nodes the bounds and the solver leave possible); equal to the plan's cost when the plan
+    is proven optimal."""
     rejected: dict[str, str]
     """Instance type → why it cannot hold this pool (with these constraints)."""
+    solver_runs: int = 0
+    timed_out: bool = False
+    """A solver run hit its wall-clock guard: the plan may differ on a slower machine."""
 
     @property
-    def efficiency(self) -> float:
-        """Plan cost ÷ lower bound (1.0 is perfect)."""
-        if not self.plan or not self.lower_bound_usd:
-            return float("inf")
-        return self.plan.monthly_usd / self.lower_bound_usd
+    def proven(self) -> bool:
+        """The plan is the cheapest single-type plan on these candidates (proved)."""
+        return self.plan is not None and self.bound_usd >= self.plan.monthly_usd - 0.005
+
+    @property
+    def gap(self) -> float:
+        """How much cheaper a plan could still be, as a share of this plan's cost (0 when proven)."""
+        if not self.plan or not self.plan.monthly_usd:
+            return 0.0
+        return max(0.0, 1 - self.bound_usd / self.plan.monthly_usd)
 
 
-def _nodes_after_az_loss(nodes: int, azs: int) -> int:
-    return nodes - math.ceil(nodes / azs)
+TYPE_RUNS = 3
+"""Solver runs `plan_on` may spend closing the gap on one type (each limited in work, not time)."""
+POOL_RUNS = 6
+"""Solver runs `plan_pool` may spend on the types that could beat the heuristics' best plan."""
 
 
-def plan_on(t: InstanceType, demand: PoolDemand) -> PoolPlan | str:
-    """The smallest feasible plan on instance type `t`, or why there is none."""
+def plan_on(t: InstanceType, demand: PoolDemand, runs: int = TYPE_RUNS) -> PoolPlan | str:
+    """The smallest feasible plan on instance type `t`, or why there is none: the heuristics'
+    count, then the counts below it down to the proven bound decided by the solver."""
     too_small = why_too_small(t, demand)
     if too_small:
         return too_small
-    room = per_node_room(t, demand)
-    cpu_room, mem_room, _ = room
-    need = max(fewest_nodes(demand, room), 1)
-    start = max(need, demand.min_nodes, demand.az_count)
     if demand.survive_az_loss and demand.az_count < 2:
         return "surviving an AZ loss needs at least 2 AZs"
-    if demand.survive_az_loss:
-        while _nodes_after_az_loss(start, demand.az_count) < need:
-            start += 1
-    surging = [w for w in demand.workloads if w.max_surge > 0]
-    largest = max(surging, key=lambda w: max(w.cpu_m / cpu_room, w.memory_mib / mem_room), default=None)
-    hole = (largest.cpu_m * largest.max_surge, largest.memory_mib * largest.max_surge) if largest else None
+    room = per_node_room(t, demand)
+    count = heuristic_count(demand, room, lowest_count(demand, room))
+    if count.nodes is not None and runs:
+        count = improve(demand, room, count, Budget(runs), below=count.nodes)
+    return _plan(t, demand, count) or (
+        f"{t.name} would need more than maxSize {demand.max_nodes} nodes "
+        f"({demand.total_pods} pods, {demand.total_cpu_m}m CPU, {demand.total_memory_mib} MiB requested)"
+    )
 
-    def feasible(nodes: int) -> Bins | None:
-        # Rolling updates run one Deployment at a time: each must find room for its
-        # surge pods next to the running ones.
-        steady = pack(
-            pods_to_place(demand.workloads, nodes),
-            nodes,
-            room,
-            lambda b: all(surge_fits(b, w, nodes) for w in surging),
-            holes=[(0, 0)] + ([hole] if hole else []),
-        )
-        if steady is None:
-            return None
-        if demand.survive_az_loss:
-            left = _nodes_after_az_loss(nodes, demand.az_count)
-            if left < 1 or pack(pods_to_place(demand.workloads, left), left, room) is None:
-                return None
-        return steady
 
-    found = smallest(feasible, start, demand.max_nodes)
-    if found is None:
-        return (
-            f"{t.name} would need more than maxSize {demand.max_nodes} nodes "
-            f"({demand.total_pods} pods, {demand.total_cpu_m}m CPU, {demand.total_memory_mib} MiB requested)"
-        )
-    nodes, steady = found
+def _plan(t: InstanceType, demand: PoolDemand, count: Count) -> PoolPlan | None:
+    if count.nodes is None or count.placement is None:
+        return None
+    nodes = count.nodes
     cpu, mem, max_pods = t.allocatable(demand.prefix_delegation)
     ds = len(demand.daemonsets)
     return PoolPlan(
@@ -195,7 +191,7 @@ def plan_on(t: InstanceType, demand: PoolDemand) -> PoolPlan | str:
         instance_type=t,
         nodes=nodes,
         max_nodes=demand.autoscale_max or max(math.ceil(nodes * 1.5), nodes + 1),
-        placement=steady.placed,
+        placement=count.placement,
         cpu_used_m=demand.total_cpu_m + nodes * demand.daemonset_cpu_m,
         cpu_alloc_m=nodes * cpu,
         mem_used_mib=demand.total_memory_mib + nodes * demand.daemonset_memory_mib,
@@ -203,37 +199,78 @@ def plan_on(t: InstanceType, demand: PoolDemand) -> PoolPlan | str:
         pods_used=demand.total_pods + nodes * ds,
         pods_max=nodes * max_pods,
         daemonset_pods_per_node=ds,
+        bound_nodes=count.bound,
     )
 
 
-def plan_pool(demand: PoolDemand, candidates: Sequence[InstanceType], alternatives: int = 3) -> PoolResult:
-    """The cheapest plan for `demand` among `candidates` (priced types only), and runners-up."""
+def plan_pool(
+    demand: PoolDemand, candidates: Sequence[InstanceType], alternatives: int = 3, runs: int = POOL_RUNS
+) -> PoolResult:
+    """The cheapest plan for `demand` among `candidates` (priced types only), the runners-up,
+    and the proven bound.
+
+    Every type gets a proven lower bound on its node count (`search.lowest_count`), hence a
+    cost floor. The heuristics plan the types cheapest floor first until the floors pass the
+    runners-up; then the solver decides, cheapest first, the counts that would beat the best
+    plan found, while its run budget lasts. What it could not decide is the remaining gap:
+    the bound is the cheapest floor left open. Deterministic: same inputs, same plan.
+    """
     priced = sorted((t for t in candidates if t.hourly_usd), key=lambda t: t.name)
-    plans: list[PoolPlan] = []
     rejected: dict[str, str] = {}
-    # Cheapest-first by a per-type cost floor, so most types are never packed.
-    floors: list[tuple[float, InstanceType]] = []
+    floors: list[tuple[float, InstanceType, int]] = []
     for t in priced:
-        room = per_node_room(t, demand)
-        if min(room) <= 0:
-            floors.append((0.0, t))
+        reason = why_too_small(t, demand) or (
+            "surviving an AZ loss needs at least 2 AZs" if demand.survive_az_loss and demand.az_count < 2 else None
+        )
+        if reason:
+            rejected[t.name] = reason
             continue
-        floors.append((max(fewest_nodes(demand, room), demand.az_count) * t.monthly_usd, t))
+        low = lowest_count(demand, per_node_room(t, demand))
+        floors.append((low * t.monthly_usd, t, low))
     floors.sort(key=lambda f: (f[0], f[1].name))
-    for floor, t in floors:
-        if len(plans) > alternatives and floor > sorted(p.monthly_usd for p in plans)[alternatives]:
-            break
-        result = plan_on(t, demand)
-        if isinstance(result, str):
-            rejected[t.name] = result
-        else:
-            plans.append(result)
+    counts: dict[str, Count] = {}
+    open_floor = math.inf  # cheapest floor among the types never planned
+    for floor, t, low in floors:
+        costs = sorted(_cost(c, u) for u, c in _counted(counts, floors))
+        if len(costs) > alternatives and floor > costs[alternatives]:
+            open_floor = min(open_floor, floor)
+            continue
+        counts[t.name] = heuristic_count(demand, per_node_room(t, demand), low)
+        if counts[t.name].nodes is None:
+            rejected[t.name] = (
+                f"{t.name} would need more than maxSize {demand.max_nodes} nodes "
+                f"({demand.total_pods} pods, {demand.total_cpu_m}m CPU, {demand.total_memory_mib} MiB requested)"
+            )
+    budget = Budget(runs)
+    for _, t, _ in floors:
+        count = counts.get(t.name)
+        best = min((_cost(c, u) for u, c in _counted(counts, floors)), default=math.inf)
+        if count is None or count.nodes is None or count.bound * t.monthly_usd >= best - 0.005:
+            continue
+        # Only counts cheaper than the best plan so far can change the answer.
+        below = math.ceil((best - 0.005) / t.monthly_usd)
+        counts[t.name] = improve(demand, per_node_room(t, demand), count, budget, below)
+    plans = [p for _, t, _ in floors if t.name in counts and (p := _plan(t, demand, counts[t.name]))]
     # Equal cost: prefer more, smaller nodes (a lost node takes less with it).
     plans.sort(key=lambda p: (round(p.monthly_usd, 6), -p.nodes, p.instance_type.name))
+    bounds = [c.bound * t.monthly_usd for _, t, _ in floors if (c := counts.get(t.name)) and c.nodes is not None]
+    bound = min([*bounds, open_floor, plans[0].monthly_usd if plans else math.inf])
     return PoolResult(
         demand=demand,
         plan=plans[0] if plans else None,
         alternatives=plans[1 : 1 + alternatives],
-        lower_bound_usd=lower_bound(demand, priced),
+        bound_usd=0.0 if bound == math.inf else bound,
         rejected=rejected,
+        solver_runs=budget.spent,
+        timed_out=budget.timed_out,
     )
+
+
+def _counted(
+    counts: dict[str, Count], floors: list[tuple[float, InstanceType, int]]
+) -> list[tuple[InstanceType, Count]]:
+    return [(t, counts[t.name]) for _, t, _ in floors if t.name in counts and counts[t.name].nodes is not None]
+
+
+def _cost(count: Count, t: InstanceType) -> float:
+    return (count.nodes or 0) * t.monthly_usd

@@ -1,0 +1,186 @@
+"""The node-count search on one instance type: heuristics first, the solver where they stop.
+
+For a count n the pool "fits" when every pod and each workload's surge fit on n nodes
+(and, when the pool must survive an AZ loss, every pod fits on the nodes left); the
+heuristic packers answer quickly when they find a packing, the MILP (`exact.py`)
+answers "fits", "does not fit" or, at its work limit, "unknown". The lower bounds
+(`bounds.py`) answer "does not fit" for every count below them.
+
+`count_on` gives the fewest nodes found, the proven bound (no count below it fits)
+and how many solver runs it took; the count is proven optimal when the two meet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from slipway.components.capacity import exact
+from slipway.components.capacity.bounds import after_az_loss, fewest_surviving, nodes_bound
+from slipway.components.capacity.demand import PoolDemand, Workload
+from slipway.components.capacity.packing import pack, pack_with_surge, pods_to_place, surge_fits
+
+SHAKES = 12
+"""Rounds of shaken orders the surge packer tries before the solver is asked."""
+
+
+@dataclass
+class Budget:
+    """How many solver runs a plan may still spend (shared by every type of one pool).
+
+    Counted in runs, each limited in branch-and-bound nodes (`exact.WORK_LIMIT`), never in
+    seconds: the same inputs get the same plan on any machine."""
+
+    runs: int
+    work: int = exact.WORK_LIMIT
+    """Branch-and-bound nodes per run."""
+    spent: int = 0
+    timed_out: bool = False
+    """A run hit the wall-clock guard: this plan may differ on a slower machine."""
+    answers: dict[tuple[tuple[int, int, int], int, bool], exact.Fit] = field(
+        default_factory=dict[tuple[tuple[int, int, int], int, bool], exact.Fit]
+    )
+    """Answers so far by (room, nodes, surge): types of one size in different families leave
+    the same room, and are decided once."""
+
+    def fit(self, workloads: Sequence[Workload], room: tuple[int, int, int], nodes: int, surge: bool) -> exact.Fit:
+        """The solver's answer, once per question, while runs remain ("unknown" after)."""
+        key = (room, nodes, surge)
+        if key not in self.answers:
+            if self.spent >= self.runs:
+                return exact.Fit("unknown")
+            answer = exact.fit(workloads, room, nodes, surge=surge, work_limit=self.work)
+            self.spent += 0 if answer.too_large else 1
+            self.timed_out |= answer.timed_out
+            self.answers[key] = answer
+        return self.answers[key]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether `nodes` nodes hold the pool: "fits" (with a steady placement), "no", "unknown"."""
+
+    answer: exact.Answer
+    placement: list[dict[str, int]] | None = field(default=None, repr=False)
+
+
+def heuristic_steady(
+    workloads: Sequence[Workload], room: tuple[int, int, int], nodes: int
+) -> list[dict[str, int]] | None:
+    """A placement of every pod with room for each rollout, by the heuristics; None if they fail."""
+    surging = [w for w in workloads if w.max_surge > 0]
+    big = max(surging, key=lambda w: max(w.cpu_m / room[0], w.memory_mib / room[1]), default=None)
+    hole = (big.cpu_m * big.max_surge, big.memory_mib * big.max_surge) if big else None
+    bins = pack(
+        pods_to_place(workloads, nodes),
+        nodes,
+        room,
+        lambda b: all(surge_fits(b, w, nodes) for w in surging),
+        holes=[(0, 0)] + ([hole] if hole else []),
+    )
+    if bins is None and surging:
+        bins = pack_with_surge(workloads, nodes, room)
+    return bins.placed if bins is not None else None
+
+
+def check(demand: PoolDemand, room: tuple[int, int, int], nodes: int, budget: Budget | None, bound: int = 0) -> Verdict:
+    """Does the pool fit on `nodes` nodes of this room? The solver runs only where the
+    heuristics fail and `budget` allows (None: heuristics only)."""
+    if nodes < max(bound, 1):
+        return Verdict("no")
+    ws = demand.workloads
+    placement = heuristic_steady(ws, room, nodes)
+    if placement is None and budget is not None and any(w.max_surge for w in ws):
+        shaken = pack_with_surge(ws, nodes, room, shakes=SHAKES)
+        placement = shaken.placed if shaken is not None else None
+    answer: exact.Answer = "fits" if placement is not None else "unknown"
+    if placement is None and budget is not None:
+        result = budget.fit(ws, room, nodes, surge=True)
+        answer, placement = result.answer, result.placement
+    if answer == "no" or not demand.survive_az_loss:
+        return Verdict(answer, placement)
+    left = after_az_loss(nodes, demand.az_count)
+    if left < 1 or left < nodes_bound(ws, room, surge=False):
+        return Verdict("no")
+    if pack(pods_to_place(ws, left), left, room) is None:
+        after = budget.fit(ws, room, left, surge=False) if budget is not None else exact.Fit("unknown")
+        if after.answer != "fits":
+            return Verdict(after.answer)
+    return Verdict(answer, placement)
+
+
+def lowest_count(demand: PoolDemand, room: tuple[int, int, int]) -> int:
+    """The proven lower bound on the node count: resources (with surge), AZs, minSize, AZ loss."""
+    steady = nodes_bound(demand.workloads, room, surge=False)
+    low = max(nodes_bound(demand.workloads, room), demand.min_nodes, demand.az_count, 1)
+    if demand.survive_az_loss and demand.az_count >= 2:
+        low = max(low, fewest_surviving(max(steady, 1), demand.az_count))
+    return low
+
+
+@dataclass(frozen=True)
+class Count:
+    """The node count on one type: the fewest found that hold the pool, and the proven floor."""
+
+    nodes: int | None
+    """Fewest nodes found that hold the pool (None: none up to max_nodes)."""
+    placement: list[dict[str, int]] | None = field(repr=False)
+    bound: int
+    """No fewer nodes can hold the pool (proved by the bounds or the solver)."""
+
+    @property
+    def proven(self) -> bool:
+        return self.nodes is not None and self.nodes == self.bound
+
+
+def heuristic_count(demand: PoolDemand, room: tuple[int, int, int], low: int) -> Count:
+    """The fewest nodes the heuristics find, from `low` up (doubling, then bisecting: they
+    are assumed monotone here; the solver checks the counts below, see `improve`)."""
+    high = demand.max_nodes
+    if low > high:
+        return Count(None, None, low)
+
+    def found(n: int) -> list[dict[str, int]] | None:
+        verdict = check(demand, room, n, None, low)
+        return verdict.placement if verdict.answer == "fits" else None
+
+    first = found(low)
+    if first is not None:
+        return Count(low, first, low)
+    step, bad = 1, low
+    while True:
+        probe = min(low + step, high)
+        best = found(probe)
+        if best is not None:
+            good = probe
+            break
+        if probe == high:
+            return Count(None, None, low)
+        bad, step = probe, step * 2
+    while good - bad > 1:
+        mid = (bad + good) // 2
+        placed = found(mid)
+        if placed is not None:
+            good, best = mid, placed
+        else:
+            bad = mid
+    return Count(good, best, low)
+
+
+def improve(demand: PoolDemand, room: tuple[int, int, int], count: Count, budget: Budget, below: int) -> Count:
+    """Counts from the proven bound up to (not including) `below` and the heuristic count,
+    decided by the solver while the budget lasts: the first that fits is the new count;
+    each that does not raises the bound; an "unknown" ends the search (the gap stays)."""
+    stop = min(below, count.nodes if count.nodes is not None else demand.max_nodes + 1)
+    nodes, placement, bound = count.nodes, count.placement, count.bound
+    n = bound
+    while n < stop:
+        verdict = check(demand, room, n, budget, bound)
+        if verdict.answer == "fits":
+            return Count(n, verdict.placement, bound)
+        if verdict.answer == "unknown":
+            break
+        bound = n = n + 1
+    if nodes is not None and bound >= nodes:
+        bound = nodes
+    return Count(nodes, placement, bound)
