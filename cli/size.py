@@ -25,7 +25,7 @@ def size(
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Show what each node pool runs and its plan: type, nodes, pods, CPU/memory use, $/month, alternatives."""
-    from slipway.program.capacity import counted_workloads, plan_cluster
+    from slipway.program.capacity import counted_workloads, mix_advice, plan_cluster
     from slipway.program.stackfile import load_stack_file
 
     try:
@@ -37,6 +37,7 @@ def size(
     except ConfigError as exc:
         refuse(exc, stack, as_json)
     print_warnings(checked.warnings, stack)
+    mixes = mix_advice(cfg, plan, stackfile.region, zones=cfg.network.availability_zones)
     sizes = plan.sizes(cfg)
     counted = counted_workloads(cfg)
     changes = {
@@ -47,7 +48,8 @@ def size(
     total = sum(r.plan.monthly_usd for r in plan.pools.values())
     peaks = plan.peaks(cfg)
     peak_total = sum(p.peak_usd for p in peaks.values())
-    verdict = size_verdict(stack, len(plan.pools), total, len(changes), len(checked.warnings), peak_total)
+    mixable = sorted(name for name, m in mixes.items() if m is not None and m.plan is not None)
+    verdict = size_verdict(stack, len(plan.pools), total, len(changes), len(checked.warnings), peak_total, mixable)
     if as_json:
         doc = {
             "stack": stack,
@@ -61,7 +63,8 @@ def size(
                     "pinned": cfg.node_pools[name].pinned_instance_type is not None or not cfg.node_pools[name].is_auto,
                     "taints": [str(t) for t in cfg.node_pools[name].taints],
                     "counted": counted_rows(counted[name], r),
-                    "lowerBoundUsd": round(proposal.pools[name].lower_bound_usd, 2),
+                    "bound": bound_dict(r, proposal.pools[name]),
+                    "mixing": mixes[name].as_dict() if mixes[name] else None,
                     "proposal": proposal.pools[name].plan.as_dict(),
                     "alternatives": [a.as_dict() for a in proposal.pools[name].alternatives],
                     "peak": peak_dict(peaks[name]),
@@ -79,6 +82,9 @@ def size(
     for name, r in plan.pools.items():
         out.print(counted_table(name, counted[name], r, [str(t) for t in cfg.node_pools[name].taints]))
         out.print(pool_table(name, r, sizes[name], proposal.pools[name]))
+        out.print(Wrap("  " + bound_line(r, proposal.pools[name], cfg.node_pools[name].is_auto)))
+        if mixes[name] is not None:
+            out.print(Wrap("  " + mix_line(mixes[name])))
         if name in changes:
             new = changes[name]
             out.print(
@@ -96,7 +102,9 @@ def size(
     out.print(verdict, soft_wrap=True)  # one line, whatever the width: scripts grep for it
 
 
-def size_verdict(stack: str, pools: int, total: float, changes: int, warnings: int, peak: float) -> str:
+def size_verdict(
+    stack: str, pools: int, total: float, changes: int, warnings: int, peak: float, mixable: list[str] | None = None
+) -> str:
     """The report's last line: every pool holds what it counted (else there is no plan), at what cost,
     and what still asks for a decision."""
     held = "1 pool holds its pods" if pools == 1 else f"{pools} pools hold their pods"
@@ -104,6 +112,8 @@ def size_verdict(stack: str, pools: int, total: float, changes: int, warnings: i
     if changes:
         detail += (f"; auto proposes another type for {changes} pinned pool{'s' * (changes != 1)} "
                    f"(`slipway pin {stack} --replan`)")  # fmt: skip
+    if mixable:
+        detail += f"; a second instance type would cut ≥10% on {', '.join(mixable)} (see above)"
     if warnings:
         detail += f"; {warnings} config warning{'s' * (warnings != 1)} (stderr)"
     return verdict_line(True, detail)
@@ -183,14 +193,59 @@ def pool_table(name: str, r, sized: tuple, proposal) -> Table:
         row(f"{proposal.plan.instance_type.name} (auto proposes)", proposal.plan)
     for alt in proposal.alternatives:
         row(alt.instance_type.name, alt, "dim")
-    bound = proposal.lower_bound_usd
-    if bound:
-        table.add_row("lower bound", "", "", "", "", "", f"${bound:,.2f}", style="italic")
-        table.caption = (
-            f"plan ÷ lower bound = {p.monthly_usd / bound:.2f}× (bound: requests at the cheapest $/vCPU and $/GiB; "
-            "CPU/memory include DaemonSets)"
-        )
     return table
+
+
+def bound_dict(r, proposal) -> dict[str, Any]:
+    """The plan's proven bound, for --json: on the pool's type for a named or pinned pool, over
+    every candidate type for an `auto` one (the proposal's)."""
+    source = proposal if r.plan.instance_type.name == proposal.plan.instance_type.name else r
+    return {
+        "monthlyUsd": round(source.bound_usd, 2),
+        "proven": source.proven,
+        "gap": round(source.gap, 4),
+        "over": "candidates" if source is proposal else "instanceType",
+        "solverRuns": source.solver_runs,
+    }
+
+
+def bound_line(r, proposal, auto: bool) -> str:
+    """How far the plan may be from the cheapest, in words: "optimal for this pool" only when proved."""
+    p = r.plan
+    if p.instance_type.name == proposal.plan.instance_type.name and auto:
+        if proposal.proven:
+            return (f"optimal for this pool: no single instance type among the candidates holds these pods "
+                    f"for less than ${p.monthly_usd:,.2f}/month (proved by bounds and the solver)")  # fmt: skip
+        return (f"could be up to {proposal.gap:.0%} cheaper: a plan at ${proposal.bound_usd:,.2f}/month is not "
+                f"ruled out (the exact search stopped at its work limit after {proposal.solver_runs} solver runs; "
+                "the plan is the heuristics' and holds every pod)")  # fmt: skip
+    if auto:  # pinned to a type auto no longer proposes
+        saving = 1 - proposal.plan.monthly_usd / p.monthly_usd if p.monthly_usd else 0.0
+        head = (f"pinned to {p.instance_type.name}: auto proposes {proposal.plan.nodes} × "
+                f"{proposal.plan.instance_type.name} for {saving:.0%} less")  # fmt: skip
+    else:
+        head = f"instance type set by the stack ({p.instance_type.name})"
+    if p.proven:
+        return f"{head}; {p.nodes} is the fewest nodes of {p.instance_type.name} that hold these pods (proved)"
+    return (f"{head}; {p.bound_nodes} × {p.instance_type.name} is not ruled out ({p.nodes - p.bound_nodes} "
+            "node(s) fewer: the exact search stopped at its work limit)")  # fmt: skip
+
+
+def mix_line(advice) -> str:
+    """The mixed-pool advice, in words."""
+    if advice.outcome == "mix":
+        return (f"a mix would cost {advice.saving:.0%} less: {advice.plan.describe()} = "
+                f"${advice.plan.monthly_usd:,.2f}/month under the same rules. A node group has one type: run the "
+                "second as another node group, a spot pool, or let a Karpenter NodePool choose")  # fmt: skip
+    if advice.outcome == "proved-none":
+        return (f"no mix of instance types can cut this pool's cost by 10%: even fractional nodes of the best "
+                f"mix cost ${advice.floor_usd:,.2f}/month")  # fmt: skip
+    if not advice.runs and not advice.unchecked:
+        return (f"no mix of this plan's type (or a runner-up's) with another has the capacity for 10% less; "
+                f"fractional nodes of the best mix would cost ${advice.floor_usd:,.2f}/month")  # fmt: skip
+    left = f", {advice.unchecked} more not checked" if advice.unchecked else ""
+    return (f"no two-type mix found that cuts 10% ({advice.runs} checked{left}); fractional nodes of the best mix "
+            f"would cost ${advice.floor_usd:,.2f}/month")  # fmt: skip
 
 
 def peak_dict(p) -> dict[str, Any]:

@@ -136,7 +136,8 @@ def test_plan_pool_picks_the_cheapest_and_reports_alternatives():
         other = plan_on(c, result.demand)
         if not isinstance(other, str):
             assert other.monthly_usd >= result.plan.monthly_usd - 1e-9, c.name
-    assert 0 < result.lower_bound_usd <= result.plan.monthly_usd
+    # Proved: the cheapest any candidate could do is this plan's cost.
+    assert result.proven and result.bound_usd == pytest.approx(result.plan.monthly_usd) and result.gap == 0
 
 
 def test_lower_bound_is_a_bound():
@@ -365,7 +366,9 @@ def test_size_json_matches_the_render_plan(prod):
         assert groups[name]["instanceTypes"] == [pool["instanceType"]], name
     general = doc["pools"]["general"]
     assert general["desiredSize"] >= 3 and len(general["alternatives"]) == 3  # one node per AZ at least
-    assert general["lowerBoundUsd"] <= general["monthlyUsd"]
+    assert general["bound"]["monthlyUsd"] <= general["monthlyUsd"]
+    assert general["bound"]["proven"] == (general["bound"]["gap"] == 0)
+    assert general["mixing"]["outcome"] in {"mix", "proved-none", "none-found"}
     assert doc["totalMonthlyUsd"] == pytest.approx(sum(p["monthlyUsd"] for p in doc["pools"].values()), abs=0.02)
     assert doc["catalog"] == {"region": "us-east-1", "priceDate": CATALOG.price_date}
 
@@ -373,7 +376,8 @@ def test_size_json_matches_the_render_plan(prod):
 def test_size_table():
     proc = slipway_cli("size", "dev")
     assert proc.returncode == 0, proc.stderr
-    assert "pool general:" in proc.stdout and "(chosen)" in proc.stdout and "lower bound" in proc.stdout
+    assert "pool general:" in proc.stdout and "(chosen)" in proc.stdout
+    assert "optimal for this pool" in " ".join(proc.stdout.split())
     assert "$/month" in proc.stdout
     assert "pool general runs" in proc.stdout  # what the plan counted, before the plan
     assert proc.stdout.splitlines()[-1].startswith("verdict: PASS — 1 pool holds its pods; $")
