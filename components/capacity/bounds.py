@@ -109,3 +109,8 @@ def fewest_surviving(left_needed: int, azs: int) -> int:
     while after_az_loss(n, azs) < left_needed:
         n += 1
     return n
+
+
+def clear_caches() -> None:
+    """Forget the bounds computed so far (benchmarks time the planner from cold)."""
+    _bin_bound.cache_clear()

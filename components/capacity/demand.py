@@ -21,9 +21,16 @@ class Workload:
     memory_mib: int
     """Memory request per pod, MiB."""
     max_surge: int = 0
-    """Extra pods during a rolling update (RollingUpdate maxSurge, absolute)."""
+    """Extra pods during a rolling update (RollingUpdate maxSurge, absolute), at most
+    `replicas`: the Deployment controller never scales the new ReplicaSet past the replica
+    count (kubernetes/kubernetes pkg/controller/deployment/util/deployment_util.go,
+    NewRSNewReplicas: the scale-up is min(maxTotalPods − current, replicas − newRS))."""
     spread: bool = True
     """Spread replicas over nodes (topology spread / anti-affinity)."""
+
+    def __post_init__(self) -> None:
+        if self.max_surge > self.replicas:
+            object.__setattr__(self, "max_surge", max(self.replicas, 0))
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ solved by HiGHS (`highspy`):
 * for each workload with maxSurge s (rollouts run one Deployment at a time), s surge pods
   y[w, i] fit in what the steady placement leaves free, at most ⌈(replicas + s) / n⌉ of
   that workload per node;
-* when the pool must survive an AZ loss, every pod also fits on the nodes left after the
-  largest AZ is lost (a separate packing, as the heuristic checks it).
+* (the AZ-loss rule, every pod on the nodes left after the largest AZ is lost, is a second
+  call without surge: `search.check` and `mixing` make it).
 
 The answer is "fits" (with the placement), "does not fit" (proved), or "unknown" when the
 solver's work limit is reached. The limit is counted in branch-and-bound nodes, not
@@ -37,7 +37,7 @@ import numpy as np
 from slipway.components.capacity.demand import Workload
 from slipway.components.capacity.packing import holds
 
-WORK_LIMIT = 400
+WORK_LIMIT = 2000
 """Branch-and-bound nodes one fit check may explore before it answers "unknown"."""
 SAFETY_SECONDS = 20.0
 """Wall-clock guard per fit check; a check that reaches it reports `timed_out`."""
@@ -143,13 +143,20 @@ class _Model:
         ):
             h.setOptionValue(option, value)
         h.passModel(lp)
-        h.run()
+        if h.run() != highspy.HighsStatus.kOk:
+            # HiGHS keeps one thread scheduler per process: a solve elsewhere in this process with
+            # another thread count makes run() refuse ours. Reset it once and retry.
+            highspy.Highs.resetGlobalScheduler(True)
+            if h.run() != highspy.HighsStatus.kOk:
+                return "unknown", [], False
         status = h.getModelStatus()
         ms = highspy.HighsModelStatus
-        if status == ms.kOptimal:
-            return "fits", list(h.getSolution().col_value), False
         if status == ms.kInfeasible:
             return "no", [], False
+        # A zero objective: the first feasible point is optimal (kOptimal); one found just as
+        # the node limit is reached ends as kSolutionLimit with a feasible solution.
+        if status == ms.kOptimal or h.getInfo().primal_solution_status == highspy.kSolutionStatusFeasible:
+            return "fits", list(h.getSolution().col_value), False
         return "unknown", [], status == ms.kTimeLimit
 
 

@@ -172,10 +172,14 @@ def plan_on(t: InstanceType, demand: PoolDemand, runs: int = TYPE_RUNS) -> PoolP
         return "surviving an AZ loss needs at least 2 AZs"
     room = per_node_room(t, demand)
     count = heuristic_count(demand, room, lowest_count(demand, room))
-    if count.nodes is not None and runs:
-        count = improve(demand, room, count, Budget(runs), below=count.nodes)
-    return _plan(t, demand, count) or (
-        f"{t.name} would need more than maxSize {demand.max_nodes} nodes "
+    if runs:
+        count = improve(demand, room, count, Budget(runs), below=count.nodes or demand.max_nodes + 1)
+    return _plan(t, demand, count) or _none_found(t, demand)
+
+
+def _none_found(t: InstanceType, demand: PoolDemand) -> str:
+    return (
+        f"{t.name}: no packing found on up to maxSize {demand.max_nodes} nodes "
         f"({demand.total_pods} pods, {demand.total_cpu_m}m CPU, {demand.total_memory_mib} MiB requested)"
     )
 
@@ -237,23 +241,24 @@ def plan_pool(
             continue
         counts[t.name] = heuristic_count(demand, per_node_room(t, demand), low)
         if counts[t.name].nodes is None:
-            rejected[t.name] = (
-                f"{t.name} would need more than maxSize {demand.max_nodes} nodes "
-                f"({demand.total_pods} pods, {demand.total_cpu_m}m CPU, {demand.total_memory_mib} MiB requested)"
-            )
+            rejected[t.name] = _none_found(t, demand)
     budget = Budget(runs)
     for _, t, _ in floors:
         count = counts.get(t.name)
         best = min((_cost(c, u) for u, c in _counted(counts, floors)), default=math.inf)
-        if count is None or count.nodes is None or count.bound * t.monthly_usd >= best - 0.005:
+        if count is None or count.bound * t.monthly_usd >= best - 0.005:
             continue
         # Only counts cheaper than the best plan so far can change the answer.
         below = math.ceil((best - 0.005) / t.monthly_usd)
         counts[t.name] = improve(demand, per_node_room(t, demand), count, budget, below)
+        if counts[t.name].nodes is not None:
+            rejected.pop(t.name, None)
     plans = [p for _, t, _ in floors if t.name in counts and (p := _plan(t, demand, counts[t.name]))]
     # Equal cost: prefer more, smaller nodes (a lost node takes less with it).
     plans.sort(key=lambda p: (round(p.monthly_usd, 6), -p.nodes, p.instance_type.name))
-    bounds = [c.bound * t.monthly_usd for _, t, _ in floors if (c := counts.get(t.name)) and c.nodes is not None]
+    # A type the heuristics found no packing for is not proven unable (feasibility is not
+    # monotone in the count): its floor stays in the bound.
+    bounds = [c.bound * t.monthly_usd for _, t, _ in floors if (c := counts.get(t.name))]
     bound = min([*bounds, open_floor, plans[0].monthly_usd if plans else math.inf])
     return PoolResult(
         demand=demand,

@@ -168,19 +168,31 @@ def heuristic_count(demand: PoolDemand, room: tuple[int, int, int], low: int) ->
 
 
 def improve(demand: PoolDemand, room: tuple[int, int, int], count: Count, budget: Budget, below: int) -> Count:
-    """Counts from the proven bound up to (not including) `below` and the heuristic count,
-    decided by the solver while the budget lasts: the first that fits is the new count;
-    each that does not raises the bound; an "unknown" ends the search (the gap stays)."""
-    stop = min(below, count.nodes if count.nodes is not None else demand.max_nodes + 1)
+    """Settle the counts under both the heuristics' count and `below` while the budget lasts:
+    first downward from the heuristics' count (each count that fits is a cheaper plan), then
+    upward from the proven bound (each count that does not fit raises it; the first that fits
+    is the answer). Feasibility is not monotone in the count — a spread cap ⌈replicas / n⌉
+    tightens as n grows, so 5 nodes may hold a pool that 6 cannot — hence a count that fails on
+    the way down proves nothing about those below it, and only the upward pass moves the bound.
+    An "unknown" ends a pass: the gap stays."""
     nodes, placement, bound = count.nodes, count.placement, count.bound
+    if nodes is not None:
+        n = min(below, nodes) - 1
+        while n >= bound:
+            verdict = check(demand, room, n, budget, bound)
+            if verdict.answer != "fits":
+                break
+            nodes, placement, n = n, verdict.placement, n - 1
+    top = min(below, nodes if nodes is not None else demand.max_nodes + 1)
     n = bound
-    while n < stop:
+    while n < top:
         verdict = check(demand, room, n, budget, bound)
         if verdict.answer == "fits":
-            return Count(n, verdict.placement, bound)
+            nodes, placement = n, verdict.placement
+            break
         if verdict.answer == "unknown":
             break
         bound = n = n + 1
-    if nodes is not None and bound >= nodes:
-        bound = nodes
+    if nodes is not None:
+        bound = min(bound, nodes)
     return Count(nodes, placement, bound)
