@@ -25,7 +25,7 @@ def size(
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Show what each node pool runs and its plan: type, nodes, pods, CPU/memory use, $/month, alternatives."""
-    from slipway.program.capacity import counted_workloads, mix_advice, plan_cluster
+    from slipway.program.capacity import counted_workloads, plan_cluster
     from slipway.program.stackfile import load_stack_file
 
     try:
@@ -100,6 +100,18 @@ def size(
     out.print(f"nodes: ${total:,.2f}/month on demand at the floor (steady state), ${peak_total:,.2f}/month at the "
               f"ceiling (every HPA at its maximum; prices of {plan.catalog.price_date}{note})")  # fmt: skip
     out.print(verdict, soft_wrap=True)  # one line, whatever the width: scripts grep for it
+
+
+def mix_advice(cfg, plan, region: str, zones: list[str] | None) -> dict:
+    """Per pool: would a second instance type (same architecture and families) beside the
+    planned one cut its cost by 10% or more? (`slipway.components.capacity.mixing`)"""
+    from slipway.components.capacity.mixing import advise_mix
+    from slipway.program.capacity import candidates
+
+    return {
+        name: advise_mix(result.demand, candidates(cfg, cfg.node_pools[name], plan.catalog, region, zones), result)
+        for name, result in plan.pools.items()
+    }
 
 
 def size_verdict(
@@ -206,6 +218,7 @@ def bound_dict(r, proposal) -> dict[str, Any]:
         "gap": round(source.gap, 4),
         "over": "candidates" if source is proposal else "instanceType",
         "solverRuns": source.solver_runs,
+        "timedOut": source.timed_out or r.plan.timed_out,
     }
 
 

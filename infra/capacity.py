@@ -28,7 +28,6 @@ from slipway.components.capacity.quantity import cpu_millicores, memory_mib
 from slipway.program.config import AppConfig, ConfigError, NodePoolConfig, StackConfig
 
 if TYPE_CHECKING:
-    from slipway.components.capacity.mixing import MixAdvice
     from slipway.program.autoscaling import Peak
 
 SEARCH_LIMIT = 200  # nodes; beyond this a pool is certainly misconfigured
@@ -407,19 +406,6 @@ def plan_cluster(
     if errors:
         raise ConfigError(errors, stack)
     return ClusterPlan(results, catalog)
-
-
-def mix_advice(
-    cfg: StackConfig, plan: ClusterPlan, region: str, zones: list[str] | None = None
-) -> dict[str, MixAdvice | None]:
-    """Per pool: would a second instance type (same architecture and families) beside the
-    planned one cut its cost by 10% or more? (`slipway.components.capacity.mixing`)"""
-    from slipway.components.capacity.mixing import advise_mix
-
-    return {
-        name: advise_mix(result.demand, candidates(cfg, cfg.node_pools[name], plan.catalog, region, zones), result)
-        for name, result in plan.pools.items()
-    }
 
 
 __all__ = ["ClusterPlan", "Counted", "counted_workloads", "plan_cluster", "pool_workloads", "system_pool"]

@@ -83,7 +83,15 @@ def validate(
     errors += [str(f) for f in findings if f.severity == "error"]
     if errors:
         raise ConfigError(errors, stack)
-    return Validated(cfg, plan, [str(f) for f in findings if f.severity == "warning"])
+    warnings = [str(f) for f in findings if f.severity == "warning"]
+    warnings += [
+        f"nodePools.{name}: the planner's exact search hit its wall-clock guard, so this plan may differ on a "
+        f"slower machine — pin the pool's type and count (`slipway pin {stack or '<stack>'}`, nodePools.{name}"
+        ".desiredSize) to keep it"
+        for name, result in sorted(plan.pools.items())
+        if result.timed_out or (result.plan is not None and result.plan.timed_out)
+    ]
+    return Validated(cfg, plan, warnings)
 
 
 # Where the program's warnings go: the offline render collects them (and prints them once);

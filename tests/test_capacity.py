@@ -23,7 +23,6 @@ from slipway.components.capacity.planner import (
     DEFAULT_DAEMONSETS,
     PoolDemand,
     Workload,
-    lower_bound,
     plan_on,
     plan_pool,
 )
@@ -138,14 +137,6 @@ def test_plan_pool_picks_the_cheapest_and_reports_alternatives():
             assert other.monthly_usd >= result.plan.monthly_usd - 1e-9, c.name
     # Proved: the cheapest any candidate could do is this plan's cost.
     assert result.proven and result.bound_usd == pytest.approx(result.plan.monthly_usd) and result.gap == 0
-
-
-def test_lower_bound_is_a_bound():
-    demand = PoolDemand("p", (Workload("a", 10, 1000, 1024),))
-    cands = [t("c6i.large"), t("r6i.large")]
-    per_vcpu = 0.085 / 2
-    per_gib = 0.126 / 16
-    assert lower_bound(demand, cands) == pytest.approx(max(10 * per_vcpu, 10 * per_gib) * 730)
 
 
 def test_plans_are_deterministic():

@@ -246,3 +246,18 @@ def test_no_mix_when_the_lp_floor_rules_it_out():
     arm = arch("arm64")
     advice = advise_mix(demand, arm, plan_pool(demand, arm))
     assert advice.outcome == "proved-none" and advice.floor_usd >= 0.9 * advice.single_usd and advice.runs == 0
+
+
+def test_a_run_cut_by_the_clock_is_said(monkeypatch):
+    """The wall-clock guard is the one thing that could make a plan differ between machines:
+    when it fires, validation warns (stderr, `pulumi.log.warn`, `slipway check`) with the fix."""
+    from slipway.cli.render import ROOT
+    from slipway.components.capacity import planner, search
+    from slipway.program.stackfile import load_stack_file
+
+    monkeypatch.setattr(planner, "lowest_count", lambda demand, room: 1)  # leave a gap to settle
+    monkeypatch.setattr(search, "pack_with_surge", lambda *a, **k: None)
+    monkeypatch.setattr(exact, "fit_nodes", lambda *a, **k: exact.Fit("unknown", timed_out=True))
+    checked = load_stack_file("dev", ROOT).checked()
+    [warning] = [w for w in checked.warnings if "wall-clock guard" in w]
+    assert warning.startswith("nodePools.general: ") and "slipway pin dev" in warning

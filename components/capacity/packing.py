@@ -140,8 +140,9 @@ _T = TypeVar("_T")
 
 
 def smallest(feasible: Callable[[int], _T | None], low: int, high: int) -> tuple[int, _T] | None:
-    """The smallest n in [low, high] with a result from feasible(n), and that result,
-    assuming more nodes never hurt.
+    """The smallest n in [low, high] with a result from feasible(n), and that result, if
+    more nodes never hurt — which a heuristic search may assume, not a proof: feasibility is
+    not monotone in n (spread caps ⌈replicas / n⌉ tighten as nodes are added).
 
     Tries low, then doubles the step until feasible, then bisects: O(log n) packings.
     """

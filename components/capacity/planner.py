@@ -12,14 +12,18 @@ for every candidate instance type it finds the fewest nodes on which:
 * there is a node in every AZ in use; and, when asked (prod), all pods still fit
   after the AZ holding the most nodes is lost.
 
-Packing is largest-first under a few pod orders (dominant share, CPU, memory) with
-spreading (kube-scheduler's LeastAllocated), first-fit or best-fit placement; the
-first that places every pod, with room for surges, is kept. The cheapest feasible type wins;
-ties go to more (smaller) nodes, then to the name, so plans are deterministic.
+The node count on a type is found in three steps (`search.py`): proven lower bounds
+(`bounds.py`: per-resource bin-packing bounds, each rollout's surge, the AZ rules); the
+heuristic packers (`packing.py`: largest first under a few orders and node choices, with
+a hole or shared reservations for surge pods), the fast first answer; and, for the counts
+between the two that could change the answer, an exact MILP (`exact.py`, HiGHS) within a
+run budget counted in work, not seconds. The cheapest type wins; ties go to more (smaller)
+nodes, then to the name. A plan says whether it is proven optimal, else how far it may be
+from it (`PoolResult.bound_usd`, `PoolPlan.bound_nodes`). Same inputs, same plan.
 
-This module holds the plans and the search over instance types. What a pool must
-run is in `demand.py`, a node's room and the cost bounds in `room.py`, the packing
-and the node-count search in `packing.py`; their public names are re-exported here.
+This module holds the plans and the search over instance types. What a pool must run is
+in `demand.py`, a node's room and the LP floor over mixes in `room.py`, mixed-type advice
+in `mixing.py`; their public names are re-exported here.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ from slipway.components.capacity.demand import (
     PoolDemand,
     Workload,
 )
-from slipway.components.capacity.room import lower_bound, per_node_room, usable_capacity_bound, why_too_small
+from slipway.components.capacity.room import per_node_room, usable_capacity_bound, why_too_small
 from slipway.components.capacity.search import Budget, Count, heuristic_count, improve, lowest_count
 
 __all__ = [
@@ -52,7 +56,6 @@ __all__ = [
     "PoolPlan",
     "PoolResult",
     "Workload",
-    "lower_bound",
     "per_node_room",
     "plan_on",
     "plan_pool",
@@ -81,6 +84,8 @@ class PoolPlan:
     bound_nodes: int = 0
     """No fewer nodes of this type can hold the pool (proved); equal to `nodes` when the
     count is proven optimal for the type."""
+    timed_out: bool = False
+    """A solver run for this count hit its wall-clock guard: it may differ on a slower machine."""
 
     @property
     def proven(self) -> bool:
@@ -172,9 +177,10 @@ def plan_on(t: InstanceType, demand: PoolDemand, runs: int = TYPE_RUNS) -> PoolP
         return "surviving an AZ loss needs at least 2 AZs"
     room = per_node_room(t, demand)
     count = heuristic_count(demand, room, lowest_count(demand, room))
+    budget = Budget(runs)
     if runs:
-        count = improve(demand, room, count, Budget(runs), below=count.nodes or demand.max_nodes + 1)
-    return _plan(t, demand, count) or _none_found(t, demand)
+        count = improve(demand, room, count, budget, below=count.nodes or demand.max_nodes + 1)
+    return _plan(t, demand, count, budget.timed_out) or _none_found(t, demand)
 
 
 def _none_found(t: InstanceType, demand: PoolDemand) -> str:
@@ -184,7 +190,7 @@ def _none_found(t: InstanceType, demand: PoolDemand) -> str:
     )
 
 
-def _plan(t: InstanceType, demand: PoolDemand, count: Count) -> PoolPlan | None:
+def _plan(t: InstanceType, demand: PoolDemand, count: Count, timed_out: bool = False) -> PoolPlan | None:
     if count.nodes is None or count.placement is None:
         return None
     nodes = count.nodes
@@ -204,6 +210,7 @@ def _plan(t: InstanceType, demand: PoolDemand, count: Count) -> PoolPlan | None:
         pods_max=nodes * max_pods,
         daemonset_pods_per_node=ds,
         bound_nodes=count.bound,
+        timed_out=timed_out,
     )
 
 

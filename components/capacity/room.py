@@ -2,8 +2,9 @@
 
 From an instance type's allocatable CPU, memory and pod slots (catalog.py: after
 kube-reserved, the eviction threshold and VM overhead) minus the pool's DaemonSets:
-the fewest nodes the requests need before any packing, why a type cannot hold a
-pod at all, and the two monthly cost floors no plan can beat.
+why a type cannot hold a pod at all, and the monthly cost floor no fleet of any mix of
+types can beat (the LP bound the mixed-pool advice starts from). The node-count bounds
+are in bounds.py.
 """
 
 from __future__ import annotations
@@ -19,15 +20,6 @@ def per_node_room(t: InstanceType, demand: PoolDemand) -> tuple[int, int, int]:
     """(CPU millicores, memory MiB, pods) a node of `t` leaves for the pool's pods after the DaemonSets."""
     cpu, mem, pods = t.allocatable(demand.prefix_delegation)
     return cpu - demand.daemonset_cpu_m, mem - demand.daemonset_memory_mib, pods - len(demand.daemonsets)
-
-
-def fewest_nodes(demand: PoolDemand, room: tuple[int, int, int]) -> int:
-    """Fewest nodes whose summed room covers the requested CPU, memory and pods (no packing)."""
-    return max(
-        math.ceil(demand.total_cpu_m / room[0]),
-        math.ceil(demand.total_memory_mib / room[1]),
-        math.ceil(demand.total_pods / room[2]),
-    )
 
 
 def why_too_small(t: InstanceType, demand: PoolDemand) -> str | None:
@@ -48,22 +40,6 @@ def why_too_small(t: InstanceType, demand: PoolDemand) -> str | None:
                 f"{w.name} requests {w.memory_mib} MiB per pod"
             )
     return None
-
-
-def lower_bound(demand: PoolDemand, candidates: Sequence[InstanceType]) -> float:
-    """Monthly cost no plan can beat: the pool's requests priced at the cheapest $/vCPU and $/GiB.
-
-    Any plan buys at least the requested vCPUs and the requested memory, so its cost is
-    at least the larger of (vCPUs × cheapest $/vCPU) and (GiB × cheapest $/GiB).
-    """
-    priced = [(t.hourly_usd, t) for t in candidates if t.hourly_usd]
-    if not priced:
-        return 0.0
-    vcpus = demand.total_cpu_m / 1000
-    gib = demand.total_memory_mib / 1024
-    per_vcpu = min(usd / t.vcpu for usd, t in priced)
-    per_gib = min(usd / (t.memory_mib / 1024) for usd, t in priced)
-    return max(vcpus * per_vcpu, gib * per_gib) * HOURS_PER_MONTH
 
 
 def usable_capacity_bound(demand: PoolDemand, candidates: Sequence[InstanceType]) -> float:

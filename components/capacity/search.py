@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from slipway.components.capacity import exact
 from slipway.components.capacity.bounds import after_az_loss, fewest_surviving, nodes_bound
 from slipway.components.capacity.demand import PoolDemand, Workload
-from slipway.components.capacity.packing import pack, pack_with_surge, pods_to_place, surge_fits
+from slipway.components.capacity.packing import pack, pack_with_surge, pods_to_place, smallest, surge_fits
 
 SHAKES = 12
 """Rounds of shaken orders the surge packer tries before the solver is asked."""
@@ -134,37 +134,15 @@ class Count:
 
 
 def heuristic_count(demand: PoolDemand, room: tuple[int, int, int], low: int) -> Count:
-    """The fewest nodes the heuristics find, from `low` up (doubling, then bisecting: they
-    are assumed monotone here; the solver checks the counts below, see `improve`)."""
-    high = demand.max_nodes
-    if low > high:
-        return Count(None, None, low)
+    """The fewest nodes the heuristics find, from the proven bound `low` up to maxSize
+    (`packing.smallest`: doubling, then bisecting); `improve` settles the counts below it."""
 
     def found(n: int) -> list[dict[str, int]] | None:
         verdict = check(demand, room, n, None, low)
         return verdict.placement if verdict.answer == "fits" else None
 
-    first = found(low)
-    if first is not None:
-        return Count(low, first, low)
-    step, bad = 1, low
-    while True:
-        probe = min(low + step, high)
-        best = found(probe)
-        if best is not None:
-            good = probe
-            break
-        if probe == high:
-            return Count(None, None, low)
-        bad, step = probe, step * 2
-    while good - bad > 1:
-        mid = (bad + good) // 2
-        placed = found(mid)
-        if placed is not None:
-            good, best = mid, placed
-        else:
-            bad = mid
-    return Count(good, best, low)
+    result = smallest(found, low, demand.max_nodes)
+    return Count(result[0], result[1], low) if result else Count(None, None, low)
 
 
 def improve(demand: PoolDemand, room: tuple[int, int, int], count: Count, budget: Budget, below: int) -> Count:
