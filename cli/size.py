@@ -37,7 +37,8 @@ def size(
     except ConfigError as exc:
         refuse(exc, stack, as_json)
     print_warnings(checked.warnings, stack)
-    mixes = mix_advice(cfg, plan, stackfile.region, zones=cfg.network.availability_zones)
+    mixes = mix_advice(cfg, plan, proposal, stackfile.region, zones=cfg.network.availability_zones)
+    fewest = fewest_unfixed(cfg, plan)
     sizes = plan.sizes(cfg)
     counted = counted_workloads(cfg)
     changes = {
@@ -63,7 +64,7 @@ def size(
                     "pinned": cfg.node_pools[name].pinned_instance_type is not None or not cfg.node_pools[name].is_auto,
                     "taints": [str(t) for t in cfg.node_pools[name].taints],
                     "counted": counted_rows(counted[name], r),
-                    "bound": bound_dict(r, proposal.pools[name]),
+                    "bound": bound_dict(r, proposal.pools[name], cfg.node_pools[name]),
                     "mixing": mixes[name].as_dict() if mixes[name] else None,
                     "proposal": proposal.pools[name].plan.as_dict(),
                     "alternatives": [a.as_dict() for a in proposal.pools[name].alternatives],
@@ -82,7 +83,7 @@ def size(
     for name, r in plan.pools.items():
         out.print(counted_table(name, counted[name], r, [str(t) for t in cfg.node_pools[name].taints]))
         out.print(pool_table(name, r, sizes[name], proposal.pools[name]))
-        out.print(Wrap("  " + bound_line(r, proposal.pools[name], cfg.node_pools[name].is_auto)))
+        out.print(Wrap("  " + bound_line(r, proposal.pools[name], cfg.node_pools[name], fewest.get(name))))
         if mixes[name] is not None:
             out.print(Wrap("  " + mix_line(mixes[name])))
         if name in changes:
@@ -102,16 +103,38 @@ def size(
     out.print(verdict, soft_wrap=True)  # one line, whatever the width: scripts grep for it
 
 
-def mix_advice(cfg, plan, region: str, zones: list[str] | None) -> dict:
-    """Per pool: would a second instance type (same architecture and families) beside the
-    planned one cut its cost by 10% or more? (`slipway.components.capacity.mixing`)"""
+def mix_advice(cfg, plan, proposal, region: str, zones: list[str] | None) -> dict:
+    """Per pool: would a second instance type (same architecture and families) cut its cost by
+    10% or more against the best single-type plan under the same rules — `auto`'s proposal
+    for an `auto` pool, the stack's own type otherwise? (`slipway.components.capacity.mixing`)"""
     from slipway.components.capacity.mixing import advise_mix
     from slipway.program.capacity import candidates
 
-    return {
-        name: advise_mix(result.demand, candidates(cfg, cfg.node_pools[name], plan.catalog, region, zones), result)
-        for name, result in plan.pools.items()
-    }
+    out = {}
+    for name, result in plan.pools.items():
+        pool = cfg.node_pools[name]
+        base = proposal.pools[name] if pool.is_auto else result
+        out[name] = advise_mix(base.demand, candidates(cfg, pool, plan.catalog, region, zones), base)
+    return out
+
+
+def fewest_unfixed(cfg, plan) -> dict[str, int | None]:
+    """For each pool whose desiredSize fixes its count: the fewest nodes of its type the planner
+    finds without that setting (what `size` compares the fixed count with)."""
+    from dataclasses import replace
+
+    from slipway.components.capacity.planner import plan_on
+    from slipway.program.capacity import SEARCH_LIMIT
+
+    out: dict[str, int | None] = {}
+    for name, result in plan.pools.items():
+        pool = cfg.node_pools[name]
+        if pool.desired_size is None:
+            continue
+        free = replace(result.demand, min_nodes=pool.min_size or 1, max_nodes=pool.max_size or SEARCH_LIMIT)
+        found = plan_on(result.plan.instance_type, free)
+        out[name] = None if isinstance(found, str) else found.nodes
+    return out
 
 
 def size_verdict(
@@ -208,46 +231,84 @@ def pool_table(name: str, r, sized: tuple, proposal) -> Table:
     return table
 
 
-def bound_dict(r, proposal) -> dict[str, Any]:
-    """The plan's proven bound, for --json: on the pool's type for a named or pinned pool, over
-    every candidate type for an `auto` one (the proposal's)."""
-    source = proposal if r.plan.instance_type.name == proposal.plan.instance_type.name else r
+STOPS = {
+    "budget": "the solver's run budget was spent",
+    "work": "a solver run reached its work limit",
+    "size": "the model was too large to ask the solver (over 800 workload × node pairs)",
+    "clock": "a solver run hit its wall-clock guard",
+}
+
+
+def _over_candidates(pool) -> bool:
+    """An unpinned `auto` pool: its plan is chosen among the candidate types."""
+    return pool.is_auto and pool.pinned_instance_type is None
+
+
+def _fixed_by(pool, plan) -> str | None:
+    """The setting that fixes the node count, when one does (then no proof is about packing)."""
+    if pool.desired_size is not None:
+        return "desiredSize"
+    if pool.min_size is not None and plan.nodes <= pool.min_size:
+        return "minSize"
+    return None
+
+
+def bound_dict(r, proposal, pool) -> dict[str, Any]:
+    """The plan's proven bound, for --json: over every candidate type for an unpinned `auto`
+    pool, on the pool's own type for a named or pinned one."""
+    source = proposal if _over_candidates(pool) else r
     return {
         "monthlyUsd": round(source.bound_usd, 2),
         "proven": source.proven,
         "gap": round(source.gap, 4),
-        "over": "candidates" if source is proposal else "instanceType",
+        "over": "candidates" if _over_candidates(pool) else "instanceType",
+        "fixedBy": _fixed_by(pool, r.plan),
+        "openBecause": list(source.stops or r.plan.stops),
         "solverRuns": source.solver_runs,
         "timedOut": source.timed_out or r.plan.timed_out,
     }
 
 
-def bound_line(r, proposal, auto: bool) -> str:
-    """How far the plan may be from the cheapest, in words: "optimal for this pool" only when proved."""
-    p = r.plan
-    if p.instance_type.name == proposal.plan.instance_type.name and auto:
+def bound_line(r, proposal, pool, fewest: int | None = None) -> str:
+    """How far the plan may be from the cheapest, in words: "optimal for this pool" only when
+    proved; a count fixed by desiredSize or minSize is said to be so. `fewest`: the fewest
+    nodes of the pool's type the planner finds when desiredSize does not fix the count."""
+    p, fixed = r.plan, _fixed_by(pool, r.plan)
+    note = f" ({fixed} {getattr(pool, 'desired_size' if fixed == 'desiredSize' else 'min_size')} sets the count)"
+    note = note if fixed else ""
+    same = (proposal.plan.instance_type.name, proposal.plan.nodes) == (p.instance_type.name, p.nodes)
+    if _over_candidates(pool) or (pool.is_auto and same and proposal.proven):
         if proposal.proven:
-            return (f"optimal for this pool: no single instance type among the candidates holds these pods "
-                    f"for less than ${p.monthly_usd:,.2f}/month (proved by bounds and the solver)")  # fmt: skip
+            return (f"optimal for this pool: no single instance type among the {proposal.candidates} candidates "
+                    f"holds these pods for less than ${p.monthly_usd:,.2f}/month (proved by bounds and the solver)"
+                    f"{note}" + ("" if _over_candidates(pool) else f"; pinned to {p.instance_type.name}, which auto "
+                                 "still proposes"))  # fmt: skip
+        why = "; ".join(STOPS[s] for s in proposal.stops) or "not settled"
         return (f"could be up to {proposal.gap:.0%} cheaper: a plan at ${proposal.bound_usd:,.2f}/month is not "
-                f"ruled out (the exact search stopped at its work limit after {proposal.solver_runs} solver runs; "
-                "the plan is the heuristics' and holds every pod)")  # fmt: skip
-    if auto:  # pinned to a type auto no longer proposes
-        saving = 1 - proposal.plan.monthly_usd / p.monthly_usd if p.monthly_usd else 0.0
-        head = (f"pinned to {p.instance_type.name}: auto proposes {proposal.plan.nodes} × "
-                f"{proposal.plan.instance_type.name} for {saving:.0%} less")  # fmt: skip
+                f"ruled out ({why}); this plan holds every pod")  # fmt: skip
+    if pool.is_auto:  # pinned
+        if proposal.plan.instance_type.name != p.instance_type.name:
+            saving = 1 - proposal.plan.monthly_usd / p.monthly_usd if p.monthly_usd else 0.0
+            head = (f"pinned to {p.instance_type.name}: auto proposes {proposal.plan.nodes} × "
+                    f"{proposal.plan.instance_type.name} for {saving:.0%} less")  # fmt: skip
+        else:
+            head = f"pinned to {p.instance_type.name}, which auto still proposes"
     else:
         head = f"instance type set by the stack ({p.instance_type.name})"
+    if fixed == "desiredSize":
+        more = f"; {fewest} would hold these pods" if fewest is not None and fewest < p.nodes else ""
+        return f"{head}; desiredSize fixes {p.nodes} nodes{more}"
     if p.proven:
-        return f"{head}; {p.nodes} is the fewest nodes of {p.instance_type.name} that hold these pods (proved)"
+        return f"{head}; {p.nodes} is the fewest nodes of {p.instance_type.name} that hold these pods (proved){note}"
+    why = "; ".join(STOPS[s] for s in p.stops) or "not settled"
     return (f"{head}; {p.bound_nodes} × {p.instance_type.name} is not ruled out ({p.nodes - p.bound_nodes} "
-            "node(s) fewer: the exact search stopped at its work limit)")  # fmt: skip
+            f"node(s) fewer; {why})")  # fmt: skip
 
 
 def mix_line(advice) -> str:
     """The mixed-pool advice, in words."""
     if advice.outcome == "mix":
-        return (f"a mix would cost {advice.saving:.0%} less: {advice.plan.describe()} = "
+        return (f"a mix would cost {advice.saving:.0%} less than {advice.single_plan}: {advice.plan.describe()} = "
                 f"${advice.plan.monthly_usd:,.2f}/month under the same rules. A node group has one type: run the "
                 "second as another node group, a spot pool, or let a Karpenter NodePool choose")  # fmt: skip
     if advice.outcome == "proved-none":

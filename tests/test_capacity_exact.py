@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 import subprocess
 import sys
 from collections import Counter
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import given, settings
@@ -15,10 +18,10 @@ from hypothesis import strategies as st
 
 from slipway.components.capacity import exact
 from slipway.components.capacity.bounds import after_az_loss, bin_bound, nodes_bound
-from slipway.components.capacity.catalog import load_catalog
+from slipway.components.capacity.catalog import InstanceType, load_catalog
 from slipway.components.capacity.demand import PoolDemand, Workload
 from slipway.components.capacity.mixing import advise_mix
-from slipway.components.capacity.packing import holds
+from slipway.components.capacity.packing import holds, pack, pods_to_place
 from slipway.components.capacity.planner import plan_on, plan_pool
 from slipway.components.capacity.room import per_node_room
 from slipway.components.capacity.search import Budget, heuristic_count, improve, lowest_count
@@ -26,6 +29,7 @@ from slipway.components.capacity.search import Budget, heuristic_count, improve,
 from benchmarks.workloads import WORKLOADS
 
 CATALOG = load_catalog()
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def arch(name: str) -> list:
@@ -111,6 +115,11 @@ def test_a_proven_count_is_the_fewest(workloads, room, survive):
         return
     count = improve(demand, room, count, Budget(20, work=10_000), below=count.nodes)
     assert count.bound <= count.nodes
+    # The count found holds the pods under every rule, the AZ loss included (brute force).
+    assert holds(workloads, [room] * count.nodes, count.placement)
+    if survive:
+        left = after_az_loss(count.nodes, 2)
+        assert left >= 1 and brute_fits(workloads, room, left, surge=False)
     for n in range(max(demand.az_count, 1), count.bound):
         fits = brute_fits(workloads, room, n)
         if survive and fits:
@@ -179,19 +188,40 @@ def test_benchmark_plans_are_proven_and_hold(name):
         plan = result.plan
         assert result.proven, (name, plan.instance_type.name, result.bound_usd)
         assert holds(demand.workloads, [per_node_room(plan.instance_type, demand)] * plan.nodes, plan.placement)
-        assert {t.architecture for t in [plan.instance_type]} == {candidates[0].architecture}
+        if ref.survive_az_loss:  # the nodes left after losing the fullest AZ hold every pod
+            left, room = after_az_loss(plan.nodes, ref.azs), per_node_room(plan.instance_type, demand)
+            repacked = pack(pods_to_place(demand.workloads, left), left, room)
+            placed = repacked.placed if repacked else exact.fit(demand.workloads, room, left, surge=False).placement
+            assert placed is not None and holds(demand.workloads, [room] * left, placed, surge=False)
 
 
 def test_plans_are_the_same_every_time():
-    """Same inputs, same plan: the solver's limits count work, not seconds, and caches change nothing."""
-    from slipway.components.capacity import bounds
-
-    demand = PoolDemand("p", tuple(WORKLOADS["skewed"].make()))
-    first = plan_pool(demand, arch("x86_64"))
-    bounds.clear_caches()
-    second = plan_pool(demand, list(reversed(arch("x86_64"))))
-    assert first.plan.as_dict() == second.plan.as_dict() and first.plan.placement == second.plan.placement
-    assert (first.bound_usd, first.solver_runs) == (second.bound_usd, second.solver_runs)
+    """Same inputs, same plan — in another process, with another hash seed, from cold caches:
+    the solver's limits count work, not seconds."""
+    code = (
+        "import json\n"
+        "from benchmarks.workloads import WORKLOADS\n"
+        "from slipway.components.capacity.catalog import load_catalog\n"
+        "from slipway.components.capacity.planner import PoolDemand, plan_pool\n"
+        "cands = [t for t in load_catalog().types.values() if t.architecture == 'x86_64' and not t.burstable]\n"
+        "for name in ('skewed', 'prod-3az', 'memory-heavy'):\n"
+        "    ref = WORKLOADS[name]\n"
+        "    r = plan_pool(PoolDemand(name, tuple(ref.make()), az_count=ref.azs,"
+        " survive_az_loss=ref.survive_az_loss), cands)\n"
+        "    print(json.dumps([r.plan.as_dict(), r.plan.placement, r.bound_usd, r.solver_runs], sort_keys=True))\n"
+    )
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        ).stdout  # fmt: skip
+        for seed in ("1", "2")
+    ]
+    assert runs[0] == runs[1] and runs[0].count("\n") == 3
 
 
 def test_too_large_a_model_is_not_asked():
@@ -212,6 +242,21 @@ def test_the_solver_prints_nothing_on_stdout():
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert proc.stdout == ""
+
+
+def test_another_highs_user_in_the_process_does_not_silence_the_solver():
+    """HiGHS keeps one thread scheduler per process: after a solve with its default threads
+    (a user's own program, say), the planner's threads=1 run is refused unless it resets it."""
+    code = (
+        "import highspy\n"
+        "h = highspy.Highs(); h.setOptionValue('output_flag', False)\n"
+        "x = h.addVariable(0, 3, type=highspy.HighsVarType.kInteger); h.addConstr(x >= 1.5); h.minimize(x)\n"
+        "from slipway.components.capacity import exact\n"
+        "from slipway.components.capacity.demand import Workload\n"
+        "print(exact.fit([Workload('a', 3, 900, 512, max_surge=1)], (2000, 4096, 10), 2, work_limit=10).answer)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip().splitlines()[-1] == "fits"
 
 
 def test_nodes_bound_counts_each_rollout():
@@ -261,3 +306,102 @@ def test_a_run_cut_by_the_clock_is_said(monkeypatch):
     checked = load_stack_file("dev", ROOT).checked()
     [warning] = [w for w in checked.warnings if "wall-clock guard" in w]
     assert warning.startswith("nodePools.general: ") and "slipway pin dev" in warning
+
+
+def test_a_run_cut_by_its_work_limit_proves_nothing():
+    """At its work limit the solver says "unknown", never "no": a proof is not claimed."""
+    work = [Workload("w0", 1, 1100, 512), Workload("w1", 4, 900, 1024), Workload("w2", 2, 300, 256),
+            Workload("w3", 2, 700, 256, max_surge=1), Workload("w4", 4, 500, 1024, max_surge=2)]  # fmt: skip
+    room = (2000, 4096, 30)
+    assert exact.fit(work, room, 6, work_limit=1).answer == "unknown"
+    assert exact.fit(work, room, 6, work_limit=5000).answer == "no"
+    budget = Budget(1, work=1)
+    assert budget.fit(work, room, 6, surge=True).answer == "unknown" and budget.stops == {"work"}
+
+
+FAKE_TYPES = [
+    InstanceType("fake.large", 2, 4096, 3, 10, "x86_64", False, 0.10),
+    InstanceType("fake.xlarge", 4, 8192, 4, 15, "x86_64", False, 0.19),
+    InstanceType("fake.2xlarge", 8, 16384, 4, 15, "x86_64", False, 0.40),
+]
+
+
+def test_the_pool_bound_is_a_bound_and_closes_with_the_solver():
+    """Without the solver this pool's plan is optimal but unproven, and its bound is below the
+    true optimum (brute force over every type and count); with it, proven."""
+    work = (Workload("w0", 1, 700, 1024, max_surge=1), Workload("w1", 3, 900, 256, max_surge=1),
+            Workload("w2", 3, 900, 2048, max_surge=1))  # fmt: skip
+    demand = PoolDemand("p", work, daemonsets=(), az_count=1, max_nodes=5)
+    optimum = min(
+        n * t.monthly_usd
+        for t in FAKE_TYPES
+        for n in range(1, 6)
+        if brute_fits(list(work), per_node_room(t, demand), n)
+    )
+    alone = plan_pool(demand, FAKE_TYPES, runs=0)
+    assert not alone.proven and alone.stops == ("budget",)
+    assert alone.bound_usd <= optimum - 1 and alone.plan.monthly_usd == pytest.approx(optimum)
+    settled = plan_pool(demand, FAKE_TYPES)
+    assert settled.proven and settled.plan.monthly_usd == pytest.approx(optimum) and settled.stops == ()
+
+
+def test_a_floor_above_max_size_is_no_gap():
+    """A type that needs more nodes than maxSize allows is ruled out, not left open."""
+    work = (Workload("a", 6, 1500, 1024, max_surge=1),)
+    demand = PoolDemand("p", work, daemonsets=(), az_count=2, max_nodes=3)
+    result = plan_pool(demand, FAKE_TYPES)
+    assert "above maxSize 3" in result.rejected["fake.large"]
+    assert result.proven and result.gap == 0
+
+
+def test_an_advised_mix_survives_the_loss_of_an_az():
+    """Mixes for a pool that must survive an AZ loss obey that rule too (each type loses its
+    share): checked here by a separate solve of the nodes left."""
+    work = (Workload("w0", 1, 2000, 8192, max_surge=1), Workload("w1", 1, 500, 1024, max_surge=1),
+            Workload("w2", 1, 1000, 1024, max_surge=1), Workload("w3", 2, 3000, 8192, max_surge=1))  # fmt: skip
+    demand = PoolDemand("p", work, az_count=3, survive_az_loss=True)
+    x86 = arch("x86_64")
+    advice = advise_mix(demand, x86, plan_pool(demand, x86))
+    assert advice.outcome in {"none-found", "mix"} and advice.runs == 8
+    if advice.plan is not None:
+        left = [per_node_room(t, demand) for t, n in advice.plan.parts for _ in range(after_az_loss(n, 3))]
+        assert exact.fit_nodes(work, left, surge=False).answer == "fits"
+
+
+def _pool(auto=True, pinned=None, desired=None, min_size=None):
+    return SimpleNamespace(is_auto=auto, pinned_instance_type=pinned, desired_size=desired, min_size=min_size)
+
+
+def _result(t, nodes, bound_nodes=None, proven=True, bound_usd=None, stops=(), candidates=40):
+    price = CATALOG.get(t).monthly_usd
+    plan = SimpleNamespace(instance_type=CATALOG.get(t), nodes=nodes, bound_nodes=bound_nodes or nodes,
+                           proven=(bound_nodes or nodes) >= nodes, stops=stops, monthly_usd=nodes * price,
+                           timed_out=False)  # fmt: skip
+    return SimpleNamespace(plan=plan, proven=proven, bound_usd=bound_usd or nodes * price, gap=0.0 if proven else 0.2,
+                           stops=stops, candidates=candidates, solver_runs=2, timed_out=False)  # fmt: skip
+
+
+def test_size_words_each_kind_of_bound():
+    from slipway.cli.size import bound_dict, bound_line
+
+    auto = _result("m6a.large", 3)
+    assert bound_line(auto, auto, _pool()).startswith("optimal for this pool: no single instance type among the 40")
+    open_ = _result("m6a.large", 3, proven=False, bound_usd=100.0, stops=("budget", "size"))
+    line = bound_line(open_, open_, _pool())
+    assert line.startswith("could be up to 20% cheaper: a plan at $100.00/month is not ruled out")
+    assert "run budget was spent" in line and "too large to ask the solver" in line
+    pinned = _result("m6a.large", 3)
+    other = _result("c6i.large", 3)
+    assert bound_line(pinned, other, _pool(pinned="m6a.large")).startswith(
+        "pinned to m6a.large: auto proposes 3 × c6i.large for"
+    )
+    named = _result("m6a.large", 5)
+    fixed = bound_line(named, named, _pool(auto=False, desired=5), fewest=2)
+    assert fixed.endswith("desiredSize fixes 5 nodes; 2 would hold these pods") and "proved" not in fixed
+    short = _result("m6a.large", 5, bound_nodes=4, stops=("work",))
+    assert bound_line(short, short, _pool(auto=False)).endswith(
+        "4 × m6a.large is not ruled out (1 node(s) fewer; a solver run reached its work limit)"
+    )
+    assert bound_dict(named, named, _pool(auto=False, desired=5))["over"] == "instanceType"
+    assert bound_dict(named, named, _pool(auto=False, desired=5))["fixedBy"] == "desiredSize"
+    assert bound_dict(auto, auto, _pool())["over"] == "candidates"

@@ -143,11 +143,12 @@ class _Model:
         ):
             h.setOptionValue(option, value)
         h.passModel(lp)
-        if h.run() != highspy.HighsStatus.kOk:
-            # HiGHS keeps one thread scheduler per process: a solve elsewhere in this process with
-            # another thread count makes run() refuse ours. Reset it once and retry.
+        # kWarning is how a run that reaches a limit ends; kError means it did not run: HiGHS
+        # keeps one thread scheduler per process, and a solve elsewhere in this process with
+        # another thread count makes run() refuse ours. Reset it once and retry.
+        if h.run() == highspy.HighsStatus.kError:
             highspy.Highs.resetGlobalScheduler(True)
-            if h.run() != highspy.HighsStatus.kOk:
+            if h.run() == highspy.HighsStatus.kError:
                 return "unknown", [], False
         status = h.getModelStatus()
         ms = highspy.HighsModelStatus

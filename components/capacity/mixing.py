@@ -63,6 +63,8 @@ class MixAdvice:
     `none-found`: no two-type mix built on the plan's type or a runner-up's was found to hold
     the pool (with `unchecked` > 0, the runs ran out first)."""
     single_usd: float
+    single_plan: str
+    """The single-type plan compared with, e.g. `3 × m6a.2xlarge`."""
     floor_usd: float
     """No mix of the candidate types costs less (LP bound: fractional nodes, no surge; with an
     AZ loss to survive, scaled by azs / (azs − 1))."""
@@ -78,7 +80,8 @@ class MixAdvice:
     def as_dict(self) -> dict[str, Any]:
         return {
             "outcome": self.outcome,
-            "floorMonthlyUsd": round(self.floor_usd, 2),
+            "comparedWith": {"plan": self.single_plan, "monthlyUsd": round(self.single_usd, 2)},
+            "lpFloorMonthlyUsd": round(self.floor_usd, 2),
             "mix": (
                 {
                     "nodes": [{"instanceType": t.name, "count": n} for t, n in self.plan.parts],
@@ -131,6 +134,7 @@ def advise_mix(
     if best is None:
         return None
     single = best.monthly_usd
+    named = f"{best.nodes} × {best.instance_type.name}"
     target = single * (1 - SAVING)
     floor = usable_capacity_bound(demand, candidates)
     if demand.survive_az_loss and demand.az_count >= 2:
@@ -138,7 +142,7 @@ def advise_mix(
         # losing its share) must hold every pod on their own.
         floor *= demand.az_count / (demand.az_count - 1)
     if floor >= target:
-        return MixAdvice("proved-none", single, floor)
+        return MixAdvice("proved-none", single, named, floor)
     sized = [(t, per_node_room(t, demand)) for t in sorted(candidates, key=lambda t: t.name) if t.hourly_usd]
     sized = [
         (t, room)
@@ -154,7 +158,7 @@ def advise_mix(
                     continue
                 n2 = max(_fewest_beside(demand, room1, n1, room2), demand.az_count - n1, demand.min_nodes - n1)
                 cost = n1 * t1.monthly_usd + n2 * t2.monthly_usd
-                if cost < target - 0.005:
+                if cost < target - 0.005 and n1 + n2 <= demand.max_nodes:
                     combos.append((cost, t1.name, n1, t2.name, n2, t1, t2))
     combos.sort(key=lambda c: c[:5])
     # Small enough to decide in well under a second each (see exact.MAX_PLACEMENTS): pools of
@@ -164,5 +168,7 @@ def advise_mix(
         parts = [(per_node_room(t1, demand), n1), (per_node_room(t2, demand), n2)]
         answer = _mix_fits(demand, parts, work)
         if answer.answer == "fits" and answer.placement is not None:
-            return MixAdvice("mix", single, floor, MixedPlan(((t1, n1), (t2, n2)), answer.placement), spent)
-    return MixAdvice("none-found", single, floor, None, min(runs, len(combos)), unchecked=max(0, len(combos) - runs))
+            return MixAdvice("mix", single, named, floor, MixedPlan(((t1, n1), (t2, n2)), answer.placement), spent)
+    return MixAdvice(
+        "none-found", single, named, floor, None, min(runs, len(combos)), unchecked=max(0, len(combos) - runs)
+    )

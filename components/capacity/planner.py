@@ -86,6 +86,8 @@ class PoolPlan:
     count is proven optimal for the type."""
     timed_out: bool = False
     """A solver run for this count hit its wall-clock guard: it may differ on a slower machine."""
+    stops: tuple[str, ...] = ()
+    """Why the search left a gap (`search.Budget.stops`), when it did."""
 
     @property
     def proven(self) -> bool:
@@ -147,6 +149,10 @@ class PoolResult:
     solver_runs: int = 0
     timed_out: bool = False
     """A solver run hit its wall-clock guard: the plan may differ on a slower machine."""
+    stops: tuple[str, ...] = ()
+    """Why the search left a gap (`search.Budget.stops`), when it did."""
+    candidates: int = 0
+    """Instance types considered (priced)."""
 
     @property
     def proven(self) -> bool:
@@ -176,11 +182,21 @@ def plan_on(t: InstanceType, demand: PoolDemand, runs: int = TYPE_RUNS) -> PoolP
     if demand.survive_az_loss and demand.az_count < 2:
         return "surviving an AZ loss needs at least 2 AZs"
     room = per_node_room(t, demand)
-    count = heuristic_count(demand, room, lowest_count(demand, room))
+    low = lowest_count(demand, room)
+    if low > demand.max_nodes:
+        return _too_few(t, demand, low)
+    count = heuristic_count(demand, room, low)
     budget = Budget(runs)
     if runs:
         count = improve(demand, room, count, budget, below=count.nodes or demand.max_nodes + 1)
-    return _plan(t, demand, count, budget.timed_out) or _none_found(t, demand)
+    return _plan(t, demand, count, budget) or _none_found(t, demand)
+
+
+def _too_few(t: InstanceType, demand: PoolDemand, low: int) -> str:
+    return (
+        f"{t.name} needs at least {low} nodes, above maxSize {demand.max_nodes} "
+        f"({demand.total_pods} pods, {demand.total_cpu_m}m CPU, {demand.total_memory_mib} MiB requested)"
+    )
 
 
 def _none_found(t: InstanceType, demand: PoolDemand) -> str:
@@ -190,7 +206,7 @@ def _none_found(t: InstanceType, demand: PoolDemand) -> str:
     )
 
 
-def _plan(t: InstanceType, demand: PoolDemand, count: Count, timed_out: bool = False) -> PoolPlan | None:
+def _plan(t: InstanceType, demand: PoolDemand, count: Count, budget: Budget | None = None) -> PoolPlan | None:
     if count.nodes is None or count.placement is None:
         return None
     nodes = count.nodes
@@ -210,7 +226,8 @@ def _plan(t: InstanceType, demand: PoolDemand, count: Count, timed_out: bool = F
         pods_max=nodes * max_pods,
         daemonset_pods_per_node=ds,
         bound_nodes=count.bound,
-        timed_out=timed_out,
+        timed_out=budget.timed_out if budget else False,
+        stops=tuple(sorted(budget.stops)) if budget and count.bound < count.nodes else (),
     )
 
 
@@ -237,6 +254,9 @@ def plan_pool(
             rejected[t.name] = reason
             continue
         low = lowest_count(demand, per_node_room(t, demand))
+        if low > demand.max_nodes:
+            rejected[t.name] = _too_few(t, demand, low)
+            continue
         floors.append((low * t.monthly_usd, t, low))
     floors.sort(key=lambda f: (f[0], f[1].name))
     counts: dict[str, Count] = {}
@@ -253,7 +273,7 @@ def plan_pool(
     for _, t, _ in floors:
         count = counts.get(t.name)
         best = min((_cost(c, u) for u, c in _counted(counts, floors)), default=math.inf)
-        if count is None or count.bound * t.monthly_usd >= best - 0.005:
+        if count is None or count.bound > demand.max_nodes or count.bound * t.monthly_usd >= best - 0.005:
             continue
         # Only counts cheaper than the best plan so far can change the answer.
         below = math.ceil((best - 0.005) / t.monthly_usd)
@@ -264,8 +284,10 @@ def plan_pool(
     # Equal cost: prefer more, smaller nodes (a lost node takes less with it).
     plans.sort(key=lambda p: (round(p.monthly_usd, 6), -p.nodes, p.instance_type.name))
     # A type the heuristics found no packing for is not proven unable (feasibility is not
-    # monotone in the count): its floor stays in the bound.
-    bounds = [c.bound * t.monthly_usd for _, t, _ in floors if (c := counts.get(t.name))]
+    # monotone in the count): its floor stays in the bound, unless that floor is above maxSize.
+    bounds = [
+        c.bound * t.monthly_usd for _, t, _ in floors if (c := counts.get(t.name)) and c.bound <= demand.max_nodes
+    ]
     bound = min([*bounds, open_floor, plans[0].monthly_usd if plans else math.inf])
     return PoolResult(
         demand=demand,
@@ -275,6 +297,8 @@ def plan_pool(
         rejected=rejected,
         solver_runs=budget.spent,
         timed_out=budget.timed_out,
+        stops=tuple(sorted(budget.stops)) if plans and bound < plans[0].monthly_usd - 0.005 else (),
+        candidates=len(priced),
     )
 
 

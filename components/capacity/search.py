@@ -6,8 +6,10 @@ heuristic packers answer quickly when they find a packing, the MILP (`exact.py`)
 answers "fits", "does not fit" or, at its work limit, "unknown". The lower bounds
 (`bounds.py`) answer "does not fit" for every count below them.
 
-`count_on` gives the fewest nodes found, the proven bound (no count below it fits)
-and how many solver runs it took; the count is proven optimal when the two meet.
+`heuristic_count` gives the heuristics' count from the proven bound up; `improve` settles
+the counts in between with the solver while a `Budget` of runs lasts. A `Count` holds the
+fewest nodes found and the proven bound (no count below it fits); it is proven optimal
+when the two meet.
 """
 
 from __future__ import annotations
@@ -37,6 +39,9 @@ class Budget:
     spent: int = 0
     timed_out: bool = False
     """A run hit the wall-clock guard: this plan may differ on a slower machine."""
+    stops: set[str] = field(default_factory=set[str])
+    """Why a question went unanswered: "budget" (runs spent), "work" (a run reached its work
+    limit), "size" (a model too large to ask), "clock" (a run hit the wall-clock guard)."""
     answers: dict[tuple[tuple[int, int, int], int, bool], exact.Fit] = field(
         default_factory=dict[tuple[tuple[int, int, int], int, bool], exact.Fit]
     )
@@ -48,10 +53,13 @@ class Budget:
         key = (room, nodes, surge)
         if key not in self.answers:
             if self.spent >= self.runs:
+                self.stops.add("budget")
                 return exact.Fit("unknown")
             answer = exact.fit(workloads, room, nodes, surge=surge, work_limit=self.work)
             self.spent += 0 if answer.too_large else 1
             self.timed_out |= answer.timed_out
+            if answer.answer == "unknown":
+                self.stops.add("size" if answer.too_large else "clock" if answer.timed_out else "work")
             self.answers[key] = answer
         return self.answers[key]
 
