@@ -3,8 +3,8 @@
 Each is a pool's pods and the AZ rules it is planned under. The first four are the
 planner's original references; the rest stress what a greedy packer misses: large pods
 whose surge must land beside spread replicas, many apps with spread caps, pods bound by
-pod slots rather than CPU or memory, skewed sizes, and a prod pool of 3 AZs that must
-survive the loss of one.
+pod slots rather than CPU or memory, skewed sizes, a prod pool of 3 AZs that must
+survive the loss of one, and a pool where only the solver finds the optimum.
 """
 
 from __future__ import annotations
@@ -113,6 +113,17 @@ def prod_three_az() -> list[Workload]:
     ] + ADDONS
 
 
+def solver_decides() -> list[Workload]:
+    """A random pool (plan_exactness's generator, seed 3, pool 28) where the heuristics stop at
+    9 × m6a.4xlarge and only the solver finds 4 × m6a.8xlarge, 11% cheaper: large pods whose
+    surges (up to 2 × 4 vCPU) must land beside their spread replicas."""
+    shapes = [(5, 750, 318, 0), (3, 4000, 13528, 2), (6, 1500, 1253, 0), (4, 250, 232, 1), (2, 2000, 3322, 1),
+              (4, 4000, 26392, 1), (2, 50, 32, 0), (1, 750, 7172, 1), (2, 1500, 675, 2), (2, 1000, 1059, 1),
+              (5, 4000, 8148, 1), (3, 1500, 2499, 1), (2, 3000, 1433, 2), (3, 3000, 26426, 1), (5, 500, 4357, 1),
+              (1, 750, 645, 1), (4, 250, 2380, 1), (3, 4000, 17554, 1), (3, 3000, 13393, 0)]  # fmt: skip
+    return [Workload(f"s{i}", r, c, m, max_surge=s) for i, (r, c, m, s) in enumerate(shapes)] + [COREDNS]
+
+
 @dataclass(frozen=True)
 class Reference:
     """A workload and the AZ rules its pool is planned under."""
@@ -133,4 +144,5 @@ WORKLOADS: dict[str, Reference] = {
     "skewed": Reference(skewed),
     "prod-3az": Reference(prod_three_az, azs=3, survive_az_loss=True),
     "large-3az": Reference(large, azs=3, survive_az_loss=True),
+    "solver-decides": Reference(solver_decides),
 }

@@ -178,7 +178,8 @@ def test_issue_large_is_five_c6g_8xlarge():
     assert result.proven and result.gap == 0 and result.bound_usd == pytest.approx(result.plan.monthly_usd)
 
 
-@pytest.mark.parametrize("name", sorted(WORKLOADS))
+# solver-decides takes ~2 s per architecture (its point is the solver's work): the benchmark runs it.
+@pytest.mark.parametrize("name", sorted(set(WORKLOADS) - {"solver-decides"}))
 def test_benchmark_plans_are_proven_and_hold(name):
     """Every reference workload, on each architecture: proven optimal, and the placement holds."""
     ref = WORKLOADS[name]

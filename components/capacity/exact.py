@@ -37,10 +37,14 @@ import numpy as np
 from slipway.components.capacity.demand import Workload
 from slipway.components.capacity.packing import holds
 
-WORK_LIMIT = 2000
-"""Branch-and-bound nodes one fit check may explore before it answers "unknown"."""
-SAFETY_SECONDS = 20.0
-"""Wall-clock guard per fit check; a check that reaches it reports `timed_out`."""
+WORK_LIMIT = 1000
+"""Branch-and-bound nodes one fit check may explore before it answers "unknown". Measured
+here at 4–13 ms a node on models of 200–400 (workload, node) pairs, so a run takes at most
+~13 s on this machine; the plan's time is mostly its runs' nodes."""
+SAFETY_SECONDS = 60.0
+"""Wall-clock guard per fit check, far above what the work limit allows (so a slower machine
+reaches the work limit first, and gets the same answer); a check that reaches it reports
+`timed_out`, and validation warns that the plan may differ elsewhere."""
 MAX_PLACEMENTS = 800
 """Largest model asked of the solver, in (workload, node) pairs. The work limit counts
 branch-and-bound nodes, but the root node (LP, cuts, heuristics) grows with the model: on
@@ -61,6 +65,8 @@ class Fit:
     """The wall-clock guard fired (the answer is "unknown" and may differ on another machine)."""
     too_large: bool = False
     """Not asked: the model would exceed `MAX_PLACEMENTS` (the answer is "unknown")."""
+    work: int = 0
+    """Branch-and-bound nodes the run explored (what a work budget is counted in)."""
 
 
 def _cap(w: Workload, extra: int, nodes: int) -> int:
@@ -112,7 +118,7 @@ class _Model:
         self.row_lower.append(low)
         self.row_upper.append(high)
 
-    def solve(self, work_limit: int, seconds: float) -> tuple[Answer, list[float], bool]:
+    def solve(self, work_limit: int, seconds: float) -> tuple[Answer, list[float], bool, int]:
         import highspy
 
         inf = highspy.kHighsInf
@@ -149,16 +155,17 @@ class _Model:
         if h.run() == highspy.HighsStatus.kError:
             highspy.Highs.resetGlobalScheduler(True)
             if h.run() == highspy.HighsStatus.kError:
-                return "unknown", [], False
+                return "unknown", [], False, 0
         status = h.getModelStatus()
+        work = max(int(h.getInfo().mip_node_count), 1)
         ms = highspy.HighsModelStatus
         if status == ms.kInfeasible:
-            return "no", [], False
+            return "no", [], False, work
         # A zero objective: the first feasible point is optimal (kOptimal); one found just as
         # the node limit is reached ends as kSolutionLimit with a feasible solution.
         if status == ms.kOptimal or h.getInfo().primal_solution_status == highspy.kSolutionStatusFeasible:
-            return "fits", list(h.getSolution().col_value), False
-        return "unknown", [], status == ms.kTimeLimit
+            return "fits", list(h.getSolution().col_value), False, work
+        return "unknown", [], status == ms.kTimeLimit, work
 
 
 def fit(
@@ -218,12 +225,12 @@ def fit_nodes(
     for i in range(nodes - 1):
         if rooms[i] == rooms[i + 1]:
             m.row([(use_cpu[i], 1), (use_cpu[i + 1], -1)], 0, math.inf)
-    answer, values, timed_out = m.solve(work_limit, seconds)
+    answer, values, timed_out, work = m.solve(work_limit, seconds)
     if answer != "fits":
-        return Fit(answer, timed_out=timed_out)
+        return Fit(answer, timed_out=timed_out, work=work)
     placement: list[dict[str, int]] = []
     for i in range(nodes):
         counts = {w.name: round(values[x[k][i]]) for k, w in enumerate(ws)}
         placement.append({name: c for name, c in counts.items() if c})
     # Believed only once checked by the packer's own rules (a tolerance slip would show here).
-    return Fit("fits", placement) if holds(ws, rooms, placement, surge) else Fit("unknown")
+    return Fit("fits", placement, work=work) if holds(ws, rooms, placement, surge) else Fit("unknown", work=work)

@@ -169,8 +169,12 @@ class PoolResult:
 
 TYPE_RUNS = 3
 """Solver runs `plan_on` may spend closing the gap on one type (each limited in work, not time)."""
+TYPE_WORK = 2_000
+"""Branch-and-bound nodes those runs may explore together (a few seconds at most)."""
 POOL_RUNS = 6
 """Solver runs `plan_pool` may spend on the types that could beat the heuristics' best plan."""
+POOL_WORK = 3_000
+"""Branch-and-bound nodes those runs may explore together."""
 
 
 def plan_on(t: InstanceType, demand: PoolDemand, runs: int = TYPE_RUNS) -> PoolPlan | str:
@@ -186,7 +190,7 @@ def plan_on(t: InstanceType, demand: PoolDemand, runs: int = TYPE_RUNS) -> PoolP
     if low > demand.max_nodes:
         return _too_few(t, demand, low)
     count = heuristic_count(demand, room, low)
-    budget = Budget(runs)
+    budget = Budget(runs, total_work=TYPE_WORK * runs // TYPE_RUNS)
     if runs:
         count = improve(demand, room, count, budget, below=count.nodes or demand.max_nodes + 1)
     return _plan(t, demand, count, budget) or _none_found(t, demand)
@@ -269,7 +273,7 @@ def plan_pool(
         counts[t.name] = heuristic_count(demand, per_node_room(t, demand), low)
         if counts[t.name].nodes is None:
             rejected[t.name] = _none_found(t, demand)
-    budget = Budget(runs)
+    budget = Budget(runs, total_work=POOL_WORK * runs // POOL_RUNS)
     for _, t, _ in floors:
         count = counts.get(t.name)
         best = min((_cost(c, u) for u, c in _counted(counts, floors)), default=math.inf)

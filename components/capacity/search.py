@@ -36,7 +36,11 @@ class Budget:
     runs: int
     work: int = exact.WORK_LIMIT
     """Branch-and-bound nodes per run."""
+    total_work: int | None = None
+    """Branch-and-bound nodes for all runs together (None: runs × work)."""
     spent: int = 0
+    worked: int = 0
+    """Branch-and-bound nodes explored so far."""
     timed_out: bool = False
     """A run hit the wall-clock guard: this plan may differ on a slower machine."""
     stops: set[str] = field(default_factory=set[str])
@@ -52,11 +56,13 @@ class Budget:
         """The solver's answer, once per question, while runs remain ("unknown" after)."""
         key = (room, nodes, surge)
         if key not in self.answers:
-            if self.spent >= self.runs:
+            left = self.work if self.total_work is None else min(self.work, self.total_work - self.worked)
+            if self.spent >= self.runs or left < 1:
                 self.stops.add("budget")
                 return exact.Fit("unknown")
-            answer = exact.fit(workloads, room, nodes, surge=surge, work_limit=self.work)
+            answer = exact.fit(workloads, room, nodes, surge=surge, work_limit=left)
             self.spent += 0 if answer.too_large else 1
+            self.worked += answer.work
             self.timed_out |= answer.timed_out
             if answer.answer == "unknown":
                 self.stops.add("size" if answer.too_large else "clock" if answer.timed_out else "work")
