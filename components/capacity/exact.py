@@ -19,9 +19,14 @@ seconds, so the answer is the same on a fast machine and a slow one; a generous
 wall-clock limit only guards against a pathological model and says so when it fires.
 
 Why HiGHS: it is MIT-licensed, ships binary wheels for Linux (x86_64, aarch64), macOS
-(x86_64, arm64) and Windows, and needs only numpy. OR-Tools CP-SAT was the other
-candidate: its wheels pull in pandas and protobuf 6, which conflicts with pulumi-policy's
-protobuf~=5.29 pin, so the policy pack and the planner could not share an environment.
+(x86_64, arm64) and Windows that need only numpy, and with one thread and a node limit its
+answers do not depend on timing. OR-Tools CP-SAT was the other candidate: its wheels pull in
+pandas and protobuf 6, which pip refuses beside pulumi-policy's protobuf~=5.29 pin, so the
+policy pack and the planner could not share an environment. On speed neither wins: the same
+model in CP-SAT 9.15 with one worker (in a separate virtualenv, on six of the benchmarks'
+hardest checks) was faster on two (0.2 s vs HiGHS's 4.1 s and 0.7 s), as fast on two, and
+slower on two (11.5 s vs 0.5 s, 29 s vs 17.5 s); two workers sped some up and slowed others,
+and CP-SAT's parallel search is not deterministic.
 """
 
 from __future__ import annotations
