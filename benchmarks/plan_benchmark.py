@@ -26,7 +26,6 @@ from rich.console import Console
 from rich.table import Table
 
 from slipway.components.capacity import bounds, exact
-from slipway.components.capacity.bounds import after_az_loss
 from slipway.components.capacity.catalog import InstanceType, load_catalog
 from slipway.components.capacity.planner import POOL_RUNS, PoolDemand, PoolResult, plan_pool
 from slipway.components.capacity.room import per_node_room, why_too_small
@@ -72,16 +71,11 @@ def cheaper_checked(demand: PoolDemand, candidates: list[InstanceType], cost: fl
     for _, _, n, room in sorted(pairs, reverse=True):
         if checked >= CHECKS:
             break
-        steady = exact.fit(demand.workloads, room, n, work_limit=20_000)
-        if steady.answer == "unknown":
+        decided = exact.fit_parts(demand.workloads, [(room, n)], demand.az_count, demand.survive_az_loss, 20_000)
+        if decided.answer == "unknown":
             continue
         checked += 1
-        if steady.answer == "fits" and demand.survive_az_loss:
-            left = after_az_loss(n, demand.az_count)
-            after = exact.fit(demand.workloads, room, left, surge=False, work_limit=20_000) if left else None
-            fits += after is not None and after.answer == "fits"
-        else:
-            fits += steady.answer == "fits"
+        fits += decided.answer == "fits"
     return checked, fits
 
 

@@ -26,7 +26,6 @@ from rich.progress import Progress
 from rich.table import Table
 
 from slipway.components.capacity import exact
-from slipway.components.capacity.bounds import after_az_loss
 from slipway.components.capacity.catalog import load_catalog
 from slipway.components.capacity.planner import COREDNS, PoolDemand, Workload, plan_on
 from slipway.components.capacity.room import per_node_room
@@ -74,10 +73,8 @@ def main() -> None:
                     if small and spot_checked < args.checks:
                         # Independent of the bounds that proved it: the MILP alone on one node fewer.
                         spot_checked += 1
-                        fewer = exact.fit(demand.workloads, room, n, work_limit=5_000)
-                        if fewer.answer == "fits" and demand.survive_az_loss:
-                            left = after_az_loss(n, demand.az_count)
-                            fewer = exact.fit(demand.workloads, room, left, surge=False, work_limit=5_000)
+                        fewer = exact.fit_parts(demand.workloads, [(room, n)], demand.az_count,
+                                                demand.survive_az_loss, 5_000)  # fmt: skip
                         contradicted += fewer.answer == "fits"
                     continue
                 unproven += 1

@@ -274,8 +274,7 @@ def bound_line(r, proposal, pool, fewest: int | None = None) -> str:
     proved; a count fixed by desiredSize or minSize is said to be so. `fewest`: the fewest
     nodes of the pool's type the planner finds when desiredSize does not fix the count."""
     p, fixed = r.plan, _fixed_by(pool, r.plan)
-    note = f" ({fixed} {getattr(pool, 'desired_size' if fixed == 'desiredSize' else 'min_size')} sets the count)"
-    note = note if fixed else ""
+    note = f" (minSize {pool.min_size} sets the count)" if fixed == "minSize" else ""
     same = (proposal.plan.instance_type.name, proposal.plan.nodes) == (p.instance_type.name, p.nodes)
     if _over_candidates(pool) or (pool.is_auto and same and proposal.proven):
         if proposal.proven:

@@ -39,6 +39,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from slipway.components.capacity.bounds import after_az_loss
 from slipway.components.capacity.demand import Workload
 from slipway.components.capacity.packing import holds
 
@@ -239,3 +240,23 @@ def fit_nodes(
         placement.append({name: c for name, c in counts.items() if c})
     # Believed only once checked by the packer's own rules (a tolerance slip would show here).
     return Fit("fits", placement, work=work) if holds(ws, rooms, placement, surge) else Fit("unknown", work=work)
+
+
+def fit_parts(
+    workloads: Sequence[Workload],
+    parts: Sequence[tuple[tuple[int, int, int], int]],
+    az_count: int,
+    survive_az_loss: bool,
+    work_limit: int = WORK_LIMIT,
+) -> Fit:
+    """`fit_nodes` on `n` nodes of each (room, n) part, under every rule: with
+    `survive_az_loss`, the nodes left when an AZ is lost (each part losing its share, its
+    nodes spread evenly over the AZs) must also hold every pod. The solver alone decides:
+    what mixed-pool advice and the benchmarks' independent re-checks ask."""
+    rooms = [room for room, n in parts for _ in range(n)]
+    steady = fit_nodes(workloads, rooms, work_limit=work_limit)
+    if steady.answer != "fits" or not survive_az_loss:
+        return steady
+    left = [room for room, n in parts for _ in range(after_az_loss(n, az_count))]
+    after = fit_nodes(workloads, left, surge=False, work_limit=work_limit)
+    return steady if after.answer == "fits" else after

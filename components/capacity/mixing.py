@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from slipway.components.capacity import exact
-from slipway.components.capacity.bounds import after_az_loss
 from slipway.components.capacity.catalog import InstanceType
 from slipway.components.capacity.demand import PoolDemand
 from slipway.components.capacity.planner import PoolResult
@@ -96,17 +95,6 @@ class MixAdvice:
         }
 
 
-def _mix_fits(demand: PoolDemand, parts: list[tuple[tuple[int, int, int], int]], work: int) -> exact.Fit:
-    rooms = [room for room, n in parts for _ in range(n)]
-    steady = exact.fit_nodes(demand.workloads, rooms, work_limit=work)
-    if steady.answer != "fits" or not demand.survive_az_loss:
-        return steady
-    # The lost AZ takes its share of each type (nodes of each type spread evenly over the AZs).
-    left = [room for room, n in parts for _ in range(after_az_loss(n, demand.az_count))]
-    after = exact.fit_nodes(demand.workloads, left, surge=False, work_limit=work)
-    return steady if after.answer == "fits" else after
-
-
 def _fewest_beside(demand: PoolDemand, big: tuple[int, int, int], n1: int, small: tuple[int, int, int]) -> int:
     """Fewest nodes of room `small` that, beside n1 of room `big`, cover the requests (and the
     largest surge) in CPU, memory and pod slots: a necessary condition, no packing."""
@@ -166,7 +154,7 @@ def advise_mix(
     combos = [c for c in combos if (c[2] + c[4]) * len(demand.workloads) <= MIX_PLACEMENTS]
     for spent, (_, _, n1, _, n2, t1, t2) in enumerate(combos[:runs], start=1):
         parts = [(per_node_room(t1, demand), n1), (per_node_room(t2, demand), n2)]
-        answer = _mix_fits(demand, parts, work)
+        answer = exact.fit_parts(demand.workloads, parts, demand.az_count, demand.survive_az_loss, work)
         if answer.answer == "fits" and answer.placement is not None:
             return MixAdvice("mix", single, named, floor, MixedPlan(((t1, n1), (t2, n2)), answer.placement), spent)
     return MixAdvice(

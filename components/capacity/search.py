@@ -70,18 +70,11 @@ class Budget:
         return self.answers[key]
 
 
-@dataclass(frozen=True)
-class Verdict:
-    """Whether `nodes` nodes hold the pool: "fits" (with a steady placement), "no", "unknown"."""
-
-    answer: exact.Answer
-    placement: list[dict[str, int]] | None = field(default=None, repr=False)
-
-
 def heuristic_steady(
-    workloads: Sequence[Workload], room: tuple[int, int, int], nodes: int
+    workloads: Sequence[Workload], room: tuple[int, int, int], nodes: int, shakes: int = 0
 ) -> list[dict[str, int]] | None:
-    """A placement of every pod with room for each rollout, by the heuristics; None if they fail."""
+    """A placement of every pod with room for each rollout, by the heuristics (the surge packer
+    with `shakes` rounds of shaken orders); None if they fail."""
     surging = [w for w in workloads if w.max_surge > 0]
     big = max(surging, key=lambda w: max(w.cpu_m / room[0], w.memory_mib / room[1]), default=None)
     hole = (big.cpu_m * big.max_surge, big.memory_mib * big.max_surge) if big else None
@@ -93,34 +86,34 @@ def heuristic_steady(
         holes=[(0, 0)] + ([hole] if hole else []),
     )
     if bins is None and surging:
-        bins = pack_with_surge(workloads, nodes, room)
+        bins = pack_with_surge(workloads, nodes, room, shakes=shakes)
     return bins.placed if bins is not None else None
 
 
-def check(demand: PoolDemand, room: tuple[int, int, int], nodes: int, budget: Budget | None, bound: int = 0) -> Verdict:
-    """Does the pool fit on `nodes` nodes of this room? The solver runs only where the
-    heuristics fail and `budget` allows (None: heuristics only)."""
+def check(
+    demand: PoolDemand, room: tuple[int, int, int], nodes: int, budget: Budget | None, bound: int = 0
+) -> exact.Fit:
+    """Does the pool fit on `nodes` nodes of this room ("fits" with a steady placement, "no",
+    "unknown")? With a `budget`, the heuristics also try shaken orders and the solver runs
+    where they fail, while the budget allows (None: the plain heuristics only)."""
     if nodes < max(bound, 1):
-        return Verdict("no")
+        return exact.Fit("no")
     ws = demand.workloads
-    placement = heuristic_steady(ws, room, nodes)
-    if placement is None and budget is not None and any(w.max_surge for w in ws):
-        shaken = pack_with_surge(ws, nodes, room, shakes=SHAKES)
-        placement = shaken.placed if shaken is not None else None
+    placement = heuristic_steady(ws, room, nodes, shakes=SHAKES if budget is not None else 0)
     answer: exact.Answer = "fits" if placement is not None else "unknown"
     if placement is None and budget is not None:
         result = budget.fit(ws, room, nodes, surge=True)
         answer, placement = result.answer, result.placement
     if answer == "no" or not demand.survive_az_loss:
-        return Verdict(answer, placement)
+        return exact.Fit(answer, placement)
     left = after_az_loss(nodes, demand.az_count)
     if left < 1 or left < nodes_bound(ws, room, surge=False):
-        return Verdict("no")
+        return exact.Fit("no")
     if pack(pods_to_place(ws, left), left, room) is None:
         after = budget.fit(ws, room, left, surge=False) if budget is not None else exact.Fit("unknown")
         if after.answer != "fits":
-            return Verdict(after.answer)
-    return Verdict(answer, placement)
+            return exact.Fit(after.answer)
+    return exact.Fit(answer, placement)
 
 
 def lowest_count(demand: PoolDemand, room: tuple[int, int, int]) -> int:
